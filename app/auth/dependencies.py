@@ -1,0 +1,95 @@
+"""Resolve the request's ``Principal`` once, and the typed gates routes declare.
+
+A route with no principal parameter is public, and that is visible in its signature; every
+private route takes one of the ``Annotated`` aliases below (or a domain's own in its ``auth.py``).
+The route inventory test fails on any route that is neither public-listed nor guarded.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.auth import credentials
+from app.auth.csrf import enforce_csrf
+from app.auth.principal import Principal
+from app.auth.service import AuthDeps
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.errors import Forbidden, Unauthorized
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+    """Authenticate the caller from ``Authorization: Bearer <api key>`` or the session cookie.
+
+    Every failure (missing, malformed, unknown, expired, revoked, suspended user) raises the
+    same ``Unauthorized``, so a prober learns nothing about which it was. Cookie-borne unsafe
+    requests also pass the CSRF check.
+    """
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized()
+        principal = await credentials.principal_from_api_key(session, settings, token.strip())
+    else:
+        cookie = request.cookies.get(settings.session_cookie_name)
+        if not cookie:
+            raise Unauthorized()
+        principal = await credentials.principal_from_session(session, settings, cookie)
+        if principal is not None:
+            enforce_csrf(request, settings)
+    if principal is None:
+        raise Unauthorized()
+    request.state.principal = principal
+    return principal
+
+
+AnyPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_session_principal(principal: AnyPrincipal) -> Principal:
+    """Routes about the signed-in person (profile, sessions, keys): API keys are refused."""
+    if not principal.is_session:
+        raise Forbidden(
+            "This route needs a signed-in user, not an API key.", code="session_required"
+        )
+    return principal
+
+
+SessionPrincipal = Annotated[Principal, Depends(get_session_principal)]
+
+
+async def get_staff_principal(principal: SessionPrincipal) -> Principal:
+    """Platform staff only, and only through a session (never an API key)."""
+    if not principal.is_staff:
+        raise Forbidden("Platform staff only.", code="staff_only")
+    return principal
+
+
+StaffPrincipal = Annotated[Principal, Depends(get_staff_principal)]
+
+
+async def csrf_protect(request: Request, settings: SettingsDep) -> None:
+    """CSRF check for public cookie-setting routes (login, signup, reset, verify)."""
+    enforce_csrf(request, settings)
+
+
+def get_auth_deps(request: Request) -> AuthDeps:
+    return AuthDeps(
+        settings=request.app.state.settings,
+        passwords=request.app.state.passwords,
+        sessionmaker=request.app.state.sessionmaker,
+    )
+
+
+AuthDepsDep = Annotated[AuthDeps, Depends(get_auth_deps)]

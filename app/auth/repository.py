@@ -1,0 +1,226 @@
+"""Credential lookups and the row-level-security context of a transaction.
+
+The ``app.*`` settings written here are what the PostgreSQL policies read
+(``migrations/…_row_level_security``). They are set with ``set_config(…, true)``, the function
+form of ``SET LOCAL``: they vanish at commit or rollback, so a pooled connection never carries
+one request's context into the next.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Text, case, cast, delete, func, literal, select, update
+
+from app.api_keys.models import ApiKey
+from app.auth.models import OneTimeToken, TokenPurpose, UserSession
+from app.core.repository import Repository
+from app.users.models import User
+from app.workspaces.models import WorkspaceMembership
+from app.workspaces.permissions import Role
+
+
+class PrincipalContextRepository(Repository[WorkspaceMembership]):
+    model = WorkspaceMembership
+
+    async def session_with_user(
+        self, token_hash: bytes, now: datetime
+    ) -> tuple[UserSession, User] | None:
+        """A live session and its active user; binds ``app.user_id`` in the same round trip.
+
+        ``user_session`` and ``user_account`` carry no RLS (authentication precedes any
+        principal), so binding the user id in the projection, after the WHERE, is safe.
+        """
+        statement = (
+            select(
+                UserSession,
+                User,
+                func.set_config("app.user_id", cast(User.id, Text), True),
+                func.set_config(
+                    "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
+                ),
+            )
+            .join(User, User.id == UserSession.user_id)
+            .where(
+                UserSession.token_hash == token_hash,
+                UserSession.revoked_at.is_(None),
+                UserSession.idle_expires_at > now,
+                UserSession.absolute_expires_at > now,
+                User.suspended_at.is_(None),
+            )
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else (row[0], row[1])
+
+    async def api_key_with_user(self, key_hash: bytes, now: datetime) -> tuple[ApiKey, User] | None:
+        """A live API key and its active creator.
+
+        ``api_key`` is RLS-protected; its SELECT policy shows a row to a transaction that
+        presents the row's own hash in ``app.credential_hash`` (holding the key is the
+        capability to see it). Nothing else becomes visible.
+        """
+        await self.session.execute(
+            select(func.set_config("app.credential_hash", key_hash.hex(), True))
+        )
+        statement = (
+            select(ApiKey, User, func.set_config("app.user_id", cast(User.id, Text), True))
+            .join(User, User.id == ApiKey.created_by_id)
+            .where(
+                ApiKey.key_hash == key_hash,
+                ApiKey.revoked_at.is_(None),
+                (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now),
+                User.suspended_at.is_(None),
+            )
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        await self.session.execute(select(func.set_config("app.credential_hash", "", True)))
+        return None if row is None else (row[0], row[1])
+
+    async def bind_memberships(
+        self, user_id: uuid.UUID, only_workspace: uuid.UUID | None = None
+    ) -> dict[uuid.UUID, Role]:
+        """Read the user's memberships and bind them as ``app.workspace_ids``, in one statement.
+
+        The membership SELECT policy admits the caller's own rows (``app.user_id``), and the
+        aggregate's ``set_config`` runs after those rows are read.
+        """
+        conditions = [WorkspaceMembership.user_id == user_id]
+        if only_workspace is not None:
+            conditions.append(WorkspaceMembership.workspace_id == only_workspace)
+        statement = select(
+            func.array_agg(WorkspaceMembership.workspace_id),
+            func.array_agg(cast(WorkspaceMembership.role, Text)),
+            func.set_config(
+                "app.workspace_ids",
+                func.coalesce(
+                    func.string_agg(cast(WorkspaceMembership.workspace_id, Text), ","), ""
+                ),
+                True,
+            ),
+        ).where(*conditions)
+        workspace_ids, roles, _ = (await self.session.execute(statement)).one()
+        if not workspace_ids:
+            return {}
+        return {ws: Role(role) for ws, role in zip(workspace_ids, roles, strict=True)}
+
+    async def extend_workspace_context(
+        self, current: Sequence[uuid.UUID], workspace_id: uuid.UUID
+    ) -> None:
+        """Add one workspace to this transaction's context (after a service checked why)."""
+        value = ",".join(str(ws) for ws in (*current, workspace_id))
+        await self.session.execute(select(func.set_config("app.workspace_ids", value, True)))
+
+    async def touch_session(
+        self, session_id: uuid.UUID, now: datetime, idle_until: datetime
+    ) -> None:
+        await self.session.execute(
+            update(UserSession)
+            .where(UserSession.id == session_id)
+            .values(
+                last_seen_at=now,
+                idle_expires_at=func.least(idle_until, UserSession.absolute_expires_at),
+            )
+        )
+
+    async def touch_api_key(self, key_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
+        )
+
+
+class SessionRepository(Repository[UserSession]):
+    """A user's own sessions. Every method takes the owning user id: no cross-user reach."""
+
+    model = UserSession
+
+    async def list_live(self, user_id: uuid.UUID, now: datetime) -> Sequence[UserSession]:
+        return await self.get_all(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.idle_expires_at > now,
+                UserSession.absolute_expires_at > now,
+            )
+            .order_by(UserSession.created_at.desc())
+            .limit(100)
+        )
+
+    async def get_live_of_user(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime
+    ) -> UserSession | None:
+        return await self.get_one_or_none(
+            select(UserSession).where(
+                UserSession.id == session_id,
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.absolute_expires_at > now,
+            )
+        )
+
+    async def revoke_all(
+        self, user_id: uuid.UUID, now: datetime, *, except_session: uuid.UUID | None = None
+    ) -> int:
+        statement = update(UserSession).where(
+            UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+        )
+        if except_session is not None:
+            statement = statement.where(UserSession.id != except_session)
+        result = await self.session.execute(statement.values(revoked_at=now))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class OneTimeTokenRepository(Repository[OneTimeToken]):
+    model = OneTimeToken
+
+    async def consume(
+        self, token_hash: bytes, purpose: TokenPurpose, now: datetime
+    ) -> OneTimeToken | None:
+        """Mark a live token used and return it; atomic, so a token works exactly once."""
+        statement = (
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.token_hash == token_hash,
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.used_at.is_(None),
+                OneTimeToken.expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(OneTimeToken)
+        )
+        return (await self.session.execute(statement)).scalars().one_or_none()
+
+    async def invalidate_for_user(
+        self, user_id: uuid.UUID, purpose: TokenPurpose, now: datetime
+    ) -> None:
+        await self.session.execute(
+            update(OneTimeToken)
+            .where(
+                OneTimeToken.user_id == user_id,
+                OneTimeToken.purpose == purpose,
+                OneTimeToken.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+
+
+class HousekeepingRepository(Repository[UserSession]):
+    model = UserSession
+
+    async def purge(self, before: datetime) -> int:
+        """Delete sessions and one-time tokens dead since before ``before``."""
+        sessions = await self.session.execute(
+            delete(UserSession).where(
+                (UserSession.absolute_expires_at < before)
+                | (UserSession.revoked_at < before)
+                | (UserSession.idle_expires_at < before)
+            )
+        )
+        tokens = await self.session.execute(
+            delete(OneTimeToken).where(
+                (OneTimeToken.expires_at < before) | (OneTimeToken.used_at < before)
+            )
+        )
+        return int(getattr(sessions, "rowcount", 0) or 0) + int(getattr(tokens, "rowcount", 0) or 0)

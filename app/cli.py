@@ -1,0 +1,128 @@
+"""The management CLI: ``python -m app <command>`` (also installed as ``launchproof``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from app.core.config import Environment, Settings, get_settings
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from app.devtools.migrate import upgrade
+
+    upgrade("head")
+    print("migrations applied")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
+        server_header=False,
+        date_header=False,
+        access_log=False,
+        log_level="warning",
+    )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from app.worker import run_worker
+
+    asyncio.run(run_worker(get_settings(), once=args.once))
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from app.users.admin_cli import create_user
+
+    password = _read_password()
+    try:
+        user_id = asyncio.run(
+            create_user(
+                get_settings(),
+                email=args.email,
+                password=password,
+                staff=args.admin,
+                verified=args.verified,
+            )
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"created user {user_id}")
+    return 0
+
+
+def _check_config(_args: argparse.Namespace) -> int:
+    settings = get_settings()
+    problems = Settings.model_validate(
+        {**settings.model_dump(), "environment": Environment.PRODUCTION}
+    ).production_problems()
+    if not problems:
+        print("configuration is acceptable for production")
+        return 0
+    print("production would refuse to start:")
+    for problem in problems:
+        print(f"  - {problem}")
+    return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="launchproof", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations (owner role)").set_defaults(
+        func=_migrate
+    )
+    serve = sub.add_parser("serve", help="run the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=_serve)
+    worker = sub.add_parser("worker", help="run background jobs")
+    worker.add_argument("--once", action="store_true", help="run every job once and exit")
+    worker.set_defaults(func=_worker)
+    create = sub.add_parser("create-user", help="create a user; the password is read from stdin")
+    create.add_argument("--email", required=True)
+    create.add_argument("--admin", action="store_true", help="platform staff")
+    create.add_argument("--verified", action="store_true", help="mark the e-mail as verified")
+    create.set_defaults(func=_create_user)
+    sub.add_parser("check-config", help="print what production would refuse").set_defaults(
+        func=_check_config
+    )
+    dev_db = sub.add_parser("dev-db", help="development only: embedded PostgreSQL and roles")
+    dev_db.add_argument("--data-dir", default=".data/pg")
+    dev_db.add_argument("--env-file", default=".data/dev.env")
+    dev_db.add_argument("--database", default="launchproof")
+    dev_db.set_defaults(func=_dev_db)
+    return parser
+
+
+def _dev_db(args: argparse.Namespace) -> int:
+    from app.devtools.dev_env import prepare_dev_env
+
+    print(prepare_dev_env(args.data_dir, args.env_file, args.database))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result

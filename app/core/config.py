@@ -1,0 +1,210 @@
+"""Settings: the one place configuration enters the process.
+
+Every value comes from the environment (or a ``*_FILE`` next to a secret, for Docker/Kubernetes
+secrets). Nothing secret has a default. ``production_problems()`` lists every setting production
+refuses; the app factory and ``python -m app check-config`` both use it, and the messages name the
+setting, never its value.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_FIELDS = ("secret_key", "openai_api_key")
+PLACEHOLDER_MARKERS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "placeholder",
+    "example",
+    "xxx",
+)
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    # --- Runtime -------------------------------------------------------------------------
+    environment: Environment = Environment.DEVELOPMENT
+    debug: bool = False
+    docs_enabled: bool | None = None  # None = on in development only
+    public_url: str = "http://127.0.0.1:8000"
+    release: str = "dev"
+
+    # --- Database ------------------------------------------------------------------------
+    # The app role: owns nothing, is not superuser, subject to row-level security.
+    database_url: SecretStr | None = None
+    # The owner role: runs migrations only.
+    database_migration_url: SecretStr | None = None
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+
+    redis_url: SecretStr | None = None
+
+    # --- Secrets -------------------------------------------------------------------------
+    secret_key: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
+
+    # --- HTTP edge -----------------------------------------------------------------------
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    trusted_proxy_cidrs: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    # --- Sessions and credentials --------------------------------------------------------
+    session_cookie_secure: bool = True
+    session_idle_timeout_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    session_absolute_timeout_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    email_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
+    invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # Argon2id, OWASP Password Storage Cheat Sheet: m=19 MiB, t=2, p=1 is the minimum;
+    # we default above it. Changing these rehashes on the next successful login.
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=19 * 1024, ge=8 * 1024)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    argon2_max_concurrency: int = Field(default=2, ge=1, le=64)
+
+    # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
+    email_from: str = "Launchproof <no-reply@launchproof.invalid>"
+
+    @field_validator("allowed_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _csv(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("trusted_proxy_cidrs", mode="before")
+    @classmethod
+    def _cidrs(cls, value: Any) -> Any:
+        items = _split_csv(value)
+        if isinstance(items, list):
+            return [
+                ip_network(item, strict=False) if isinstance(item, str) else item for item in items
+            ]
+        return items
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_are_exact(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and (origin.endswith("/") or "://" not in origin):
+                raise ValueError("ALLOWED_ORIGINS entries are scheme://host[:port] with no path")
+        return [origin.lower() for origin in value]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_secret_files(cls, data: Any) -> Any:
+        """Support ``NAME_FILE`` for every secret-bearing setting (Docker/K8s secrets)."""
+        if not isinstance(data, dict):
+            return data
+        for field in (*SECRET_FIELDS, "database_url", "database_migration_url", "redis_url"):
+            path = os.environ.get(f"{field.upper()}_FILE")
+            if path and not data.get(field):
+                data[field] = Path(path).read_text(encoding="utf-8").strip()
+        return data
+
+    # --- Derived -------------------------------------------------------------------------
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def show_docs(self) -> bool:
+        if self.docs_enabled is None:
+            return self.is_development
+        return self.docs_enabled
+
+    @property
+    def session_cookie_name(self) -> str:
+        # __Host- forbids Domain and requires Secure and Path=/: the cookie cannot be
+        # planted by a sibling subdomain. Browsers reject it without Secure, so development
+        # over plain http keeps an unprefixed name.
+        if self.environment is Environment.DEVELOPMENT and not self.session_cookie_secure:
+            return "lp_session"
+        return "__Host-lp_session"
+
+    def require_secret_key(self) -> bytes:
+        if self.secret_key is None:
+            raise RuntimeError("SECRET_KEY is not set")
+        return self.secret_key.get_secret_value().encode()
+
+    def production_problems(self) -> list[str]:
+        """What production refuses. Each entry names a setting, never its value."""
+        problems: list[str] = []
+        for name in SECRET_FIELDS:
+            secret: SecretStr | None = getattr(self, name)
+            if name == "openai_api_key" and secret is None:
+                continue  # the chat issue decides whether a model key is mandatory
+            if secret is None:
+                problems.append(f"{name.upper()} is not set")
+                continue
+            raw = secret.get_secret_value()
+            if len(raw) < MIN_SECRET_LENGTH:
+                problems.append(f"{name.upper()} is shorter than {MIN_SECRET_LENGTH} characters")
+            if any(marker in raw.lower() for marker in PLACEHOLDER_MARKERS):
+                problems.append(f"{name.upper()} looks like a placeholder")
+        if self.debug:
+            problems.append("DEBUG is on")
+        if self.show_docs:
+            problems.append("DOCS_ENABLED exposes the API docs")
+        if "*" in self.allowed_origins:
+            problems.append("ALLOWED_ORIGINS contains a wildcard")
+        if any(origin.startswith("http://") for origin in self.allowed_origins):
+            problems.append("ALLOWED_ORIGINS contains a non-https origin")
+        if "null" in self.allowed_origins:
+            problems.append("ALLOWED_ORIGINS contains null")
+        if not self.session_cookie_secure:
+            problems.append("SESSION_COOKIE_SECURE is off")
+        if not self.allowed_hosts or "*" in self.allowed_hosts:
+            problems.append("ALLOWED_HOSTS is empty or a wildcard")
+        if not self.public_url.startswith("https://"):
+            problems.append("PUBLIC_URL is not https")
+        for name in ("database_url", "database_migration_url"):
+            url: SecretStr | None = getattr(self, name)
+            if url is None:
+                if name == "database_url":
+                    problems.append("DATABASE_URL is not set")
+                continue
+            if not url.get_secret_value().startswith(("postgresql", "postgres")):
+                problems.append(f"{name.upper()} is not a PostgreSQL URL")
+        if self.database_url is not None and self.database_migration_url is not None:
+            if _url_user(self.database_url) == _url_user(self.database_migration_url):
+                problems.append("DATABASE_URL uses the migration (owner) role")
+        if self.redis_url is None:
+            problems.append("REDIS_URL is not set")
+        return problems
+
+
+def _url_user(url: SecretStr) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url.get_secret_value()).username or ""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,67 @@
+"""Engine, sessions and the unit of work.
+
+One request = one transaction: ``get_db_session`` opens it, the handler and its services only
+``flush()``, and the dependency commits after the handler returns (before the response leaves) or
+rolls back on any exception. See docs/decisions/0001-unit-of-work.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.core.config import Settings
+
+
+def async_url(raw: str) -> URL:
+    """Accept ``postgres://``/``postgresql://`` URLs and use the asyncpg driver."""
+    url = make_url(raw)
+    if url.drivername in ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+asyncpg")
+    return url
+
+
+def create_engine(settings: Settings, *, migration: bool = False) -> AsyncEngine:
+    secret = settings.database_migration_url if migration else settings.database_url
+    if secret is None:
+        raise RuntimeError(
+            "DATABASE_MIGRATION_URL is not set" if migration else "DATABASE_URL is not set"
+        )
+    return create_async_engine(
+        async_url(secret.get_secret_value()),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=False,
+        connect_args={
+            "server_settings": {
+                "statement_timeout": str(settings.database_statement_timeout_ms),
+                "idle_in_transaction_session_timeout": "60000",
+                "application_name": "launchproof",
+            }
+        },
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """Yield the request's session inside one transaction; commit at the edge."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+# scope="function": the commit runs after the handler returns but before the response is sent,
+# so a failed commit is an error response, never a 200 for data that was not stored.
+SessionDep = Annotated[AsyncSession, Depends(get_db_session, scope="function")]

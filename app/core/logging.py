@@ -1,0 +1,26 @@
+"""structlog JSON logs. The observability issue adds the redaction processor and its tests."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from app.core.config import Settings
+
+
+def configure_logging(settings: Settings) -> None:
+    level = logging.DEBUG if settings.debug else logging.INFO
+    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(),
+        cache_logger_on_first_use=True,
+    )

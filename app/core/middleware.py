@@ -1,0 +1,71 @@
+"""Pure-ASGI middleware that must wrap everything else."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core import request_context
+from app.core.errors import problem_response
+from app.core.request_context import Network, resolve_client_ip
+
+log = structlog.get_logger()
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestContextMiddleware:
+    """Assign a request id, resolve the client IP, echo ``X-Request-ID`` on every response."""
+
+    def __init__(self, app: ASGIApp, trusted_proxies: list[Network]) -> None:
+        self.app = app
+        self.trusted = trusted_proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        incoming = headers.get("x-request-id", "")
+        # Accept a well-formed id from a trusted proxy only; otherwise mint our own.
+        peer = scope["client"][0] if scope.get("client") else None
+        client_ip = resolve_client_ip(peer, headers, self.trusted)
+        from_proxy = client_ip != peer
+        request_id = (
+            incoming if from_proxy and _INCOMING_ID.match(incoming) else secrets.token_hex(12)
+        )
+        id_token = request_context._request_id.set(request_id)
+        ip_token = request_context._client_ip.set(client_ip)
+        scope.setdefault("state", {})["client_ip"] = client_ip
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", [])
+                message["headers"].append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Render the bare 500 here, with the request id, and do not re-raise: the server's
+            # default handler would log a traceback whose message may hold request data.
+            log.error("unhandled exception", exc_type=type(exc).__name__)
+            if not started:
+                response = problem_response(
+                    500,
+                    code="internal_error",
+                    title="Internal server error",
+                    detail="An unexpected error occurred. Quote the request id when reporting it.",
+                )
+                await response(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_context._request_id.reset(id_token)
+            request_context._client_ip.reset(ip_token)

@@ -1,0 +1,58 @@
+"""Per-request context: the request id and the one resolved client IP.
+
+Both live in contextvars set by ``app.core.middleware.RequestContextMiddleware``, so
+error handlers, the audit log and log lines read the same values without passing them around.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
+
+
+Network = IPv4Network | IPv6Network
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def current_client_ip() -> str | None:
+    return _client_ip.get()
+
+
+def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
+    try:
+        return ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+
+
+def resolve_client_ip(
+    peer: str | None, headers: dict[str, str], trusted: list[Network]
+) -> str | None:
+    """The client IP as seen through trusted proxies only.
+
+    Forwarding headers are believed only when the socket peer is inside ``trusted`` (Cloudflare's
+    ranges, a local proxy). Then ``CF-Connecting-IP`` wins, else the right-most address of
+    ``X-Forwarded-For`` that is not itself a trusted proxy. From any other peer every forwarding
+    header is ignored, so a client cannot choose its own IP for rate limits or the audit log.
+    """
+    peer_ip = _parse_ip(peer) if peer else None
+    if peer_ip is None:
+        return peer
+    if not any(peer_ip in network for network in trusted):
+        return str(peer_ip)
+    cf = _parse_ip(headers.get("cf-connecting-ip", ""))
+    if cf is not None:
+        return str(cf)
+    hops = [_parse_ip(hop) for hop in headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed(hops):
+        if hop is None:
+            break
+        if not any(hop in network for network in trusted):
+            return str(hop)
+    return str(peer_ip)

@@ -1,0 +1,21 @@
+"""The ``send_email`` port. Mail is written to the outbox in the caller's transaction.
+
+So a rolled-back request sends nothing, and a committed one cannot lose its mail. The e-mail
+issue adds the worker that DKIM-signs and delivers outbox rows over SMTP.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.email.models import OutboxEmail
+
+
+async def send_email(
+    session: AsyncSession, *, to: str, kind: str, subject: str, body_text: str
+) -> None:
+    session.add(
+        OutboxEmail(id=uuid.uuid4(), to_address=to, kind=kind, subject=subject, body_text=body_text)
+    )

@@ -1,0 +1,23 @@
+"""Imports every domain's models once, for Alembic and mapper configuration."""
+
+from app.api_keys.models import ApiKey
+from app.audit.models import AuditEvent
+from app.auth.models import OneTimeToken, UserSession
+from app.core.models import Base
+from app.email.models import OutboxEmail
+from app.invitations.models import Invitation
+from app.users.models import User
+from app.workspaces.models import Workspace, WorkspaceMembership
+
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "Invitation",
+    "OneTimeToken",
+    "OutboxEmail",
+    "User",
+    "UserSession",
+    "Workspace",
+    "WorkspaceMembership",
+]

@@ -1,0 +1,40 @@
+"""The only source of workspace ids a caller may touch.
+
+``AccessibleWorkspaceID`` is a NewType: a bare ``uuid.UUID`` from a path or body does not
+type-check where repositories expect an accessible id, so an unchecked id cannot reach a query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import NewType
+
+from app.auth.principal import Principal
+from app.workspaces.permissions import WorkspacePermission
+
+AccessibleWorkspaceID = NewType("AccessibleWorkspaceID", uuid.UUID)
+
+
+def accessible_workspace_ids(
+    principal: Principal, permission: WorkspacePermission = WorkspacePermission.WORKSPACE_READ
+) -> list[AccessibleWorkspaceID]:
+    """Workspaces where the caller's role *and* key scopes allow ``permission``.
+
+    Derived from memberships read this request, so a removal or demotion takes effect on the
+    very next request. It does not check object-level rules inside a workspace (for example
+    that a conversation is private to its user); those live in each domain's policies.
+    """
+    return [
+        AccessibleWorkspaceID(workspace_id)
+        for workspace_id in principal.roles
+        if principal.can(workspace_id, permission)
+    ]
+
+
+def checked_workspace_id(
+    principal: Principal, workspace_id: uuid.UUID, permission: WorkspacePermission
+) -> AccessibleWorkspaceID | None:
+    """``workspace_id`` as an accessible id if the caller may ``permission`` there, else None."""
+    if principal.can(workspace_id, permission):
+        return AccessibleWorkspaceID(workspace_id)
+    return None
