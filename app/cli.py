@@ -111,14 +111,41 @@ def build_parser() -> argparse.ArgumentParser:
     dev_db.add_argument("--data-dir", default=".data/pg")
     dev_db.add_argument("--env-file", default=".data/dev.env")
     dev_db.add_argument("--database", default="launchproof")
+    dev_db.add_argument(
+        "--admin-url-only", action="store_true", help="start it, print the admin URL"
+    )
+    dev_db.add_argument("--stop", action="store_true", help="stop the embedded server")
     dev_db.set_defaults(func=_dev_db)
+    sub.add_parser(
+        "dev-admin", help="development only: create the first staff user with a one-time password"
+    ).set_defaults(func=_dev_admin)
     return parser
 
 
 def _dev_db(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.devtools.database import start_embedded, stop_embedded
     from app.devtools.dev_env import prepare_dev_env
 
+    if args.stop:
+        stop_embedded(Path(args.data_dir).resolve())
+        return 0
+    if args.admin_url_only:
+        print(start_embedded(Path(args.data_dir).resolve()))
+        return 0
     print(prepare_dev_env(args.data_dir, args.env_file, args.database))
+    return 0
+
+
+def _dev_admin(_args: argparse.Namespace) -> int:
+    from app.devtools.dev_admin import ensure_first_admin
+
+    settings = get_settings()
+    if settings.environment is Environment.PRODUCTION:
+        print("dev-admin is for development only; use create-user", file=sys.stderr)
+        return 2
+    print(asyncio.run(ensure_first_admin(settings)))
     return 0
 
 

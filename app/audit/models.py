@@ -22,7 +22,7 @@ class AuditEvent(IDMixin, Base):
     __tablename__ = "audit_event"
     # INSERT ... RETURNING would need the SELECT policy (staff only) to pass, so the app writes
     # every column itself and never reads back.
-    __mapper_args__ = {"eager_defaults": False}  # noqa: RUF012
+    __mapper_args__ = {"eager_defaults": False}
 
     occurred_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True),

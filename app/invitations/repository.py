@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -22,16 +23,26 @@ class InvitationRepository(Repository[Invitation]):
             select(func.set_config("app.credential_hash", token_hash.hex(), True))
         )
         invitation = await self.get_one_or_none(
-            select(Invitation)
-            .where(
+            select(Invitation).where(
                 Invitation.token_hash == token_hash,
                 Invitation.accepted_at.is_(None),
                 Invitation.expires_at > now,
             )
-            .with_for_update()
         )
         await self.session.execute(select(func.set_config("app.credential_hash", "", True)))
         return invitation
+
+    async def mark_accepted(self, invitation_id: uuid.UUID, now: datetime) -> bool:
+        """Atomically claim the invitation; False if a concurrent accept got there first.
+
+        (Needs the workspace in the RLS context: UPDATE policies apply.)
+        """
+        result = await self.session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.accepted_at.is_(None))
+            .values(accepted_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
 
     async def supersede(
         self, workspace_id: AccessibleWorkspaceID, email: str, now: datetime

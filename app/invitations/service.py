@@ -95,6 +95,8 @@ async def accept(
     await PrincipalContextRepository(session).extend_workspace_context(
         list(principal.roles), invitation.workspace_id
     )
+    if not await InvitationRepository(session).mark_accepted(invitation.id, now):
+        raise InvalidToken()
     await MembershipRepository(session).create(
         WorkspaceMembership(
             id=uuid.uuid4(),
@@ -103,8 +105,6 @@ async def accept(
             role=invitation.role,
         )
     )
-    invitation.accepted_at = now
-    await session.flush()
     joined = replace(principal, roles={**principal.roles, invitation.workspace_id: invitation.role})
     workspace = await WorkspaceRepository(session).get_readable(joined, invitation.workspace_id)
     assert workspace is not None

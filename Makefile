@@ -1,0 +1,51 @@
+# One entry point per task; README and CI use the same names.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: install run test lint typecheck pytest worker clean-data
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,test]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: embedded PostgreSQL (unless DATABASE_URL is set), migrations, first admin, API on :8000
+run: install
+	@$(BIN)/python -m app dev-db --env-file .data/dev.env
+	@set -a && . ./.data/dev.env && set +a && \
+	  export ENVIRONMENT=$${ENVIRONMENT:-development} PUBLIC_URL=$${PUBLIC_URL:-http://$(HOST):$(PORT)} && \
+	  $(BIN)/python -m app migrate && \
+	  $(BIN)/python -m app dev-admin && \
+	  echo "Serving on http://$(HOST):$(PORT) (API docs at /docs). Ctrl-C stops." && \
+	  $(BIN)/python -m app serve --host $(HOST) --port $(PORT)
+
+worker: install
+	@set -a && . ./.data/dev.env && set +a && ENVIRONMENT=$${ENVIRONMENT:-development} $(BIN)/python -m app worker
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy app tests
+
+## make test: lint, types, then the whole suite against real PostgreSQL (DATABASE_URL or embedded)
+test: lint typecheck pytest
+
+pytest: install
+	@if [ -n "$$DATABASE_URL" ]; then \
+	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	else \
+	  admin=$$($(BIN)/python -m app dev-db --admin-url-only) && \
+	  POSTGRES_ADMIN_URL="$$admin" $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	fi
+
+clean-data:
+	@$(BIN)/python -m app dev-db --stop || true
+	rm -rf .data

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.factories.users import create_actor
+from tests.support import (
+    Actor,
+    Anonymous,
+    Database,
+    Server,
+    base_env,
+    create_database,
+    drop_database,
+    run_cli,
+    start_server,
+    stop_server,
+)
+
+
+@pytest.fixture(scope="session")
+def db() -> Iterator[Database]:
+    """A fresh database for this run, built by running the real migrations as the owner role."""
+    database = create_database()
+    result = run_cli(base_env(database), "migrate")
+    assert result.returncode == 0, result.stderr[-3000:]
+    yield database
+    drop_database(database)
+
+
+@pytest.fixture(scope="session")
+def server(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real service: uvicorn on loopback, app role, test settings."""
+    log_path = Path(tmp_path_factory.mktemp("server")) / "server.log"
+    srv = start_server(base_env(db), log_path)
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture
+def anon(server: Server) -> Anonymous:
+    return Anonymous(server)
+
+
+@pytest.fixture
+def alice(server: Server, db: Database) -> Actor:
+    return create_actor(server, db, "alice")
+
+
+@pytest.fixture
+def mallory(server: Server, db: Database) -> Actor:
+    """The attacker: a real, verified account in another workspace."""
+    return create_actor(server, db, "mallory")
+
+
+@pytest.fixture(scope="session")
+def staff(server: Server, db: Database) -> Actor:
+    """Platform staff, created the way operators do it: through the CLI."""
+    from tests.factories.users import login, strong_password, unique_email
+
+    email, password = unique_email("staff"), strong_password()
+    result = run_cli(
+        server.env, "create-user", "--email", email, "--admin", "--verified", stdin=password + "\n"
+    )
+    assert result.returncode == 0, result.stderr
+    return login(server, email, password)

@@ -1,0 +1,261 @@
+"""Test infrastructure: a per-run database built by migrations, a real uvicorn server, clients.
+
+Tests talk to the running service over HTTP (the way a reviewer attacks it) and read the
+database as its administrator only to *observe* (outbox mail, rows unchanged). Nothing here
+patches project code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def admin_url() -> str:
+    """A PostgreSQL URL allowed to create databases and roles (tests build their own DB).
+
+    ``DATABASE_URL`` when set (CI: the machine's server), else ``POSTGRES_ADMIN_URL`` written by
+    ``make test`` for the embedded server. Missing both is a failure, never a skip.
+    """
+    url = os.environ.get("DATABASE_URL") or os.environ.get("POSTGRES_ADMIN_URL")
+    if not url:
+        raise RuntimeError(
+            "set DATABASE_URL (or run `make test`, which starts embedded PostgreSQL)"
+        )
+    return url
+
+
+def psycopg_dsn(url: str) -> str:
+    parsed = make_url(url)
+    parts = [f"dbname={parsed.database or 'postgres'}", f"user={parsed.username or 'postgres'}"]
+    host = parsed.query.get("host") or parsed.host
+    if isinstance(host, tuple):
+        host = host[0]
+    if host:
+        parts.append(f"host={host}")
+    if parsed.port:
+        parts.append(f"port={parsed.port}")
+    if parsed.password:
+        parts.append(f"password={parsed.password}")
+    return " ".join(parts)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Database:
+    name: str
+    admin: str  # superuser URL to this database
+    app: str  # app-role URL
+    migration: str  # owner-role URL
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection[Any]]:
+        """A superuser connection for observation (bypasses RLS by design: it is the judge)."""
+        with psycopg.connect(psycopg_dsn(self.admin), autocommit=True) as conn:
+            yield conn
+
+    def scalar(self, sql: str, *params: Any) -> Any:
+        with self.connect() as conn:
+            row = conn.execute(sql, params).fetchone()
+            return None if row is None else row[0]
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with self.connect() as conn:
+            return list(conn.execute(sql, params).fetchall())
+
+    def snapshot(self, *tables: str) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of ``tables`` (sorted), to assert that an attack changed nothing."""
+        return {t: sorted(self.rows(f"SELECT * FROM {t}"), key=repr) for t in tables}  # noqa: S608
+
+    def last_mail(self, to: str, kind: str) -> str:
+        body = self.scalar(
+            "SELECT body_text FROM email_outbox WHERE to_address = %s AND kind = %s "
+            "ORDER BY created_at DESC LIMIT 1",
+            to,
+            kind,
+        )
+        assert body is not None, f"no {kind} mail for {to}"
+        return str(body)
+
+    def token_from_mail(self, to: str, kind: str) -> str:
+        match = re.search(r"token=([A-Za-z0-9_-]+)", self.last_mail(to, kind))
+        assert match is not None
+        return match.group(1)
+
+
+def create_database() -> Database:
+    from app.devtools.database import bootstrap
+
+    name = f"lp_test_{secrets.token_hex(4)}"
+    urls = bootstrap(admin_url(), name)
+    admin = make_url(admin_url()).set(database=name).render_as_string(hide_password=False)
+    return Database(name=name, admin=admin, app=urls.app, migration=urls.migration)
+
+
+def drop_database(db: Database) -> None:
+    import asyncio
+
+    from app.devtools.database import drop_database as drop
+
+    asyncio.run(drop(admin_url(), db.name))
+
+
+def base_env(db: Database, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "POSTGRES_"))}
+    env.update(
+        ENVIRONMENT="test",
+        DATABASE_URL=db.app,
+        DATABASE_MIGRATION_URL=db.migration,
+        SECRET_KEY=secrets.token_urlsafe(48),
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@dataclass
+class Server:
+    url: str
+    origin: str
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(env: dict[str, str], log_path: Path, *, workers: int = 1) -> Server:
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    env = {
+        **env,
+        "PUBLIC_URL": origin,
+        "ALLOWED_ORIGINS": env.get("ALLOWED_ORIGINS", origin),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str(workers)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            if httpx.get(f"{origin}/readyz", timeout=1).status_code == 200:
+                return Server(
+                    url=origin, origin=origin, env=env, process=process, log_path=log_path
+                )
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not become ready in 30 s")
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@dataclass
+class Actor:
+    """A signed-in person driving the API like a browser would (cookie + same-origin)."""
+
+    server: Server
+    email: str
+    password: str
+    user_id: str
+    cookie: str | None = None
+    cookie_name: str = "__Host-lp_session"
+    workspaces: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {"Origin": self.server.origin}
+        if self.cookie:
+            headers["Cookie"] = f"{self.cookie_name}={self.cookie}"
+        headers.update(extra or {})
+        return headers
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = self.headers(kwargs.pop("headers", None))
+        return httpx.request(method, self.server.url + path, headers=headers, timeout=30, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+
+def session_cookie(response: httpx.Response, name: str = "__Host-lp_session") -> str:
+    for header in response.headers.get_list("set-cookie"):
+        key, _, rest = header.partition("=")
+        if key == name:
+            return rest.split(";", 1)[0]
+    raise AssertionError(f"no {name} cookie in {response.headers.get_list('set-cookie')}")
+
+
+class Anonymous:
+    """An unauthenticated same-origin client."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Origin": self.server.origin, **kwargs.pop("headers", {})}
+        return httpx.request(method, self.server.url + path, headers=headers, timeout=30, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
