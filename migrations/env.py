@@ -29,6 +29,8 @@ def _urls() -> tuple[str, str]:
         as_dictionary=True
     ).get("app_role")
     if not app_role:
+        app_role = settings.database_app_role
+    if not app_role:
         if settings.database_url is None:
             raise RuntimeError("DATABASE_URL (or -x app_role=NAME) is needed to grant the app role")
         app_role = make_url(settings.database_url.get_secret_value()).username or ""

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     # The owner role: runs migrations only.
     database_migration_url: SecretStr | None = None
+    # The role migrations grant to; defaults to the user in DATABASE_URL.
+    database_app_role: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
 
