@@ -5,6 +5,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.users.emails import Email
+from app.users.schemas import DisplayName
 
 # Length only here; the full policy (common passwords, equals e-mail) runs in the service so its
 # message can be specific without echoing the value.
@@ -20,7 +21,7 @@ class Strict(BaseModel):
 class SignupRequest(Strict):
     email: Email
     password: NewPassword
-    display_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    display_name: DisplayName | None = None
 
 
 class LoginRequest(Strict):

@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import request_context
 from app.core.errors import problem_response
-from app.core.request_context import Network, resolve_client_ip
+from app.core.request_context import Network, is_trusted_peer, resolve_client_ip
 
 log = structlog.get_logger()
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -32,27 +32,36 @@ class RequestContextMiddleware:
         # Accept a well-formed id from a trusted proxy only; otherwise mint our own.
         peer = scope["client"][0] if scope.get("client") else None
         client_ip = resolve_client_ip(peer, headers, self.trusted)
-        from_proxy = client_ip != peer
+        trusted_peer = is_trusted_peer(peer, self.trusted)
         request_id = (
-            incoming if from_proxy and _INCOMING_ID.match(incoming) else secrets.token_hex(12)
+            incoming if trusted_peer and _INCOMING_ID.match(incoming) else secrets.token_hex(12)
         )
-        id_token = request_context._request_id.set(request_id)
-        ip_token = request_context._client_ip.set(client_ip)
         scope.setdefault("state", {})["client_ip"] = client_ip
         structlog.contextvars.bind_contextvars(request_id=request_id)
 
-        started = False
-
         async def send_with_id(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", request_id.encode()))
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            with request_context.bound(request_id, client_ip):
+                await self._call_app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _call_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
         except Exception as exc:
             # Render the bare 500 here, with the request id, and do not re-raise: the server's
             # default handler would log a traceback whose message may hold request data.
@@ -64,8 +73,4 @@ class RequestContextMiddleware:
                     title="Internal server error",
                     detail="An unexpected error occurred. Quote the request id when reporting it.",
                 )
-                await response(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-            request_context._request_id.reset(id_token)
-            request_context._client_ip.reset(ip_token)
+                await response(scope, receive, send)

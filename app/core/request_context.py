@@ -6,6 +6,8 @@ error handlers, the audit log and log lines read the same values without passing
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
@@ -24,11 +26,28 @@ def current_client_ip() -> str | None:
     return _client_ip.get()
 
 
+@contextmanager
+def bound(request_id: str, client_ip: str | None) -> Iterator[None]:
+    """Bind the request id and client IP for the duration of one request."""
+    id_token = _request_id.set(request_id)
+    ip_token = _client_ip.set(client_ip)
+    try:
+        yield
+    finally:
+        _request_id.reset(id_token)
+        _client_ip.reset(ip_token)
+
+
 def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
     try:
         return ip_address(value.strip().strip("[]"))
     except ValueError:
         return None
+
+
+def is_trusted_peer(peer: str | None, trusted: list[Network]) -> bool:
+    peer_ip = _parse_ip(peer) if peer else None
+    return peer_ip is not None and any(peer_ip in network for network in trusted)
 
 
 def resolve_client_ip(

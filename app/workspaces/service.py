@@ -32,13 +32,13 @@ def _read(workspace: Workspace, principal: Principal) -> WorkspaceRead:
     )
 
 
-async def require_workspace(
+async def load_workspace(
     session: AsyncSession,
     principal: Principal,
     workspace_id: uuid.UUID,
     permission: WorkspacePermission,
-) -> AccessibleWorkspaceID:
-    """The workspace as an accessible id if visible and ``permission`` is allowed.
+) -> tuple[Workspace, AccessibleWorkspaceID]:
+    """The workspace row and its accessible id, if visible and ``permission`` is allowed.
 
     Raises 404 when the caller cannot read it (foreign = missing) and 403 when it can read it but
     lacks ``permission``. Reads the row through the scoped statement, so RLS agrees.
@@ -49,6 +49,17 @@ async def require_workspace(
     checked = checked_workspace_id(principal, workspace_id, permission)
     if checked is None:
         raise Forbidden("Your role in this workspace does not allow this.")
+    return workspace, checked
+
+
+async def require_workspace(
+    session: AsyncSession,
+    principal: Principal,
+    workspace_id: uuid.UUID,
+    permission: WorkspacePermission,
+) -> AccessibleWorkspaceID:
+    """``load_workspace`` for callers that need only the checked id."""
+    _, checked = await load_workspace(session, principal, workspace_id, permission)
     return checked
 
 
@@ -94,9 +105,9 @@ async def get_workspace(
 async def update_workspace(
     session: AsyncSession, principal: Principal, workspace_id: uuid.UUID, *, name: str | None
 ) -> WorkspaceRead:
-    await require_workspace(session, principal, workspace_id, WorkspacePermission.WORKSPACE_UPDATE)
-    workspace = await WorkspaceRepository(session).get_readable(principal, workspace_id)
-    assert workspace is not None
+    workspace, _ = await load_workspace(
+        session, principal, workspace_id, WorkspacePermission.WORKSPACE_UPDATE
+    )
     if name is not None:
         workspace.name = name
     await session.flush()
@@ -107,11 +118,10 @@ async def update_workspace(
 async def delete_workspace(
     session: AsyncSession, principal: Principal, workspace_id: uuid.UUID
 ) -> None:
-    await require_workspace(session, principal, workspace_id, WorkspacePermission.WORKSPACE_DELETE)
-    repo = WorkspaceRepository(session)
-    workspace = await repo.get_readable(principal, workspace_id)
-    assert workspace is not None
-    await repo.delete(workspace)
+    workspace, _ = await load_workspace(
+        session, principal, workspace_id, WorkspacePermission.WORKSPACE_DELETE
+    )
+    await WorkspaceRepository(session).delete(workspace)
     await audit.record(session, "workspace.deleted", principal=principal, workspace_id=workspace_id)
 
 
