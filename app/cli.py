@@ -40,8 +40,8 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from app.worker import run_worker
 
-    asyncio.run(run_worker(get_settings(), once=args.once))
-    return 0
+    ok = asyncio.run(run_worker(get_settings(), once=args.once))
+    return 0 if ok else 1
 
 
 def _read_password() -> str:
@@ -99,7 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run background jobs")
     worker.add_argument("--once", action="store_true", help="run every job once and exit")
     worker.set_defaults(func=_worker)
-    create = sub.add_parser("create-user", help="create a user; the password is read from stdin")
+    create = sub.add_parser(
+        "create-user",
+        help="create a user; the password is read from standard input (never an argument)",
+        description="Create a user. The password is read from standard input (a prompt on a "
+        "terminal, else the first line), never from an argument, so it stays out of shell history "
+        "and process lists.",
+    )
     create.add_argument("--email", required=True)
     create.add_argument("--admin", action="store_true", help="platform staff")
     create.add_argument("--verified", action="store_true", help="mark the e-mail as verified")

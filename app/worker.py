@@ -35,7 +35,12 @@ async def run_jobs_once(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[
     return results
 
 
-async def run_worker(settings: Settings, *, once: bool = False) -> None:
+async def run_worker(settings: Settings, *, once: bool = False) -> bool:
+    """Run jobs every INTERVAL_SECONDS until SIGINT/SIGTERM; with ``once``, one round.
+
+    Returns False when a job of the (last) round failed, so ``worker --once`` under cron or CI
+    exits non-zero instead of hiding the failure.
+    """
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     stop = asyncio.Event()
@@ -46,11 +51,12 @@ async def run_worker(settings: Settings, *, once: bool = False) -> None:
         while True:
             results = await run_jobs_once(sessionmaker)
             log.info("worker jobs ran", **results)
+            ok = all(count >= 0 for count in results.values())
             if once:
-                return
+                return ok
             try:
                 await asyncio.wait_for(stop.wait(), timeout=INTERVAL_SECONDS)
-                return
+                return ok
             except TimeoutError:
                 continue
     finally:

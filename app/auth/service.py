@@ -146,8 +146,11 @@ async def login(
     Unknown user, wrong password and suspended user fail identically (same error, one argon2
     verification each). Outdated hash parameters are upgraded on success.
     """
-    users = UserRepository(session)
-    user = await users.get_by_email(email)
+    # Read the account on a short connection of its own and hold none while argon2 queues behind
+    # its limiter: otherwise a burst of failed logins holds every pooled connection while each
+    # waits for a second one to audit its failure, and the pool deadlocks until it times out.
+    async with deps.sessionmaker() as lookup:
+        user = await UserRepository(lookup).get_by_email(email)
     ok = await deps.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         await audit.record_detached(
@@ -160,7 +163,8 @@ async def login(
     if user.email_verified_at is None:
         raise EmailNotVerified()
     if deps.passwords.needs_rehash(user.password_hash):
-        user.password_hash = await deps.passwords.hash(password)
+        new_hash = await deps.passwords.hash(password)
+        await UserRepository(session).set_password(user.id, new_hash, changed=False)
     now = _now()
     token = new_token()
     absolute = deps.settings.session_absolute_timeout_seconds

@@ -22,7 +22,7 @@ class DatabaseProbe:
                     " (SELECT count(*) FROM pg_class c"
                     "  JOIN pg_namespace n ON n.oid = c.relnamespace"
                     "  WHERE n.nspname = current_schema() AND c.relkind = 'r'"
-                    "  AND pg_get_userbyid(c.relowner) = current_user) AS owned"
+                    "  AND pg_has_role(current_user, c.relowner, 'USAGE')) AS owned"
                     " FROM pg_roles r WHERE r.rolname = current_user"
                 )
             )
@@ -33,5 +33,5 @@ class DatabaseProbe:
         if row.rolbypassrls:
             problems.append("DATABASE_URL connects as a role with BYPASSRLS")
         if row.owned:
-            problems.append("DATABASE_URL connects as a table owner")
+            problems.append("DATABASE_URL connects as a table owner (or a member of its role)")
         return problems

@@ -103,6 +103,7 @@ def downgrade() -> None:
         f"REVOKE SELECT, INSERT, UPDATE, DELETE ON TABLES FROM {app_role}"
     )
     op.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app_role}")
+    op.execute(f"REVOKE USAGE ON SCHEMA public FROM {app_role}")
     op.execute("DROP POLICY audit_staff_read ON audit_event")
     op.execute("DROP POLICY audit_append ON audit_event")
     op.execute("ALTER TABLE audit_event NO FORCE ROW LEVEL SECURITY")

@@ -1,0 +1,364 @@
+"""The layering rules, enforced mechanically (conventions 3, 5, 6, 10, 15, 16, 17).
+
+Source checks read ``app/`` with ``ast`` (never regexes over text, so comments and strings do not
+count); the tenant-repository and relationship checks inspect the imported classes. Every
+exception is listed below by file or by method, with its reason: an allowlist that grows needs a
+reviewer, not a quiet edit.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import typing
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy.orm import RelationshipProperty
+
+import app.models  # noqa: F401 - registers every mapped class
+from app.api import api_router
+from app.auth.principal import Principal
+from app.core.models import Base, TenantMixin
+from app.core.repository import Repository
+from app.workspaces.access import AccessibleWorkspaceID
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "app"
+
+# --- Allowlists (keep them tiny; each entry says why) ----------------------------------------
+
+# Query constructors that build SQL. Only repository.py files may call them.
+SQL_CONSTRUCTORS = frozenset({"select", "insert", "update", "delete", "text", "union", "exists"})
+# Raw SQL strings (``text(...)``): only the role/readiness probe. Everything else is ORM-typed.
+RAW_SQL_ALLOWED = frozenset({"app/health/repository.py"})
+# Calls that run SQL on a session/connection. Receivers are recognised by name (``session``,
+# ``self.session``, ``conn``, ``connection``, ``engine``, ``db``), so a future ``tool.execute()``
+# is not mistaken for SQL.
+EXECUTE_METHODS = frozenset(
+    {"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql"}
+)
+DB_RECEIVER_HINTS = ("session", "conn", "engine", "db")
+# By-primary-key loads skip every scope: ``session.get(Workspace, id)`` is an unscoped getter.
+SESSION_GETTERS = frozenset({"get", "get_one"})
+# Development/test bootstrap: DDL over a raw asyncpg superuser connection, never in production.
+DRIVER_SQL_ALLOWED_DIRS = ("app/devtools/",)
+# Nobody commits or rolls back by hand: the owner of a transaction uses ``session.begin()`` as a
+# context manager, which commits on success and rolls back on any exception.
+COMMIT_ALLOWED: frozenset[str] = frozenset()
+# The only places that own a transaction (``session.begin()``).
+TRANSACTION_OWNERS = frozenset(
+    {
+        "app/core/db.py",  # the request unit of work (one request = one transaction)
+        "app/worker.py",  # one transaction per background job
+        "app/audit/service.py",  # record_detached: a failed login's event outlives its rollback
+        "app/users/admin_cli.py",  # the create-user command
+    }
+)
+# Routers call services; a router that imports a repository has skipped the service layer.
+ROUTER_REPOSITORY_IMPORTS_ALLOWED = frozenset(
+    {"app/health/router.py"}  # /readyz runs DatabaseProbe.ping (SELECT 1): there is no domain
+)
+# Public methods of tenant repositories that take neither a Principal nor an AccessibleWorkspaceID.
+UNSCOPED_METHODS_ALLOWED: dict[tuple[str, str], str] = {
+    # Authentication runs before a Principal exists: these find rows by a presented credential's
+    # keyed hash, or by the user id that credential just proved, and bind the RLS context.
+    ("PrincipalContextRepository", "session_with_user"): "credential lookup (session token)",
+    ("PrincipalContextRepository", "api_key_with_user"): "credential lookup (API key hash)",
+    ("PrincipalContextRepository", "bind_memberships"): "the caller's own memberships",
+    ("PrincipalContextRepository", "extend_workspace_context"): "writes context, reads nothing",
+    ("PrincipalContextRepository", "touch_session"): "user_session is a platform table",
+    ("PrincipalContextRepository", "touch_api_key"): "the key that just authenticated",
+    ("InvitationRepository", "get_by_token_hash"): "credential lookup (invitation token)",
+    # Claims the invitation just found by its token; its UPDATE policy still needs the workspace
+    # in the RLS context, which only the accept service adds.
+    ("InvitationRepository", "mark_accepted"): "single-use claim after the token lookup",
+}
+SIZE_BUDGET = {"router.py": 250, "schemas.py": 300}
+DEFAULT_SIZE_BUDGET = 400
+
+
+# --- Source model ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Module:
+    path: Path
+    tree: ast.Module
+
+    @property
+    def rel(self) -> str:
+        return self.path.relative_to(ROOT).as_posix()
+
+    @property
+    def is_repository(self) -> bool:
+        return self.path.name == "repository.py"
+
+    @property
+    def is_router(self) -> bool:
+        return self.path.name == "router.py"
+
+    def where(self, node: ast.AST) -> str:
+        return f"{self.rel}:{getattr(node, 'lineno', '?')}"
+
+
+@cache
+def modules() -> tuple[Module, ...]:
+    paths = sorted(APP.rglob("*.py"))
+    assert paths, "no sources found"
+    return tuple(Module(p, ast.parse(p.read_text(encoding="utf-8"), str(p))) for p in paths)
+
+
+def sqlalchemy_names(tree: ast.Module) -> tuple[dict[str, str], set[str]]:
+    """Local names bound to sqlalchemy objects (alias -> original) and to sqlalchemy modules."""
+    names: dict[str, str] = {}
+    module_aliases: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
+            for alias in node.names:
+                names[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "sqlalchemy":
+                    module_aliases.add(alias.asname or alias.name.split(".")[0])
+    return names, module_aliases
+
+
+def sql_constructor_calls(module: Module) -> Iterator[tuple[str, ast.Call]]:
+    """``select(...)``, ``sa.text(...)``, ``sqlalchemy.update(...)`` and friends."""
+    names, module_aliases = sqlalchemy_names(module.tree)
+    for node in ast.walk(module.tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and names.get(func.id) in SQL_CONSTRUCTORS:
+            yield names[func.id], node
+        elif isinstance(func, ast.Attribute) and func.attr in SQL_CONSTRUCTORS:
+            root = func.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in module_aliases:
+                yield func.attr, node
+
+
+def method_calls(module: Module, methods: frozenset[str]) -> Iterator[tuple[str, str, ast.Call]]:
+    """``<receiver>.<method>(...)`` calls, with the receiver's last name (``self.session`` ->
+    ``session``)."""
+    for node in ast.walk(module.tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in methods
+        ):
+            receiver = node.func.value
+            name = ""
+            if isinstance(receiver, ast.Attribute):
+                name = receiver.attr
+            elif isinstance(receiver, ast.Name):
+                name = receiver.id
+            elif isinstance(receiver, ast.Call):
+                name = "<call>"
+            yield node.func.attr, name, node
+
+
+def imported_modules(module: Module) -> Iterator[tuple[str, ast.AST]]:
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            yield node.module, node
+            for alias in node.names:  # ``from app.x import repository``
+                yield f"{node.module}.{alias.name}", node
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node
+
+
+# --- SQL lives in repositories --------------------------------------------------------------
+
+
+def test_sql_is_built_only_in_repositories() -> None:
+    offenders = [
+        f"{module.where(call)} {name}("
+        for module in modules()
+        if not module.is_repository
+        for name, call in sql_constructor_calls(module)
+    ]
+    assert offenders == [], "SQL outside repository.py files (rule 6)"
+
+
+def test_raw_sql_text_only_in_the_allowlisted_probe() -> None:
+    offenders = [
+        module.where(call)
+        for module in modules()
+        if module.rel not in RAW_SQL_ALLOWED
+        for name, call in sql_constructor_calls(module)
+        if name == "text"
+    ]
+    assert offenders == [], "raw text() SQL: use ORM-typed statements in a repository"
+
+
+def test_statements_execute_only_in_repositories() -> None:
+    offenders = [
+        f"{module.where(call)} {receiver}.{method}("
+        for module in modules()
+        if not module.is_repository and not module.rel.startswith(DRIVER_SQL_ALLOWED_DIRS)
+        for method, receiver, call in method_calls(module, EXECUTE_METHODS)
+        if receiver == "<call>" or any(hint in receiver.lower() for hint in DB_RECEIVER_HINTS)
+    ]
+    offenders += [
+        f"{module.where(call)} {receiver}.{method}( (unscoped primary-key load)"
+        for module in modules()
+        for method, receiver, call in method_calls(module, SESSION_GETTERS)
+        if receiver.endswith("session")
+    ]
+    assert offenders == [], "statements run outside repository.py files"
+
+
+def test_nobody_commits_or_rolls_back_by_hand() -> None:
+    offenders = [
+        f"{module.where(call)} .{method}()"
+        for module in modules()
+        if module.rel not in COMMIT_ALLOWED
+        for method, _, call in method_calls(module, frozenset({"commit", "rollback"}))
+    ]
+    assert offenders == [], "services and repositories never commit (rule 16)"
+
+
+def test_only_known_owners_open_a_transaction() -> None:
+    owners = {
+        module.rel
+        for module in modules()
+        for _, receiver, _call in method_calls(module, frozenset({"begin"}))
+        if receiver.endswith("session") or receiver in {"<call>", "engine", "connection", "conn"}
+    }
+    assert "app/core/db.py" in owners, "the detector lost the request unit of work"
+    assert owners <= TRANSACTION_OWNERS, (
+        f"new transaction owners {sorted(owners - TRANSACTION_OWNERS)}: "
+        "services run inside the caller's transaction"
+    )
+
+
+# --- Tenant repositories expose only scoped methods -----------------------------------------
+
+
+def _repository_classes() -> list[type[Repository[Any]]]:
+    found: list[type[Repository[Any]]] = []
+    for module in modules():
+        if not module.is_repository:
+            continue
+        name = ".".join(module.path.relative_to(ROOT).with_suffix("").parts)
+        imported = importlib.import_module(name)
+        for _, cls in inspect.getmembers(imported, inspect.isclass):
+            if cls.__module__ == name and issubclass(cls, Repository):
+                found.append(cls)
+    return found
+
+
+def _is_scoping(hint: Any) -> bool:
+    if hint is Principal or hint is AccessibleWorkspaceID:
+        return True
+    return any(_is_scoping(arg) for arg in typing.get_args(hint))
+
+
+def _tenant_repository_methods() -> list[tuple[str, str, bool]]:
+    """(class, public method, takes a scope) for every repository of a TenantMixin model."""
+    rows: list[tuple[str, str, bool]] = []
+    for cls in _repository_classes():
+        model = getattr(cls, "model", None)
+        if not (isinstance(model, type) and issubclass(model, TenantMixin)):
+            continue
+        for name, member in vars(cls).items():
+            if name.startswith("_") or not inspect.isfunction(member):
+                continue
+            hints = typing.get_type_hints(member)
+            hints.pop("return", None)
+            rows.append((cls.__name__, name, any(_is_scoping(h) for h in hints.values())))
+    return rows
+
+
+def test_tenant_repositories_have_no_unscoped_public_methods() -> None:
+    rows = _tenant_repository_methods()
+    assert {cls for cls, _, _ in rows} >= {"WorkspaceRepository", "ApiKeyRepository"}
+    unscoped = {(cls, name) for cls, name, scoped in rows if not scoped}
+    offenders = sorted(unscoped - set(UNSCOPED_METHODS_ALLOWED))
+    assert offenders == [], (
+        "tenant repository methods must take a Principal or an AccessibleWorkspaceID (rule 10)"
+    )
+    stale = sorted(set(UNSCOPED_METHODS_ALLOWED) - unscoped)
+    assert stale == [], "allowlisted methods that no longer exist or are now scoped: remove them"
+
+
+def test_every_tenant_model_has_a_repository() -> None:
+    tenant_models = {
+        mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantMixin)
+    }
+    with_repo = {getattr(cls, "model", None) for cls in _repository_classes()}
+    assert tenant_models - with_repo == set()
+
+
+# --- Routers are thin -----------------------------------------------------------------------
+
+
+def _api_routes() -> list[APIRoute]:
+    routes = [context.original_route for context in iter_route_contexts(api_router.routes)]
+    assert routes, "no routes found"
+    assert all(isinstance(route, APIRoute) for route in routes), "non-FastAPI route in the API"
+    return [route for route in routes if isinstance(route, APIRoute)]
+
+
+@pytest.mark.parametrize("route", _api_routes(), ids=lambda r: f"{sorted(r.methods)}{r.path}")
+def test_route_declares_its_response(route: APIRoute) -> None:
+    endpoint = route.endpoint
+    assert endpoint.__module__.endswith(".router"), "routes live in router.py"
+    signature = inspect.signature(endpoint)
+    assert signature.return_annotation is not inspect.Signature.empty, "no return annotation"
+    if not route.include_in_schema:
+        return  # operational probes (/healthz, /readyz): not documented, annotated only
+    no_content = route.status_code == 204
+    assert route.response_model is not None or no_content, "no response_model"
+    assert route.summary, "no summary="
+    assert (endpoint.__doc__ or "").strip(), "no docstring (the OpenAPI description)"
+    assert route.responses, "no documented error responses="
+
+
+def test_routers_import_no_repository_or_sqlalchemy() -> None:
+    offenders: list[str] = []
+    for module in modules():
+        if not module.is_router:
+            continue
+        for name, node in imported_modules(module):
+            last = name.rsplit(".", 1)[-1]
+            repository = last == "repository" or ".repository." in f"{name}."
+            if repository and module.rel not in ROUTER_REPOSITORY_IMPORTS_ALLOWED:
+                offenders.append(f"{module.where(node)} imports {name}")
+            if name.split(".")[0] == "sqlalchemy":
+                offenders.append(f"{module.where(node)} imports {name}")
+    assert offenders == [], "routers call services only (rule 5)"
+
+
+# --- Models and module size -----------------------------------------------------------------
+
+
+def test_relationships_are_lazy_raise() -> None:
+    offenders = [
+        f"{mapper.class_.__name__}.{rel.key} lazy={rel.lazy!r}"
+        for mapper in Base.registry.mappers
+        for rel in mapper.relationships
+        if isinstance(rel, RelationshipProperty) and rel.lazy != "raise"
+    ]
+    assert offenders == [], 'relationships use lazy="raise" and load explicitly (rule 17)'
+
+
+def test_modules_stay_within_the_size_budget() -> None:
+    offenders = []
+    for module in modules():
+        budget = SIZE_BUDGET.get(module.path.name, DEFAULT_SIZE_BUDGET)
+        lines = len(module.path.read_text(encoding="utf-8").splitlines())
+        if lines > budget:
+            offenders.append(f"{module.rel}: {lines} lines > {budget}")
+    assert offenders == [], "split by subdomain (rule 3)"
