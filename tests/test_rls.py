@@ -32,7 +32,12 @@ from sqlalchemy.sql import Executable
 import app.models  # noqa: F401 - registers every mapped class
 from app.api_keys.models import ApiKey
 from app.audit.models import AuditEvent
-from app.auth.credentials import SESSION_PURPOSE, principal_from_session
+from app.auth.credentials import (
+    API_KEY_PURPOSE,
+    SESSION_PURPOSE,
+    principal_from_api_key,
+    principal_from_session,
+)
 from app.auth.principal import Principal
 from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
@@ -654,5 +659,39 @@ def test_session_lookup_binds_nothing_for_an_unknown_token(db: Database, world: 
             for name in CONTEXT_SETTINGS:
                 assert await setting(session, name) in (None, ""), name
             assert (await session.execute(select(literal(1)))).scalar_one() == 1
+
+    run(scenario())
+
+
+def test_api_key_transaction_sees_only_its_own_workspace(db: Database, world: World) -> None:
+    """A key of a creator with two workspaces: the database shows the key one, not both.
+
+    The membership self policy (``user_id = app_user_id()``) lets authentication read the
+    creator's membership; the API-key path then clears ``app.user_id`` so the creator's other
+    memberships stay invisible for the rest of the transaction.
+    """
+    key = "lpk_" + secrets.token_urlsafe(32)
+    key_workspace = world.a.workspace_ids[0]
+    with db.connect() as conn:
+        conn.execute(
+            "INSERT INTO api_key (id, workspace_id, created_by_id, name, prefix, key_hash, scopes)"
+            " VALUES (%s, %s, %s, 'rls key', 'lpk_rls', %s, ARRAY['workspace:read'])",
+            (
+                uuid.uuid4(),
+                key_workspace,
+                world.a.user_id,
+                token_hash(SECRET.encode(), API_KEY_PURPOSE, key),
+            ),
+        )
+
+    async def scenario() -> None:
+        async with app_session(db) as session:
+            principal = await principal_from_api_key(session, SETTINGS, key)
+            assert principal is not None
+            assert set(principal.roles) == {key_workspace}
+            assert await visible_ids(session, Workspace) == {key_workspace}
+            memberships = (await session.scalars(select(WorkspaceMembership))).all()
+            assert {m.workspace_id for m in memberships} == {key_workspace}
+            assert await setting(session, "app.user_id") in ("", None)
 
     run(scenario())

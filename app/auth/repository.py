@@ -84,11 +84,15 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         """Read the user's memberships and bind them as ``app.workspace_ids``, in one statement.
 
         The membership SELECT policy admits the caller's own rows (``app.user_id``), and the
-        aggregate's ``set_config`` runs after those rows are read.
+        aggregate's ``set_config`` runs after those rows are read. With ``only_workspace`` (an
+        API key) the statement also clears ``app.user_id``, so for the rest of the transaction
+        the database shows the key its own workspace and nothing of its creator's others.
         """
         conditions = [WorkspaceMembership.user_id == user_id]
+        columns = []
         if only_workspace is not None:
             conditions.append(WorkspaceMembership.workspace_id == only_workspace)
+            columns.append(func.set_config("app.user_id", "", True))
         statement = select(
             func.array_agg(WorkspaceMembership.workspace_id),
             func.array_agg(cast(WorkspaceMembership.role, Text)),
@@ -99,8 +103,9 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
                 ),
                 True,
             ),
+            *columns,
         ).where(*conditions)
-        workspace_ids, roles, _ = (await self.session.execute(statement)).one()
+        workspace_ids, roles, *_ = (await self.session.execute(statement)).one()
         if not workspace_ids:
             return {}
         return {ws: Role(role) for ws, role in zip(workspace_ids, roles, strict=True)}
