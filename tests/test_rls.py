@@ -622,7 +622,13 @@ def test_app_role_is_unprivileged_and_owns_nothing(db: Database) -> None:
 
 # --- Transaction-local context --------------------------------------------------------------
 
-CONTEXT_SETTINGS = ("app.user_id", "app.workspace_ids", "app.is_staff", "app.credential_hash")
+CONTEXT_SETTINGS = (
+    "app.user_id",
+    "app.membership_probe",
+    "app.workspace_ids",
+    "app.is_staff",
+    "app.credential_hash",
+)
 
 
 @pytest.mark.parametrize("end", ["commit", "rollback"])
@@ -666,8 +672,8 @@ def test_session_lookup_binds_nothing_for_an_unknown_token(db: Database, world: 
 def test_api_key_transaction_sees_only_its_own_workspace(db: Database, world: World) -> None:
     """A key of a creator with two workspaces: the database shows the key one, not both.
 
-    The membership self policy (``user_id = app_user_id()``) lets authentication read the
-    creator's membership; the API-key path then clears ``app.user_id`` so the creator's other
+    The membership self policy (``user_id = app_membership_probe()``) lets authentication read
+    the creator's membership; the binding statement clears the probe, so the creator's other
     memberships stay invisible for the rest of the transaction.
     """
     key = "lpk_" + secrets.token_urlsafe(32)
@@ -692,6 +698,7 @@ def test_api_key_transaction_sees_only_its_own_workspace(db: Database, world: Wo
             assert await visible_ids(session, Workspace) == {key_workspace}
             memberships = (await session.scalars(select(WorkspaceMembership))).all()
             assert {m.workspace_id for m in memberships} == {key_workspace}
-            assert await setting(session, "app.user_id") in ("", None)
+            assert await setting(session, "app.membership_probe") in ("", None)
+            assert await setting(session, "app.user_id") == str(world.a.user_id)
 
     run(scenario())

@@ -28,7 +28,8 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
     async def session_with_user(
         self, token_hash: bytes, now: datetime
     ) -> tuple[UserSession, User] | None:
-        """A live session and its active user; binds ``app.user_id`` in the same round trip.
+        """A live session and its active user; binds ``app.user_id`` (and the one-shot
+        ``app.membership_probe``) in the same round trip.
 
         ``user_session`` and ``user_account`` carry no RLS (authentication precedes any
         principal), so binding the user id in the projection, after the WHERE, is safe.
@@ -38,6 +39,7 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
                 UserSession,
                 User,
                 func.set_config("app.user_id", cast(User.id, Text), True),
+                func.set_config("app.membership_probe", cast(User.id, Text), True),
                 func.set_config(
                     "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
                 ),
@@ -65,7 +67,12 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
             select(func.set_config("app.credential_hash", key_hash.hex(), True))
         )
         statement = (
-            select(ApiKey, User, func.set_config("app.user_id", cast(User.id, Text), True))
+            select(
+                ApiKey,
+                User,
+                func.set_config("app.user_id", cast(User.id, Text), True),
+                func.set_config("app.membership_probe", cast(User.id, Text), True),
+            )
             .join(User, User.id == ApiKey.created_by_id)
             .where(
                 ApiKey.key_hash == key_hash,
@@ -83,16 +90,14 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
     ) -> dict[uuid.UUID, Role]:
         """Read the user's memberships and bind them as ``app.workspace_ids``, in one statement.
 
-        The membership SELECT policy admits the caller's own rows (``app.user_id``), and the
-        aggregate's ``set_config`` runs after those rows are read. With ``only_workspace`` (an
-        API key) the statement also clears ``app.user_id``, so for the rest of the transaction
-        the database shows the key its own workspace and nothing of its creator's others.
+        The membership SELECT policy admits the caller's own rows while ``app.membership_probe``
+        is set; this statement's projection runs after those rows are read, binds the workspace
+        ids and clears the probe. From then on memberships are visible only through the
+        workspace policy: an API key (``only_workspace``) never sees its creator's others.
         """
         conditions = [WorkspaceMembership.user_id == user_id]
-        columns = []
         if only_workspace is not None:
             conditions.append(WorkspaceMembership.workspace_id == only_workspace)
-            columns.append(func.set_config("app.user_id", "", True))
         statement = select(
             func.array_agg(WorkspaceMembership.workspace_id),
             func.array_agg(cast(WorkspaceMembership.role, Text)),
@@ -103,7 +108,7 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
                 ),
                 True,
             ),
-            *columns,
+            func.set_config("app.membership_probe", "", True),
         ).where(*conditions)
         workspace_ids, roles, *_ = (await self.session.execute(statement)).one()
         if not workspace_ids:

@@ -6,7 +6,11 @@ it cannot touch ``alembic_version``. Policies read the transaction-local setting
 ``app.auth.repository.PrincipalContextRepository`` writes:
 
 * ``app.workspace_ids``: comma-separated workspace ids the principal may reach;
-* ``app.user_id``: the principal's user id (to read its own memberships before the above is set);
+* ``app.user_id``: the acting user (the session's user or the API key's creator), for policies
+  that make rows private to one user;
+* ``app.membership_probe``: the same id, set only while authentication reads the caller's own
+  memberships and cleared by that very statement, so an API key never sees its creator's
+  memberships in other workspaces;
 * ``app.is_staff``: ``on`` for platform staff sessions (audit log reads);
 * ``app.credential_hash``: hex of a presented credential's keyed hash (API key, invitation), so a
   holder can find exactly that row and nothing else.
@@ -36,6 +40,9 @@ $$""",
     """CREATE FUNCTION app_user_id() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT nullif(current_setting('app.user_id', true), '')::uuid
 $$""",
+    """CREATE FUNCTION app_membership_probe() RETURNS uuid LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  SELECT nullif(current_setting('app.membership_probe', true), '')::uuid
+$$""",
     """CREATE FUNCTION app_is_staff() RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT coalesce(current_setting('app.is_staff', true) = 'on', false)
 $$""",
@@ -47,7 +54,7 @@ $$""",
 # (table, tenant column, extra SELECT-only condition or None)
 TENANT_TABLES: list[tuple[str, str, str | None]] = [
     ("workspace", "id", None),
-    ("workspace_membership", "workspace_id", "user_id = app_user_id()"),
+    ("workspace_membership", "workspace_id", "user_id = app_membership_probe()"),
     ("invitation", "workspace_id", "token_hash = app_credential_hash()"),
     ("api_key", "workspace_id", "key_hash = app_credential_hash()"),
 ]
@@ -114,5 +121,11 @@ def downgrade() -> None:
         op.execute(f"DROP POLICY tenant_isolation ON {table}")
         op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
-    for function in ("app_credential_hash", "app_is_staff", "app_user_id", "app_workspace_ids"):
+    for function in (
+        "app_credential_hash",
+        "app_is_staff",
+        "app_membership_probe",
+        "app_user_id",
+        "app_workspace_ids",
+    ):
         op.execute(f"DROP FUNCTION {function}()")
