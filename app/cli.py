@@ -44,6 +44,17 @@ def _worker(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _model_stub(args: argparse.Namespace) -> int:
+    from app.model_stub.server import NotLoopback, serve
+
+    try:
+        serve(args.host, args.port)
+    except NotLoopback as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _read_password() -> str:
     if sys.stdin.isatty():
         return getpass.getpass("Password: ")
@@ -99,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run background jobs")
     worker.add_argument("--once", action="store_true", help="run every job once and exit")
     worker.set_defaults(func=_worker)
+    stub = sub.add_parser("model-stub", help="run the OpenAI-compatible model stub (loopback only)")
+    stub.add_argument("--host", default="127.0.0.1")
+    stub.add_argument("--port", type=int, default=8300)
+    stub.set_defaults(func=_model_stub)
     create = sub.add_parser(
         "create-user",
         help="create a user; the password is read from standard input (never an argument)",

@@ -11,6 +11,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.api import api_router
 from app.auth.passwords import PasswordService
+from app.chat.provider import create_client
 from app.core.config import Environment, Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
@@ -43,9 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if problems:
             await engine.dispose()
             raise InsecureConfiguration("refusing to start: " + "; ".join(problems))
+        app.state.openai = create_client(settings)
         try:
             yield
         finally:
+            await app.state.openai.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -3,9 +3,13 @@
 from app.api_keys.models import ApiKey
 from app.audit.models import AuditEvent
 from app.auth.models import OneTimeToken, UserSession
+from app.bots.models import Bot
+from app.conversations.models import Conversation, Message
 from app.core.models import Base
 from app.email.models import OutboxEmail
 from app.invitations.models import Invitation
+from app.tools.models import Note, ToolCall
+from app.usage.models import WorkspaceUsage
 from app.users.models import User
 from app.workspaces.models import Workspace, WorkspaceMembership
 
@@ -13,11 +17,17 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "Bot",
+    "Conversation",
     "Invitation",
+    "Message",
+    "Note",
     "OneTimeToken",
     "OutboxEmail",
+    "ToolCall",
     "User",
     "UserSession",
     "Workspace",
     "WorkspaceMembership",
+    "WorkspaceUsage",
 ]

@@ -11,11 +11,14 @@ from tests.support import (
     Anonymous,
     Database,
     Server,
+    Stub,
     base_env,
     create_database,
     drop_database,
     run_cli,
     start_server,
+    start_stub,
+    stop_process,
     stop_server,
 )
 
@@ -31,10 +34,18 @@ def db() -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def server(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The real service: uvicorn on loopback, app role, test settings."""
+def stub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stub]:
+    """The project's OpenAI-compatible model stub; the real openai SDK talks to it over HTTP."""
+    model_stub = start_stub(Path(tmp_path_factory.mktemp("stub")) / "stub.log")
+    yield model_stub
+    stop_process(model_stub.process)
+
+
+@pytest.fixture(scope="session")
+def server(db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real service: uvicorn on loopback, app role, test settings, the model stub."""
     log_path = Path(tmp_path_factory.mktemp("server")) / "server.log"
-    srv = start_server(base_env(db), log_path)
+    srv = start_server(base_env(db, OPENAI_BASE_URL=stub.base_url), log_path)
     yield srv
     stop_server(srv)
 

@@ -259,3 +259,59 @@ class Anonymous:
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", path, **kwargs)
+
+
+@dataclass
+class Stub:
+    """The project's OpenAI-compatible model stub, in its own process on loopback."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def reset(self) -> None:
+        httpx.post(self.url + "/_stub/reset", timeout=5).raise_for_status()
+
+    def script(self, responses: list[dict[str, Any]]) -> None:
+        httpx.post(
+            self.url + "/_stub/script", json={"responses": responses}, timeout=5
+        ).raise_for_status()
+
+    def requests(self) -> list[dict[str, Any]]:
+        body: Any = httpx.get(self.url + "/_stub/requests", timeout=5).json()
+        items: list[dict[str, Any]] = body.get("requests", body) if isinstance(body, dict) else body
+        return items
+
+
+def start_stub(log_path: Path) -> Stub:
+    port = free_port()
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "model-stub", "--port", str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"model stub exited: {log_path.read_text(errors='replace')[-2000:]}")
+        try:
+            httpx.get(url + "/v1/models", timeout=1)
+            return Stub(url=url, process=process)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("model stub did not start in 20 s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()

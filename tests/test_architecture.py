@@ -49,16 +49,18 @@ DB_RECEIVER_HINTS = ("session", "conn", "engine", "db")
 SESSION_GETTERS = frozenset({"get", "get_one"})
 # Development/test bootstrap: DDL over a raw asyncpg superuser connection, never in production.
 DRIVER_SQL_ALLOWED_DIRS = ("app/devtools/",)
-# Nobody commits or rolls back by hand: the owner of a transaction uses ``session.begin()`` as a
-# context manager, which commits on success and rolls back on any exception.
-COMMIT_ALLOWED: frozenset[str] = frozenset()
+# Nobody commits or rolls back by hand but the request unit of work itself (commit at the edge,
+# and ``commit_early`` for a JSON chat turn); every other owner of a transaction uses
+# ``session.begin()`` as a context manager, which commits on success and rolls back on errors.
+COMMIT_ALLOWED: frozenset[str] = frozenset({"app/core/db.py"})
 # The only places that own a transaction (``session.begin()``).
 TRANSACTION_OWNERS = frozenset(
     {
-        "app/core/db.py",  # the request unit of work (one request = one transaction)
+        "app/core/db.py",  # the request unit of work (autobegin; commits at the edge)
         "app/worker.py",  # one transaction per background job
         "app/audit/service.py",  # record_detached: a failed login's event outlives its rollback
         "app/users/admin_cli.py",  # the create-user command
+        "app/chat/runner.py",  # a streamed answer outlives its request (CONVENTIONS rule 18)
     }
 )
 # Routers call services; a router that imports a repository has skipped the service layer.
@@ -236,7 +238,7 @@ def test_only_known_owners_open_a_transaction() -> None:
         for _, receiver, _call in method_calls(module, frozenset({"begin"}))
         if receiver.endswith("session") or receiver in {"<call>", "engine", "connection", "conn"}
     }
-    assert "app/core/db.py" in owners, "the detector lost the request unit of work"
+    assert "app/worker.py" in owners, "the detector lost the worker's transactions"
     assert owners <= TRANSACTION_OWNERS, (
         f"new transaction owners {sorted(owners - TRANSACTION_OWNERS)}: "
         "services run inside the caller's transaction"

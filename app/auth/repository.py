@@ -16,6 +16,7 @@ from sqlalchemy import Text, case, cast, delete, func, literal, select, update
 
 from app.api_keys.models import ApiKey
 from app.auth.models import OneTimeToken, TokenPurpose, UserSession
+from app.auth.principal import Principal
 from app.core.repository import Repository
 from app.users.models import User
 from app.workspaces.models import WorkspaceMembership
@@ -114,6 +115,20 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         if not workspace_ids:
             return {}
         return {ws: Role(role) for ws, role in zip(workspace_ids, roles, strict=True)}
+
+    async def bind_principal(self, principal: Principal) -> None:
+        """Re-bind an already authenticated principal in a new transaction (background work that
+        outlives its request, such as a streamed answer). Nothing is widened: the same user and
+        the same workspaces the request had."""
+        await self.session.execute(
+            select(
+                func.set_config("app.user_id", str(principal.user_id), True),
+                func.set_config(
+                    "app.workspace_ids", ",".join(str(ws) for ws in principal.roles), True
+                ),
+                func.set_config("app.is_staff", "off", True),
+            )
+        )
 
     async def extend_workspace_context(
         self, current: Sequence[uuid.UUID], workspace_id: uuid.UUID

@@ -91,10 +91,35 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=1, ge=1)
     argon2_max_concurrency: int = Field(default=2, ge=1, le=64)
 
+    # --- Chat and the model provider ---------------------------------------------------
+    # The official openai SDK talks to OPENAI_BASE_URL (OpenAI or any compatible server).
+    openai_base_url: str | None = None
+    # Models a bot may use; anything else is refused at bot creation.
+    chat_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["stub-small", "stub-large", "gpt-4.1-mini", "gpt-4o-mini"]
+    )
+    chat_max_output_tokens: int = Field(default=1024, ge=16, le=32_768)
+    chat_max_tool_rounds: int = Field(default=3, ge=0, le=10)
+    chat_max_message_chars: int = Field(default=8000, ge=100, le=100_000)
+    chat_history_messages: int = Field(default=40, ge=2, le=500)
+    chat_request_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    chat_max_retries: int = Field(default=2, ge=0, le=5)
+    # Per-workspace model spend cap: tokens (prompt + completion) per UTC day.
+    chat_daily_token_budget: int = Field(default=200_000, ge=0)
+    # Development only: addresses the HTTP fetch tool and webhooks may reach although they are
+    # loopback/private (for local test receivers). Production refuses to start with any.
+    outbound_dev_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
     email_from: str = "Launchproof <no-reply@launchproof.invalid>"
 
-    @field_validator("allowed_origins", "allowed_hosts", mode="before")
+    @field_validator(
+        "allowed_origins",
+        "allowed_hosts",
+        "chat_models",
+        "outbound_dev_allowed_addresses",
+        mode="before",
+    )
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -198,6 +223,10 @@ class Settings(BaseSettings):
                 problems.append("DATABASE_URL uses the migration (owner) role")
         if self.redis_url is None:
             problems.append("REDIS_URL is not set")
+        if self.outbound_dev_allowed_addresses:
+            problems.append("OUTBOUND_DEV_ALLOWED_ADDRESSES is set")
+        if self.openai_base_url is not None and not self.openai_base_url.startswith("https://"):
+            problems.append("OPENAI_BASE_URL is not https")
         return problems
 
 

@@ -58,10 +58,26 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Yield the request's session inside one transaction; commit at the edge."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session, session.begin():
-        yield session
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
 
 
 # scope="function": the commit runs after the handler returns but before the response is sent,
 # so a failed commit is an error response, never a 200 for data that was not stored.
 SessionDep = Annotated[AsyncSession, Depends(get_db_session, scope="function")]
+
+
+async def commit_early(session: AsyncSession) -> None:
+    """Commit the request's work so far and continue in a fresh transaction.
+
+    The only sanctioned mid-request commit: for handlers whose next step runs in *other*
+    transactions that must see this one's rows (a JSON-mode chat turn whose runner writes the
+    answer with its own sessions). Everything before this point is durable even if what follows
+    fails, which is exactly the streamed path's behaviour too.
+    """
+    await session.commit()  # the session autobegins the next transaction on next use

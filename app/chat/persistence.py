@@ -1,0 +1,56 @@
+"""Writing a finished turn and reading a stored one (through the scoped repositories)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.chat.turn import PreparedTurn
+from app.conversations.models import MessageStatus
+from app.conversations.repository import MessageRepository
+from app.conversations.schemas import MessageRead, ToolCallRead, TurnResult
+from app.core.errors import NotFound
+from app.tools.repository import ToolCallRepository
+from app.usage import service as usage_service
+
+
+async def finalize_turn(
+    session: AsyncSession,
+    turn: PreparedTurn,
+    *,
+    content: str,
+    status: MessageStatus,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> None:
+    message = await MessageRepository(session).get_own(turn.principal, turn.assistant_message_id)
+    if message is None:  # the conversation was deleted mid-answer: nothing to keep
+        return
+    message.content = content
+    message.status = status
+    message.prompt_tokens = prompt_tokens
+    message.completion_tokens = completion_tokens
+    await session.flush()
+    if prompt_tokens or completion_tokens:
+        await usage_service.record_usage(
+            session, turn.workspace_id, prompt=prompt_tokens, completion=completion_tokens
+        )
+
+
+async def load_result(
+    session: AsyncSession,
+    principal: Principal,
+    user_message_id: uuid.UUID,
+    assistant_message_id: uuid.UUID,
+) -> TurnResult:
+    message = await MessageRepository(session).get_own(principal, assistant_message_id)
+    if message is None:
+        raise NotFound()
+    calls = await ToolCallRepository(session).list_for_message(principal, assistant_message_id)
+    return TurnResult(
+        user_message_id=user_message_id,
+        message=MessageRead.model_validate(message),
+        tool_calls=[ToolCallRead.model_validate(c) for c in calls],
+    )

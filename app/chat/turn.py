@@ -1,0 +1,141 @@
+"""Preparing a turn inside the request transaction (authorize, budget, idempotency, persist)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.bots import service as bot_service
+from app.conversations import service as conversation_service
+from app.conversations.models import Message, MessageRole, MessageStatus
+from app.conversations.repository import ConversationRepository, MessageRepository
+from app.core.config import Settings
+from app.core.errors import Conflict, Forbidden, Unprocessable
+from app.tools.registry import tools_for
+from app.usage import service as usage_service
+from app.workspaces.access import AccessibleWorkspaceID, checked_workspace_id
+from app.workspaces.permissions import WorkspacePermission
+
+
+@dataclass(frozen=True)
+class PreparedTurn:
+    """Everything the streamed part needs; it never touches the request's session."""
+
+    principal: Principal
+    workspace_id: AccessibleWorkspaceID
+    conversation_id: uuid.UUID
+    user_message_id: uuid.UUID
+    assistant_message_id: uuid.UUID
+    model: str
+    temperature: float
+    max_tokens: int
+    system_prompt: str
+    allowed_domains: tuple[str, ...]
+    tool_names: tuple[str, ...]
+    history: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class ReplayedTurn:
+    """An ``Idempotency-Key`` seen before: the original result, no second model call."""
+
+    user_message_id: uuid.UUID
+    assistant_message_id: uuid.UUID
+
+
+async def prepare_turn(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    conversation_id: uuid.UUID,
+    *,
+    content: str,
+    idempotency_key: str | None,
+) -> PreparedTurn | ReplayedTurn:
+    conversation = await conversation_service.get_conversation(session, principal, conversation_id)
+    ws = checked_workspace_id(principal, conversation.workspace_id, WorkspacePermission.CHAT)
+    if ws is None:
+        raise Forbidden("Your role in this workspace does not allow chatting.")
+    if len(content) > settings.chat_max_message_chars:
+        raise Unprocessable(
+            f"Messages have at most {settings.chat_max_message_chars} characters.",
+            code="message_too_long",
+        )
+    messages = MessageRepository(session)
+    if idempotency_key is not None:
+        replay = await _replay(messages, principal, conversation_id, idempotency_key)
+        if replay is not None:
+            return replay
+    bot = await bot_service.get_bot(session, principal, conversation.bot_id)
+    await usage_service.ensure_budget(session, settings, ws)
+    history = await messages.history(principal, conversation_id, settings.chat_history_messages - 1)
+    now = datetime.now(UTC)
+    user_message = Message(
+        id=uuid.uuid4(),
+        workspace_id=ws,
+        conversation_id=conversation_id,
+        user_id=principal.user_id,
+        role=MessageRole.USER,
+        content=content,
+        status=MessageStatus.COMPLETE,
+        idempotency_key=idempotency_key,
+    )
+    try:
+        async with session.begin_nested():
+            await messages.create(user_message)
+    except IntegrityError:
+        # The same key raced in from a concurrent retry; that one owns the model call.
+        raise Conflict(
+            "A request with this Idempotency-Key is in progress.", code="in_progress"
+        ) from None
+    assistant = await messages.create(
+        Message(
+            id=uuid.uuid4(),
+            workspace_id=ws,
+            conversation_id=conversation_id,
+            user_id=principal.user_id,
+            role=MessageRole.ASSISTANT,
+            content="",
+            status=MessageStatus.STREAMING,
+            reply_to_id=user_message.id,
+            model=bot.model,
+        )
+    )
+    await ConversationRepository(session).touch(principal, conversation_id, now)
+    return PreparedTurn(
+        principal=principal,
+        workspace_id=ws,
+        conversation_id=conversation_id,
+        user_message_id=user_message.id,
+        assistant_message_id=assistant.id,
+        model=bot.model,
+        temperature=bot.temperature,
+        max_tokens=min(bot.max_output_tokens, settings.chat_max_output_tokens),
+        system_prompt=bot.system_prompt,
+        allowed_domains=tuple(bot.allowed_domains),
+        tool_names=tuple(tools_for(principal, bot)),
+        # Context comes only from this conversation's stored turns: clients cannot inject
+        # system, assistant or tool messages.
+        history=(
+            *({"role": m.role.value, "content": m.content} for m in history),
+            {"role": "user", "content": content},
+        ),
+    )
+
+
+async def _replay(
+    messages: MessageRepository, principal: Principal, conversation_id: uuid.UUID, key: str
+) -> ReplayedTurn | None:
+    original = await messages.get_by_idempotency_key(principal, conversation_id, key)
+    if original is None:
+        return None
+    reply = await messages.get_reply(principal, original.id)
+    if reply is None or reply.status is MessageStatus.STREAMING:
+        raise Conflict("A request with this Idempotency-Key is in progress.", code="in_progress")
+    return ReplayedTurn(user_message_id=original.id, assistant_message_id=reply.id)

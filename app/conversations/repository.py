@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select, update
+
+from app.auth.principal import Principal
+from app.conversations.models import Conversation, Message, MessageRole, MessageStatus
+from app.core.pagination import PageParams
+from app.core.repository import PageResult, Repository
+from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
+from app.workspaces.permissions import WorkspacePermission
+
+
+class ConversationRepository(Repository[Conversation]):
+    """Conversations are private to their user: every statement filters on both the
+    accessible workspaces and the caller's own user id (and RLS enforces the same)."""
+
+    model = Conversation
+
+    def readable_statement(self, principal: Principal) -> Select[Conversation]:
+        ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
+        return select(Conversation).where(
+            Conversation.workspace_id.in_(ids), Conversation.user_id == principal.user_id
+        )
+
+    async def get_readable(
+        self, principal: Principal, conversation_id: uuid.UUID
+    ) -> Conversation | None:
+        return await self.get_one_or_none(
+            self.readable_statement(principal).where(Conversation.id == conversation_id)
+        )
+
+    async def list_in(
+        self, principal: Principal, workspace_id: AccessibleWorkspaceID, params: PageParams
+    ) -> PageResult[Conversation]:
+        return await self.paginate(
+            self.readable_statement(principal).where(Conversation.workspace_id == workspace_id),
+            params,
+        )
+
+    async def touch(self, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation_id, Conversation.user_id == principal.user_id)
+            .values(last_message_at=now)
+        )
+
+
+class MessageRepository(Repository[Message]):
+    model = Message
+
+    def readable_statement(self, principal: Principal) -> Select[Message]:
+        ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
+        return select(Message).where(
+            Message.workspace_id.in_(ids), Message.user_id == principal.user_id
+        )
+
+    async def list_in(
+        self, principal: Principal, conversation_id: uuid.UUID, params: PageParams
+    ) -> PageResult[Message]:
+        return await self.paginate(
+            self.readable_statement(principal).where(Message.conversation_id == conversation_id),
+            params,
+        )
+
+    async def history(
+        self, principal: Principal, conversation_id: uuid.UUID, limit: int
+    ) -> list[Message]:
+        """The last ``limit`` finished turns, oldest first: the only context the model sees."""
+        statement = (
+            self.readable_statement(principal)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.status != MessageStatus.STREAMING,
+                Message.content != "",
+            )
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(await self.get_all(statement)))
+
+    async def get_by_idempotency_key(
+        self, principal: Principal, conversation_id: uuid.UUID, key: str
+    ) -> Message | None:
+        return await self.get_one_or_none(
+            self.readable_statement(principal).where(
+                Message.conversation_id == conversation_id,
+                Message.idempotency_key == key,
+                Message.role == MessageRole.USER,
+            )
+        )
+
+    async def get_reply(self, principal: Principal, user_message_id: uuid.UUID) -> Message | None:
+        return await self.get_one_or_none(
+            self.readable_statement(principal).where(Message.reply_to_id == user_message_id)
+        )
+
+    async def get_own(self, principal: Principal, message_id: uuid.UUID) -> Message | None:
+        return await self.get_one_or_none(
+            self.readable_statement(principal).where(Message.id == message_id)
+        )
+
+    async def search(
+        self, principal: Principal, workspace_id: AccessibleWorkspaceID, query: str, limit: int
+    ) -> Sequence[Message]:
+        """Substring search over the caller's own messages in one workspace."""
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = (
+            self.readable_statement(principal)
+            .where(
+                Message.workspace_id == workspace_id,
+                or_(Message.content.ilike(f"%{escaped}%", escape="\\")),
+            )
+            .order_by(Message.created_at.desc())
+            .limit(limit)
+        )
+        return await self.get_all(statement)

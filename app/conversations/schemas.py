@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Title = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+
+
+class ConversationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+
+
+class ConversationUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+
+
+class ConversationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    bot_id: uuid.UUID
+    title: str
+    created_at: datetime
+    last_message_at: datetime | None
+
+
+class ConversationList(BaseModel):
+    items: list[ConversationRead]
+    next_cursor: str | None
+
+
+# Prose: newlines/tabs allowed; NUL and other control characters refused. The length cap is the
+# server's CHAT_MAX_MESSAGE_CHARS, checked in the service (this is the absolute ceiling).
+MessageText = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=100_000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$"
+    ),
+]
+
+
+class MessageCreate(BaseModel):
+    """Only the user's text: clients cannot send system, assistant or tool messages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: MessageText
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    role: str
+    content: str
+    status: str
+    reply_to_id: uuid.UUID | None
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    created_at: datetime
+
+
+class MessageList(BaseModel):
+    items: list[MessageRead]
+    next_cursor: str | None
+
+
+class ToolCallRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    message_id: uuid.UUID
+    tool: str
+    arguments: dict[str, object]
+    outcome: str
+    detail: str | None
+    duration_ms: int
+    created_at: datetime
+
+
+class ToolCallList(BaseModel):
+    items: list[ToolCallRead]
+    next_cursor: str | None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+
+
+class TurnResult(BaseModel):
+    """The JSON-mode answer (and the SSE ``done`` event's payload)."""
+
+    user_message_id: uuid.UUID
+    message: MessageRead
+    tool_calls: list[ToolCallRead]
