@@ -561,6 +561,9 @@ def test_every_tenant_table_has_forced_rls_and_an_isolation_policy(db: Database)
         )
         assert policies, f"{table}: no policy"
         isolation = f"({column} = ANY (app_workspace_ids()))"
+        if getattr(model, "__private_to_user__", False):
+            # Private to one user on top of the workspace (conversations, messages).
+            isolation = f"(({column} = ANY (app_workspace_ids())) AND (user_id = app_user_id()))"
         assert any(
             cmd == "ALL" and permissive == "PERMISSIVE" and qual == isolation == check
             for _, permissive, cmd, qual, check in policies
