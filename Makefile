@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+STUB_PORT ?= 8300
 
 .PHONY: install run test lint typecheck pytest worker clean-data
 
@@ -15,11 +16,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## make run: embedded PostgreSQL (unless DATABASE_URL is set), migrations, first admin, API on :8000
+## make run: embedded PostgreSQL (unless DATABASE_URL is set), migrations, first admin, the
+## local model stub (unless OPENAI_API_KEY is set), API on :8000
 run: install
 	@$(BIN)/python -m app dev-db --env-file .data/dev.env
 	@set -a && . ./.data/dev.env && set +a && \
 	  export ENVIRONMENT=$${ENVIRONMENT:-development} PUBLIC_URL=$${PUBLIC_URL:-http://$(HOST):$(PORT)} && \
+	  if [ -z "$${OPENAI_API_KEY:-}" ]; then \
+	    $(BIN)/python -m app model-stub --port $(STUB_PORT) & stub_pid=$$!; \
+	    trap 'kill $$stub_pid 2>/dev/null' EXIT INT TERM; \
+	    export OPENAI_BASE_URL=http://127.0.0.1:$(STUB_PORT)/v1; \
+	    echo "No OPENAI_API_KEY: bots answer through the local model stub on :$(STUB_PORT)"; \
+	  fi && \
 	  $(BIN)/python -m app migrate && \
 	  $(BIN)/python -m app dev-admin && \
 	  echo "Serving on http://$(HOST):$(PORT) (API docs at /docs). Ctrl-C stops." && \
