@@ -19,6 +19,8 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.health.repository import DatabaseProbe
 
+AUDIT_POOL_SIZE = 2
+
 
 class InsecureConfiguration(RuntimeError):
     """Production refuses to start; the message names settings, never values."""
@@ -44,11 +46,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if problems:
             await engine.dispose()
             raise InsecureConfiguration("refusing to start: " + "; ".join(problems))
+        # Security events that must outlive a failing request (failed login, wrong current
+        # password) are written on a pool of their own: a burst of such requests, each holding
+        # a request connection while argon2 queues, can then never deadlock the main pool.
+        audit_engine = create_engine(settings, pool_size=AUDIT_POOL_SIZE)
+        app.state.audit_sessionmaker = create_sessionmaker(audit_engine)
         app.state.openai = create_client(settings)
         try:
             yield
         finally:
             await app.state.openai.close()
+            await audit_engine.dispose()
             await engine.dispose()
 
     app = FastAPI(

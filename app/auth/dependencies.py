@@ -89,6 +89,7 @@ def get_auth_deps(request: Request) -> AuthDeps:
         settings=request.app.state.settings,
         passwords=request.app.state.passwords,
         sessionmaker=request.app.state.sessionmaker,
+        audit_sessionmaker=request.app.state.audit_sessionmaker,
     )
 
 

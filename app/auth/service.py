@@ -34,6 +34,8 @@ class AuthDeps:
     settings: Settings
     passwords: PasswordService
     sessionmaker: async_sessionmaker[AsyncSession]
+    # A separate small pool for detached audit writes (see app.main lifespan).
+    audit_sessionmaker: async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ async def login(
     ok = await deps.passwords.verify(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         await audit.record_detached(
-            deps.sessionmaker,
+            deps.audit_sessionmaker,
             "auth.login",
             outcome="failure",
             actor_user_id=user.id if user else None,
@@ -266,7 +268,10 @@ async def change_password(
     assert user is not None
     if not await deps.passwords.verify(user.password_hash, current_password):
         await audit.record_detached(
-            deps.sessionmaker, "auth.password_change", outcome="failure", actor_user_id=user.id
+            deps.audit_sessionmaker,
+            "auth.password_change",
+            outcome="failure",
+            actor_user_id=user.id,
         )
         raise WrongCurrentPassword()
     _check_password(new_password, user.email)

@@ -30,7 +30,9 @@ def async_url(raw: str) -> URL:
     return url
 
 
-def create_engine(settings: Settings, *, migration: bool = False) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, migration: bool = False, pool_size: int | None = None
+) -> AsyncEngine:
     secret = settings.database_migration_url if migration else settings.database_url
     if secret is None:
         raise RuntimeError(
@@ -38,8 +40,8 @@ def create_engine(settings: Settings, *, migration: bool = False) -> AsyncEngine
         )
     return create_async_engine(
         async_url(secret.get_secret_value()),
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_size,
+        pool_size=pool_size or settings.database_pool_size,
+        max_overflow=pool_size or settings.database_pool_size,
         pool_pre_ping=False,
         connect_args={
             "server_settings": {
