@@ -106,8 +106,8 @@ class Settings(BaseSettings):
     chat_max_retries: int = Field(default=2, ge=0, le=5)
     # Per-workspace model spend cap: tokens (prompt + completion) per UTC day.
     chat_daily_token_budget: int = Field(default=200_000, ge=0)
-    # Development only: addresses the HTTP fetch tool and webhooks may reach although they are
-    # loopback/private (for local test receivers). Production refuses to start with any.
+    # Development only: loopback addresses the HTTP fetch tool and webhooks may reach (local test
+    # receivers). Production refuses to start with any.
     outbound_dev_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------

@@ -8,8 +8,8 @@ Everything a caller needs is re-exported here::
 
 Modules: ``urls`` (strict parsing, IP-literal spellings), ``addresses`` (which addresses are
 blocked), ``policy`` (allowlist and limits), ``targets`` (one DNS resolution, every answer
-checked), ``client`` (the pinned, capped request). ``docs`` for the guarantees are in each
-module's docstring; the guarantees are proven by ``tests/core/test_outbound_http.py``.
+checked), ``client`` (the pinned, capped request). Each module's docstring states what it
+guarantees; ``tests/core/test_outbound_http.py`` proves it.
 """
 
 from app.core.outbound.addresses import IPAddress, blocked_reason, is_blocked
@@ -27,7 +27,7 @@ from app.core.outbound.errors import (
     OutboundRefused,
     RefusalReason,
 )
-from app.core.outbound.policy import OutboundPolicy, policy_for
+from app.core.outbound.policy import OutboundPolicy, normalise_allowed_domain, policy_for
 from app.core.outbound.targets import CheckedTarget, Resolver, check_url, system_resolver
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "check_url",
     "fetch",
     "is_blocked",
+    "normalise_allowed_domain",
     "policy_for",
     "system_resolver",
 ]

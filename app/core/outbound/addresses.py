@@ -77,6 +77,8 @@ def embedded_ipv4(address: IPv6Address) -> IPv4Address | None:
         return address.ipv4_mapped
     if address in NAT64_WELL_KNOWN:
         return IPv4Address(int(address) & 0xFFFFFFFF)
+    if address in SIX_TO_FOUR:
+        return address.sixtofour
     return None
 
 

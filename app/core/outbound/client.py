@@ -235,8 +235,15 @@ async def _send_to(
 
 async def _read_capped(response: httpx.Response, policy: OutboundPolicy) -> tuple[bytes, bool]:
     cap = policy.max_response_bytes
+    # Fail before the body arrives when its declared length is already too large (a HEAD
+    # response declares the length of a body it does not carry).
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > cap and not policy.truncate_oversize_body:
+    if (
+        response.request.method != "HEAD"
+        and declared.isdigit()
+        and int(declared) > cap
+        and not policy.truncate_oversize_body
+    ):
         raise OutboundFailed(FailureReason.RESPONSE_TOO_LARGE)
     body = bytearray()
     try:

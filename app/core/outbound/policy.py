@@ -32,7 +32,11 @@ def normalise_hostname(host: str) -> str:
     return idna.encode(host, uts46=True, std3_rules=True).decode("ascii").removesuffix(".")
 
 
-def _normalise_pattern(pattern: str) -> str:
+def normalise_allowed_domain(pattern: str) -> str:
+    """An allowlist entry in the form it is matched in; raises ``OutboundPolicyError``.
+
+    Use it to validate entries where they are entered (a bot's settings), not only at fetch time.
+    """
     wildcard = pattern.startswith("*.")
     base = pattern[2:] if wildcard else pattern
     if "*" in base:
@@ -91,7 +95,7 @@ class OutboundPolicy:
             raise OutboundPolicyError("timeout_seconds is out of range")
         if self.max_request_body_bytes < 0:
             raise OutboundPolicyError("max_request_body_bytes must not be negative")
-        normalised = frozenset(_normalise_pattern(entry) for entry in self.allowed_domains)
+        normalised = frozenset(normalise_allowed_domain(entry) for entry in self.allowed_domains)
         object.__setattr__(self, "allowed_domains", normalised)
 
     def allows_host(self, host: str) -> bool:
