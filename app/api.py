@@ -1,28 +1,40 @@
 """Every domain router, included once. The route inventory test reads this app's routes."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from app.admin.router import router as admin_router
 from app.api_keys.router import router as api_keys_router
+from app.auth.dependencies import get_principal
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
+from app.bots.router import router as bots_router
+from app.chat.router import router as chat_router
+from app.conversations.router import router as conversations_router
 from app.health.router import router as health_router
 from app.invitations.router import router as invitations_router
 from app.users.router import router as users_router
 from app.workspaces.router import router as workspaces_router
 
 api_router = APIRouter()
+# Public routers: every route on them is listed in PUBLIC_ROUTES below.
+for router in (health_router, auth_public_router):
+    api_router.include_router(router)
+
+# Private routers deny by default: the principal dependency is attached at the router level, so a
+# route that forgets to declare its own still rejects anonymous callers (FastAPI resolves the
+# dependency once per request, so routes that declare it pay nothing extra).
 for router in (
-    health_router,
-    auth_public_router,
     auth_router,
     users_router,
     workspaces_router,
     invitations_router,
     api_keys_router,
+    bots_router,
+    conversations_router,
+    chat_router,
     admin_router,
 ):
-    api_router.include_router(router)
+    api_router.include_router(router, dependencies=[Depends(get_principal)])
 
 # Routes that need no principal. Everything else must declare one; tests/test_route_inventory.py
 # fails on any route that is neither listed here nor guarded.

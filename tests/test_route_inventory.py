@@ -177,6 +177,7 @@ def test_the_inventory_sees_every_domain() -> None:
     """Guard against a silently empty table (a FastAPI upgrade changing how routes nest)."""
     prefixes = {route.path.split("/")[2] for route in private_routes()}
     assert {"auth", "me", "workspaces", "invitations", "admin"} <= prefixes
+    assert {"bots", "conversations", "tools"} <= prefixes
     assert len(private_routes()) >= 20
 
 

@@ -25,6 +25,14 @@ class BotRepository(Repository[Bot]):
             self.readable_statement(principal).where(Bot.id == bot_id)
         )
 
+    async def get_for_chat(self, principal: Principal, bot_id: uuid.UUID) -> Bot | None:
+        """A bot in a workspace where the caller may chat: a turn needs its settings even when
+        the caller's key reads conversations, not bots (``conversations:write`` alone)."""
+        ids = accessible_workspace_ids(principal, WorkspacePermission.CHAT)
+        return await self.get_one_or_none(
+            select(Bot).where(Bot.workspace_id.in_(ids), Bot.id == bot_id)
+        )
+
     async def list_in(
         self, principal: Principal, workspace_id: AccessibleWorkspaceID, params: PageParams
     ) -> PageResult[Bot]:

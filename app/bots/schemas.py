@@ -31,7 +31,8 @@ Domain = Annotated[
         to_lower=True,
         min_length=1,
         max_length=253,
-        pattern=r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$",
+        # Either case is accepted and stored lower-cased (the pattern runs before to_lower).
+        pattern=r"^(\*\.)?([a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z][a-zA-Z0-9-]{0,62}$",
     ),
 ]
 

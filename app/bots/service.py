@@ -14,7 +14,8 @@ from app.bots.models import Bot
 from app.bots.repository import BotRepository
 from app.bots.schemas import BotCreate, BotList, BotRead, BotUpdate
 from app.core.config import Settings
-from app.core.errors import Forbidden, NotFound
+from app.core.errors import Forbidden, NotFound, Unprocessable
+from app.core.outbound import OutboundPolicyError, normalise_allowed_domain
 from app.core.pagination import PageParams
 from app.core.secret_scan import find_secret_types
 from app.workspaces import service as workspace_service
@@ -26,6 +27,20 @@ def _check_limits(settings: Settings, *, model: str | None, max_output_tokens: i
         raise ModelNotAllowed(f"Choose one of: {', '.join(settings.chat_models)}.")
     if max_output_tokens is not None and max_output_tokens > settings.chat_max_output_tokens:
         raise LimitExceeded(f"max_output_tokens is at most {settings.chat_max_output_tokens}.")
+
+
+def _check_domains(domains: list[str] | None) -> list[str] | None:
+    """Normalise allowlist entries with the outbound guard's own rule (refused -> 422)."""
+    if domains is None:
+        return None
+    try:
+        return sorted({normalise_allowed_domain(domain) for domain in domains})
+    except OutboundPolicyError:
+        raise Unprocessable(
+            "allowed_domains holds an entry the outbound guard refuses (bare TLD wildcard, "
+            "IP address, or a wildcard that is not the leftmost label).",
+            code="invalid_allowed_domain",
+        ) from None
 
 
 def _check_prompt(system_prompt: str | None) -> None:
@@ -43,8 +58,11 @@ async def create_bot(
     workspace_id: uuid.UUID,
     body: BotCreate,
 ) -> Bot:
-    ws = await workspace_service.require_workspace(
-        session, principal, workspace_id, WorkspacePermission.BOTS_MANAGE
+    ws = workspace_service.require_collection(
+        principal,
+        workspace_id,
+        WorkspacePermission.BOTS_MANAGE,
+        visible_with=WorkspacePermission.BOTS_READ,
     )
     _check_limits(settings, model=body.model, max_output_tokens=body.max_output_tokens)
     _check_prompt(body.system_prompt)
@@ -59,7 +77,7 @@ async def create_bot(
             temperature=body.temperature,
             max_output_tokens=body.max_output_tokens,
             tools=sorted({tool.value for tool in body.tools}),
-            allowed_domains=sorted(set(body.allowed_domains)),
+            allowed_domains=_check_domains(body.allowed_domains) or [],
         )
     )
     await audit.record(
@@ -77,8 +95,11 @@ async def create_bot(
 async def list_bots(
     session: AsyncSession, principal: Principal, workspace_id: uuid.UUID, params: PageParams
 ) -> BotList:
-    ws = await workspace_service.require_workspace(
-        session, principal, workspace_id, WorkspacePermission.BOTS_READ
+    ws = workspace_service.require_collection(
+        principal,
+        workspace_id,
+        WorkspacePermission.BOTS_READ,
+        visible_with=WorkspacePermission.BOTS_READ,
     )
     page = await BotRepository(session).list_in(principal, ws, params)
     return BotList(
@@ -110,7 +131,7 @@ async def update_bot(
     if "tools" in changes:
         changes["tools"] = sorted({str(tool) for tool in changes["tools"]})
     if "allowed_domains" in changes:
-        changes["allowed_domains"] = sorted(set(changes["allowed_domains"]))
+        changes["allowed_domains"] = _check_domains(changes["allowed_domains"])
     for field, value in changes.items():
         setattr(bot, field, value)
     await session.flush()

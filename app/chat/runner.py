@@ -113,32 +113,36 @@ async def run_turn(
                     ],
                 }
             )
-            async with sessionmaker() as session, session.begin():
-                await PrincipalContextRepository(session).bind_principal(turn.principal)
-                ctx = ToolContext(
-                    session=session,
-                    principal=turn.principal,
-                    settings=settings,
-                    workspace_id=turn.workspace_id,
-                    conversation_id=turn.conversation_id,
-                    allowed_domains=turn.allowed_domains,
+            for call in completed.tool_calls:
+                # One short transaction per call, shielded from the client leaving: a call
+                # that ran is always committed with its audit row, and reported only after.
+                with anyio.CancelScope(shield=True):
+                    async with sessionmaker() as session, session.begin():
+                        await PrincipalContextRepository(session).bind_principal(turn.principal)
+                        ctx = ToolContext(
+                            session=session,
+                            principal=turn.principal,
+                            settings=settings,
+                            workspace_id=turn.workspace_id,
+                            conversation_id=turn.conversation_id,
+                            allowed_domains=turn.allowed_domains,
+                        )
+                        outcome = await executor.execute(
+                            ctx,
+                            offered,
+                            message_id=turn.assistant_message_id,
+                            name=call.name,
+                            raw_arguments=call.arguments,
+                        )
+                        record = ToolCallRead.model_validate(outcome.record)
+                messages.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": call.call_id,
+                        "content": outcome.content_for_model or "(no result)",
+                    }
                 )
-                for call in completed.tool_calls:
-                    outcome = await executor.execute(
-                        ctx,
-                        offered,
-                        message_id=turn.assistant_message_id,
-                        name=call.name,
-                        raw_arguments=call.arguments,
-                    )
-                    messages.append(
-                        {
-                            "role": "tool",
-                            "tool_call_id": call.call_id,
-                            "content": outcome.content_for_model or "(no result)",
-                        }
-                    )
-                    yield ToolEvent(ToolCallRead.model_validate(outcome.record))
+                yield ToolEvent(record)
     except (asyncio.CancelledError, GeneratorExit):
         # The client went away: keep what was said, marked incomplete, then let go.
         with anyio.CancelScope(shield=True):

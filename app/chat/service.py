@@ -85,11 +85,11 @@ async def list_tool_calls(
     try:
         await conversation_service.get_conversation(session, principal, conversation_id)
     except NotFound:
-        page = await repo.list_for_conversation(principal, conversation_id, params)
-        if not page.items and params.cursor is None:
+        # Not the caller's own: visible only as an administrator of a workspace where it has
+        # tool calls (checked without the cursor, so a forged cursor cannot tell the difference).
+        if not await repo.any_for_conversation(principal, conversation_id):
             raise
-    else:
-        page = await repo.list_for_conversation(principal, conversation_id, params)
+    page = await repo.list_for_conversation(principal, conversation_id, params)
     return ToolCallList(
         items=[ToolCallRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor
     )

@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.bots import service as bot_service
+from app.bots.repository import BotRepository
 from app.conversations import service as conversation_service
 from app.conversations.models import Message, MessageRole, MessageStatus
 from app.conversations.repository import ConversationRepository, MessageRepository
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, Unprocessable
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.tools.registry import tools_for
 from app.usage import service as usage_service
 from app.workspaces.access import AccessibleWorkspaceID, checked_workspace_id
@@ -72,7 +72,9 @@ async def prepare_turn(
         replay = await _replay(messages, principal, conversation_id, idempotency_key)
         if replay is not None:
             return replay
-    bot = await bot_service.get_bot(session, principal, conversation.bot_id)
+    bot = await BotRepository(session).get_for_chat(principal, conversation.bot_id)
+    if bot is None:  # the bot was deleted with its conversations: this one is going too
+        raise NotFound()
     await usage_service.ensure_budget(session, settings, ws)
     history = await messages.history(principal, conversation_id, settings.chat_history_messages - 1)
     now = datetime.now(UTC)

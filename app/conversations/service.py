@@ -38,8 +38,11 @@ async def start_conversation(
 async def list_conversations(
     session: AsyncSession, principal: Principal, workspace_id: uuid.UUID, params: PageParams
 ) -> ConversationList:
-    ws = await workspace_service.require_workspace(
-        session, principal, workspace_id, WorkspacePermission.CONVERSATIONS_READ
+    ws = workspace_service.require_collection(
+        principal,
+        workspace_id,
+        WorkspacePermission.CONVERSATIONS_READ,
+        visible_with=WorkspacePermission.CONVERSATIONS_READ,
     )
     page = await ConversationRepository(session).list_in(principal, ws, params)
     return ConversationList(
@@ -57,10 +60,21 @@ async def get_conversation(
     return conversation
 
 
+async def _get_writable(
+    session: AsyncSession, principal: Principal, conversation_id: uuid.UUID
+) -> Conversation:
+    """The caller's own conversation, if it may also write to it (chat permission: a
+    ``conversations:read`` key or a viewer reads its conversations but cannot change them)."""
+    conversation = await get_conversation(session, principal, conversation_id)
+    if not principal.can(conversation.workspace_id, WorkspacePermission.CHAT):
+        raise Forbidden("Your role in this workspace does not allow changing conversations.")
+    return conversation
+
+
 async def rename_conversation(
     session: AsyncSession, principal: Principal, conversation_id: uuid.UUID, *, title: str
 ) -> Conversation:
-    conversation = await get_conversation(session, principal, conversation_id)
+    conversation = await _get_writable(session, principal, conversation_id)
     conversation.title = title
     await session.flush()
     return conversation
@@ -69,7 +83,7 @@ async def rename_conversation(
 async def delete_conversation(
     session: AsyncSession, principal: Principal, conversation_id: uuid.UUID
 ) -> None:
-    conversation = await get_conversation(session, principal, conversation_id)
+    conversation = await _get_writable(session, principal, conversation_id)
     await ConversationRepository(session).delete(conversation)
 
 

@@ -83,7 +83,7 @@ async def execute(
     except TimeoutError:
         return await _record(ctx, message_id, stored_name, stored_args, "error", "timeout", started)
     except Exception as exc:
-        detail = getattr(exc, "reason", None) or type(exc).__name__
+        detail = getattr(exc, "reason_code", None) or type(exc).__name__
         log.info("tool call failed", tool=stored_name, error=str(detail)[:60])
         return await _record(
             ctx, message_id, stored_name, stored_args, "error", str(detail)[:200], started

@@ -33,6 +33,12 @@ class ToolCallRepository(Repository[ToolCall]):
             params,
         )
 
+    async def any_for_conversation(self, principal: Principal, conversation_id: uuid.UUID) -> bool:
+        statement = self.readable_statement(principal).where(
+            ToolCall.conversation_id == conversation_id
+        )
+        return await self.get_one_or_none(statement.limit(1)) is not None
+
     async def list_for_message(self, principal: Principal, message_id: uuid.UUID) -> list[ToolCall]:
         statement = (
             self.readable_statement(principal)

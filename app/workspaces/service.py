@@ -63,6 +63,29 @@ async def require_workspace(
     return checked
 
 
+def require_collection(
+    principal: Principal,
+    workspace_id: uuid.UUID,
+    permission: WorkspacePermission,
+    *,
+    visible_with: WorkspacePermission,
+) -> AccessibleWorkspaceID:
+    """``require_workspace`` for a workspace's collections (bots, conversations).
+
+    The collection is visible when the caller may read the workspace *or* the collection itself
+    (``visible_with``), so a ``bots:read`` key lists its workspace's bots without also holding
+    ``workspace:read``; otherwise 404, like a random id. Visible but without ``permission``: 403.
+    Decided from the memberships read this request (the same ones RLS is bound to).
+    """
+    visible = checked_workspace_id(principal, workspace_id, WorkspacePermission.WORKSPACE_READ)
+    if visible is None and checked_workspace_id(principal, workspace_id, visible_with) is None:
+        raise NotFound()
+    checked = checked_workspace_id(principal, workspace_id, permission)
+    if checked is None:
+        raise Forbidden("Your role in this workspace does not allow this.")
+    return checked
+
+
 async def create_workspace(
     session: AsyncSession, principal: Principal, *, name: str
 ) -> WorkspaceRead:

@@ -5,7 +5,9 @@ The document is the specification and this file reads it: every table whose firs
 route and, after `` · ``, which object it targets; ``ROWS`` below says how to set that up. The
 document and ``ROWS`` must name the same rows, the tables must have a column for every principal
 (every role, every API-key scope), and every route of the workspaces, invitations, API-keys,
-users and admin routers must have a row: none of the three can drift from the others.
+users, admin, bots, conversations and chat routers must have a row: none of the three can drift
+from the others. Chat cells send with ``Accept: application/json`` and a one-word prompt to the
+model stub, so a cell stays a single short request.
 
 The scenario classes below the matrix check what a single cell cannot: that role changes take
 effect on the very next request, the last-owner rule, and ownership transfer.
@@ -26,6 +28,9 @@ import pytest
 from app.admin.router import router as admin_router
 from app.api_keys.router import router as api_keys_router
 from app.auth.scopes import Scope
+from app.bots.router import router as bots_router
+from app.chat.router import router as chat_router
+from app.conversations.router import router as conversations_router
 from app.invitations.router import router as invitations_router
 from app.users.router import router as users_router
 from app.workspaces.permissions import Role
@@ -35,7 +40,16 @@ from tests.support import ROOT, Actor, Database, Server
 from tests.test_route_inventory import route_table, without_request_id
 
 MATRIX_DOC = ROOT / "docs" / "role-matrix.md"
-ROUTERS = (workspaces_router, invitations_router, api_keys_router, users_router, admin_router)
+ROUTERS = (
+    workspaces_router,
+    invitations_router,
+    api_keys_router,
+    users_router,
+    admin_router,
+    bots_router,
+    conversations_router,
+    chat_router,
+)
 PEOPLE = ("owner", "admin", "member", "viewer", "non-member", "staff", "anonymous")
 KEY_COLUMN = "key "
 KEYS = tuple(KEY_COLUMN + scope.value for scope in Scope)
@@ -138,6 +152,8 @@ class Stage:
     cast: Cast
     workspace_id: str
     keys: dict[str, str] = field(default_factory=dict)
+    bot_id: str | None = None  # the stage's bot, made on first use (chat rows only)
+    conversations: dict[str, str] = field(default_factory=dict)  # whose -> conversation id
 
     def key(self, scope: str) -> str:
         """An API key with exactly ``scope``, created by the owner (cached per stage)."""
@@ -181,6 +197,91 @@ def build_stage(http: Http, db: Database, cast: Cast) -> Stage:
         join(http, db, cast.owner, workspace_id, cast.by_role(role), role)
     join(http, db, cast.owner, workspace_id, cast.spare, "member")
     return Stage(http, cast, workspace_id)
+
+
+# --- Chat on a stage (made on first use: most stages never chat) ----------------------------
+
+MATRIX_BOT = {
+    "name": "Matrix bot",
+    "system_prompt": "You answer in one line.",
+    "model": "stub-small",
+    "max_output_tokens": 32,
+    "tools": ["create_note"],
+}
+FORMER_MEMBERS = ("non-member", "staff")  # their "own" conversation predates their leaving
+
+
+def new_bot(http: Http, stage: Stage) -> str:
+    created = http.ok(
+        stage.cast.owner,
+        "POST",
+        f"/v1/workspaces/{stage.workspace_id}/bots",
+        MATRIX_BOT,
+        status=201,
+    )
+    return str(created["id"])
+
+
+def stage_bot(http: Http, stage: Stage) -> str:
+    if stage.bot_id is None:
+        stage.bot_id = new_bot(http, stage)
+    return stage.bot_id
+
+
+def start_conversation(http: Http, stage: Stage, actor: Actor) -> str:
+    bot_id = stage_bot(http, stage)
+    created = http.ok(actor, "POST", f"/v1/bots/{bot_id}/conversations", {}, status=201)
+    return str(created["id"])
+
+
+def set_role(http: Http, stage: Stage, actor: Actor, role: str) -> None:
+    path = f"/v1/workspaces/{stage.workspace_id}/members/{actor.user_id}"
+    http.ok(stage.cast.owner, "PATCH", path, {"role": role})
+
+
+def conversation_of(http: Http, db: Database, stage: Stage, person: str) -> str:
+    """A new conversation that ``person`` (a column of the people table) started on the stage.
+
+    The viewer's is started while a member, then they are demoted back; the non-member's and
+    staff's while members of the stage, then they leave it again.
+    """
+    cast = stage.cast
+    if person in STAGE_ROLES and person != "viewer":
+        return start_conversation(http, stage, cast.by_role(person))
+    if person == "viewer":
+        set_role(http, stage, cast.viewer, "member")
+        try:
+            return start_conversation(http, stage, cast.viewer)
+        finally:
+            set_role(http, stage, cast.viewer, "viewer")
+    assert person in FORMER_MEMBERS, person
+    actor = cast.outsider if person == "non-member" else cast.staff
+    join(http, db, cast.owner, stage.workspace_id, actor, "member")
+    try:
+        return start_conversation(http, stage, actor)
+    finally:
+        path = f"/v1/workspaces/{stage.workspace_id}/members/{actor.user_id}"
+        http.ok(actor, "DELETE", path, status=204)
+
+
+def with_a_tool_call(http: Http, actor: Actor, conversation_id: str) -> None:
+    """One turn in which the model calls (and the service runs) ``create_note``."""
+    marker = '[[tool:create_note {"title": "Matrix", "body": "From the matrix."}]]'
+    response = http.request(
+        {**actor.headers(), "Accept": "application/json"},
+        "POST",
+        f"/v1/conversations/{conversation_id}/messages",
+        {"content": f"Note this. {marker} [[session:matrix-{uuid.uuid4().hex}]]"},
+    )
+    assert response.status_code == 200, response.text
+    assert [c["outcome"] for c in response.json()["tool_calls"]] == ["ok"], response.text
+
+
+def members_conversation(http: Http, stage: Stage) -> str:
+    """A new conversation of the stage's member, with one executed tool call."""
+    conversation_id = start_conversation(http, stage, stage.cast.member)
+    with_a_tool_call(http, stage.cast.member, conversation_id)
+    return conversation_id
 
 
 def current_session_id(http: Http, actor: Actor) -> str:
@@ -285,6 +386,42 @@ class Cell:
         host = self.http.ok(spare, "POST", "/v1/workspaces", {"name": "Host"}, status=201)
         return invite(self.http, self.db, spare, str(host["id"]), email, "member")
 
+    @property
+    def person(self) -> str:
+        """The people-table column the caller acts as (a key acts as its creator, the owner)."""
+        column = self.caller.column
+        return "owner" if column.startswith(KEY_COLUMN) else column
+
+    def bot(self) -> dict[str, str]:
+        return {"bot_id": stage_bot(self.http, self.stage)}
+
+    def fresh_bot(self) -> dict[str, str]:
+        return {"bot_id": new_bot(self.http, self.stage)}
+
+    def own_conversation(self) -> dict[str, str]:
+        """The caller's conversation on the stage (made once per person and stage)."""
+        if self.person == "anonymous":
+            return {"conversation_id": str(uuid.uuid4())}
+        cache = self.stage.conversations
+        if self.person not in cache:
+            cache[self.person] = conversation_of(self.http, self.db, self.stage, self.person)
+        return {"conversation_id": cache[self.person]}
+
+    def fresh_own_conversation(self) -> dict[str, str]:
+        if self.person == "anonymous":
+            return {"conversation_id": str(uuid.uuid4())}
+        return {"conversation_id": conversation_of(self.http, self.db, self.stage, self.person)}
+
+    def members_conversation(self) -> dict[str, str]:
+        """The stage member's conversation with a tool call (made once per stage)."""
+        cache = self.stage.conversations
+        if "member's" not in cache:
+            cache["member's"] = members_conversation(self.http, self.stage)
+        return {"conversation_id": cache["member's"]}
+
+    def fresh_members_conversation(self) -> dict[str, str]:
+        return {"conversation_id": members_conversation(self.http, self.stage)}
+
 
 Ids = Callable[[Cell], dict[str, str]]
 Body = Callable[[Cell], dict[str, Any] | None]
@@ -318,6 +455,7 @@ class Row:
     ids: Ids = _no_ids
     body: Body = _no_body
     fresh_stage: bool = False  # the cell changes membership or deletes: it gets its own stage
+    headers: tuple[tuple[str, str], ...] = ()  # sent on top of the caller's own
 
     @property
     def label(self) -> str:
@@ -327,6 +465,12 @@ class Row:
 
 WS = "/v1/workspaces/{workspace_id}"
 MEMBER = WS + "/members/{user_id}"
+BOT = "/v1/bots/{bot_id}"
+CONVERSATION = "/v1/conversations/{conversation_id}"
+A_BOT = "a bot of the workspace"
+OWN = "your own"
+MEMBERS = "the member's conversation"
+JSON_ANSWER = (("Accept", "application/json"),)
 ROWS: dict[str, Row] = {
     row.label: row
     for row in (
@@ -437,6 +581,47 @@ ROWS: dict[str, Row] = {
             ids=lambda c: {"user_id": c.cast.bystander_id},
         ),
         Row("GET", "/v1/admin/audit-events"),
+        # Bots and chat
+        Row("POST", WS + "/bots", ids=_workspace, body=_const(MATRIX_BOT)),
+        Row("GET", WS + "/bots", ids=_workspace),
+        Row("GET", BOT, A_BOT, ids=Cell.bot),
+        Row("PATCH", BOT, A_BOT, ids=Cell.bot, body=_const({"temperature": 0.5})),
+        Row("DELETE", BOT, A_BOT, ids=Cell.fresh_bot),
+        Row("POST", BOT + "/conversations", A_BOT, ids=Cell.bot, body=_const({})),
+        Row("GET", WS + "/conversations", ids=_workspace),
+        Row("GET", CONVERSATION, OWN, ids=Cell.own_conversation),
+        Row("GET", CONVERSATION, MEMBERS, ids=Cell.members_conversation),
+        Row("PATCH", CONVERSATION, OWN, ids=Cell.own_conversation, body=_const({"title": "Mine"})),
+        Row(
+            "PATCH",
+            CONVERSATION,
+            MEMBERS,
+            ids=Cell.members_conversation,
+            body=_const({"title": "Mine"}),
+        ),
+        Row("DELETE", CONVERSATION, OWN, ids=Cell.fresh_own_conversation),
+        Row("DELETE", CONVERSATION, MEMBERS, ids=Cell.fresh_members_conversation),
+        Row("GET", CONVERSATION + "/messages", OWN, ids=Cell.own_conversation),
+        Row("GET", CONVERSATION + "/messages", MEMBERS, ids=Cell.members_conversation),
+        Row(
+            "POST",
+            CONVERSATION + "/messages",
+            OWN,
+            ids=Cell.own_conversation,
+            body=_const({"content": "Hello"}),
+            headers=JSON_ANSWER,
+        ),
+        Row(
+            "POST",
+            CONVERSATION + "/messages",
+            MEMBERS,
+            ids=Cell.members_conversation,
+            body=_const({"content": "Hello"}),
+            headers=JSON_ANSWER,
+        ),
+        Row("GET", CONVERSATION + "/tool-calls", OWN, ids=Cell.own_conversation),
+        Row("GET", CONVERSATION + "/tool-calls", MEMBERS, ids=Cell.members_conversation),
+        Row("GET", "/v1/tools"),
     )
 }
 
@@ -492,7 +677,8 @@ def test_matrix_cell(
     stage = build_stage(http, db, cast) if row.fresh_stage else shared_stage
     cell = Cell(http, db, server, stage, caller_for(column, stage, server))
     path = row.path.format(**row.ids(cell))
-    response = http.request(cell.caller.headers, row.method, path, row.body(cell))
+    headers = {**cell.caller.headers, **dict(row.headers)}
+    response = http.request(headers, row.method, path, row.body(cell))
     assert response.status_code == expected, f"{label} as {column}: {response.text}"
 
 
