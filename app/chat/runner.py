@@ -156,13 +156,14 @@ async def run_turn(
         yield Failed("model_unavailable")
         return
     await _finalize(sessionmaker, turn, text, tokens, MessageStatus.COMPLETE)
+    # Read the stored turn, close the session, *then* yield: a consumer that stops after ``Done``
+    # (JSON mode) must not leave a transaction open in a suspended generator.
     async with sessionmaker() as session, session.begin():
         await PrincipalContextRepository(session).bind_principal(turn.principal)
-        yield Done(
-            await load_result(
-                session, turn.principal, turn.user_message_id, turn.assistant_message_id
-            )
+        result = await load_result(
+            session, turn.principal, turn.user_message_id, turn.assistant_message_id
         )
+    yield Done(result)
 
 
 async def _finalize(

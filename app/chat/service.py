@@ -65,12 +65,15 @@ def stream_turn(
 
 async def collect_turn(events: AsyncIterator[TurnEvent]) -> TurnResult:
     """JSON mode: run the turn to the end and answer once."""
-    async for event in events:
+    result: TurnResult | None = None
+    async for event in events:  # consumed to the end, so the generator closes cleanly
         if isinstance(event, Done):
-            return event.result
-        if isinstance(event, Failed):
+            result = event.result
+        elif isinstance(event, Failed):
             raise ModelUnavailable("The model provider did not answer. Try again.")
-    raise ModelUnavailable("The model provider did not answer. Try again.")
+    if result is None:
+        raise ModelUnavailable("The model provider did not answer. Try again.")
+    return result
 
 
 async def list_tool_calls(
