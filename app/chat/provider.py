@@ -7,7 +7,7 @@ errors are the SDK's own (``timeout``, ``max_retries``); the output-token cap is
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -63,7 +63,7 @@ async def stream_completion(
     tools: list[dict[str, Any]],
     temperature: float,
     max_tokens: int,
-) -> AsyncIterator[ProviderEvent]:
+) -> AsyncGenerator[ProviderEvent, None]:
     """Stream one completion: text deltas as they come, then one ``Completed``."""
     stream = await client.chat.completions.create(
         model=model,

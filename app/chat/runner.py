@@ -9,7 +9,7 @@ away; partial text kept) or ``failed`` (the provider failed; partial text kept).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.repository import PrincipalContextRepository
 from app.chat.persistence import finalize_turn, load_result
-from app.chat.provider import Completed, TextDelta, stream_completion
+from app.chat.provider import Completed, ProviderEvent, TextDelta, stream_completion
 from app.chat.turn import PreparedTurn
 from app.conversations.models import MessageStatus
 from app.conversations.schemas import ToolCallRead, TurnResult
@@ -72,26 +72,29 @@ async def run_turn(
     ]
     text: list[str] = []
     tokens = [0, 0]
+    upstream: AsyncGenerator[ProviderEvent, None] | None = None
     try:
         for round_number in range(settings.chat_max_tool_rounds + 1):
             # The last round offers no tools, so a turn always ends in text.
             round_tools = schemas if round_number < settings.chat_max_tool_rounds else []
             round_text: list[str] = []
             completed: Completed | None = None
-            async for event in stream_completion(
+            upstream = current = stream_completion(
                 client,
                 model=turn.model,
                 messages=messages,
                 tools=round_tools,
                 temperature=turn.temperature,
                 max_tokens=turn.max_tokens,
-            ):
+            )
+            async for event in current:
                 if isinstance(event, TextDelta):
                     round_text.append(event.text)
                     text.append(event.text)
                     yield Delta(event.text)
                 else:
                     completed = event
+            upstream = None
             if completed is None or completed.finish_reason is None:
                 # The stream ended without a finish reason (cut off upstream): not an answer.
                 raise ValueError("model stream ended without a finish reason")
@@ -144,8 +147,11 @@ async def run_turn(
                 )
                 yield ToolEvent(record)
     except (asyncio.CancelledError, GeneratorExit):
-        # The client went away: keep what was said, marked incomplete, then let go.
+        # The client went away: stop the model (closing its HTTP stream cancels the upstream
+        # generation), keep what was said marked incomplete, then let go.
         with anyio.CancelScope(shield=True):
+            if upstream is not None:
+                await upstream.aclose()
             await _finalize(sessionmaker, turn, text, tokens, MessageStatus.INCOMPLETE)
         raise
     except (openai.APIError, ValueError) as exc:
