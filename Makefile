@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STUB_PORT ?= 8300
 
-.PHONY: install run test lint typecheck pytest worker clean-data
+.PHONY: install run test lint typecheck pytest worker clean-data bench-chat
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy app tests
+	$(BIN)/mypy app tests load
 
 ## make test: lint, types, then the whole suite against real PostgreSQL (DATABASE_URL or embedded)
 test: lint typecheck pytest
@@ -57,3 +57,9 @@ pytest: install
 clean-data:
 	@$(BIN)/python -m app dev-db --stop || true
 	rm -rf .data
+
+## make bench-chat: backend overhead on streamed chat answers and message persistence, on its own
+## stack on 127.0.0.1 (DATABASE_URL or embedded); reports/ and docs/performance.md.
+## Options: BENCH_ARGS='--turns 200 --seconds 60 --concurrency 1,4,8'
+bench-chat: install
+	$(BIN)/python -m load.chat_overhead $(BENCH_ARGS)

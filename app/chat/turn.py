@@ -89,8 +89,12 @@ async def prepare_turn(
         idempotency_key=idempotency_key,
     )
     try:
-        async with session.begin_nested():
+        if idempotency_key is None:
             await messages.create(user_message)
+        else:
+            # Only a keyed insert can collide (the unique index); only it pays for a savepoint.
+            async with session.begin_nested():
+                await messages.create(user_message)
     except IntegrityError:
         # The same key raced in from a concurrent retry; that one owns the model call.
         raise Conflict(

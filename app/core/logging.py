@@ -13,8 +13,10 @@ from app.core.config import Settings
 def configure_logging(settings: Settings) -> None:
     level = logging.DEBUG if settings.debug else logging.INFO
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
-    # httpx logs every outbound URL at INFO (model endpoints, fetched pages): not for our logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # httpx (and the openai SDK's httpx2) log every outbound URL at INFO (model endpoints,
+    # fetched pages): not for our logs.
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
