@@ -17,6 +17,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
+from app.core.rate_limit import RateLimiter
 from app.health.repository import DatabaseProbe
 
 AUDIT_POOL_SIZE = 2
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.passwords = PasswordService(settings)
+    app.state.rate_limiter = RateLimiter(settings)
     install_error_handlers(app)
     app.include_router(api_router)
 

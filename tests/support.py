@@ -129,6 +129,11 @@ def base_env(db: Database, **extra: str) -> dict[str, str]:
         DATABASE_URL=db.app,
         DATABASE_MIGRATION_URL=db.migration,
         SECRET_KEY=secrets.token_urlsafe(48),
+        # Limits live in the machine's shared Redis (when REDIS_URL is set): a key prefix per
+        # run keeps concurrent runs apart. The suite sends far more than a person would, so the
+        # send budget is raised here; tests/chat/test_rate_limit.py tests a tight one.
+        RATE_LIMIT_KEY_PREFIX=f"lp-test-{secrets.token_hex(6)}",
+        RATE_LIMIT_CHAT_SEND="1000/minute",
     )
     env.update(extra)
     return env

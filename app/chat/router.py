@@ -15,6 +15,7 @@ from app.conversations.schemas import MessageCreate, ToolCallList, TurnResult
 from app.core.db import SessionDep, commit_early
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
+from app.core.rate_limit import Budget, RateLimiter
 from app.tools.schemas import ToolList
 
 router = APIRouter(tags=["chat"])
@@ -25,12 +26,19 @@ IdempotencyKey = Annotated[
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
+async def limit_chat_send(request: Request, principal: AnyPrincipal) -> None:
+    """Sends cost money: a per-user budget (RATE_LIMIT_CHAT_SEND), stricter than reads."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.hit(Budget.CHAT_SEND, str(principal.user_id))
+
+
 @router.post(
     "/v1/conversations/{conversation_id}/messages",
+    dependencies=[Depends(limit_chat_send)],
     response_model=TurnResult,
     summary="Send a message",
     responses={
-        **responses(401, 403, 404, 409, 422, 429, 502),
+        **responses(401, 403, 404, 409, 422, 429, 502, 503),
         200: {"content": {"text/event-stream": {}, "application/json": {}}},
     },
 )

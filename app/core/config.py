@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # receivers). Production refuses to start with any.
     outbound_dev_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # --- Rate limits ----------------------------------------------------------------------
+    # Sends cost model tokens: stricter than anything else (limits' notation, per user).
+    rate_limit_chat_send: str = "20/minute"
+    rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
     email_from: str = "Launchproof <no-reply@launchproof.invalid>"
 
@@ -123,6 +128,14 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("rate_limit_chat_send")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)  # raises ValueError on a malformed budget
+        return value
 
     @field_validator("trusted_proxy_cidrs", mode="before")
     @classmethod
