@@ -197,8 +197,6 @@ class Settings(BaseSettings):
         problems: list[str] = []
         for name in SECRET_FIELDS:
             secret: SecretStr | None = getattr(self, name)
-            if name == "openai_api_key" and secret is None:
-                continue  # the chat issue decides whether a model key is mandatory
             if secret is None:
                 problems.append(f"{name.upper()} is not set")
                 continue

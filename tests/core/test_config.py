@@ -33,11 +33,20 @@ SECRET_KEY = secrets.token_hex(32)
 APP_PASSWORD = secrets.token_hex(12)
 OWNER_PASSWORD = secrets.token_hex(12)
 REDIS_PASSWORD = secrets.token_hex(12)
+OPENAI_KEY = "sk-" + secrets.token_hex(24)
 APP_URL = f"postgresql://launchproof_app:{APP_PASSWORD}@db.internal:5432/launchproof"
 OWNER_URL = f"postgresql://launchproof_owner:{OWNER_PASSWORD}@db.internal:5432/launchproof"
 SHORT_KEY = secrets.token_hex(8)
 PLACEHOLDER_KEY = "changeme-" + secrets.token_hex(20)
-SECRETS = (SECRET_KEY, APP_PASSWORD, OWNER_PASSWORD, REDIS_PASSWORD, SHORT_KEY, PLACEHOLDER_KEY)
+SECRETS = (
+    SECRET_KEY,
+    APP_PASSWORD,
+    OWNER_PASSWORD,
+    REDIS_PASSWORD,
+    OPENAI_KEY,
+    SHORT_KEY,
+    PLACEHOLDER_KEY,
+)
 
 
 def _setting_env_names() -> set[str]:
@@ -64,6 +73,7 @@ def secure_values() -> dict[str, Any]:
         "database_url": APP_URL,
         "database_migration_url": OWNER_URL,
         "redis_url": f"redis://:{REDIS_PASSWORD}@redis.internal:6379/0",
+        "openai_api_key": OPENAI_KEY,
     }
 
 
@@ -90,6 +100,9 @@ INSECURE_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("secret-key-short", {"secret_key": SHORT_KEY}, "SECRET_KEY is shorter than 32"),
     ("secret-key-placeholder", {"secret_key": PLACEHOLDER_KEY}, "SECRET_KEY looks like a"),
     ("openai-key-placeholder", {"openai_api_key": PLACEHOLDER_KEY}, "OPENAI_API_KEY looks like"),
+    ("openai-key-missing", {"openai_api_key": None}, "OPENAI_API_KEY is not set"),
+    ("openai-http-base", {"openai_base_url": "http://llm.internal/v1"}, "OPENAI_BASE_URL is not"),
+    ("outbound-dev-allowance", {"outbound_dev_allowed_addresses": ["127.0.0.1"]}, "OUTBOUND_DEV"),
     ("debug", {"debug": True}, "DEBUG is on"),
     ("docs", {"docs_enabled": True}, "DOCS_ENABLED"),
     ("cors-wildcard", {"allowed_origins": ["*"]}, "ALLOWED_ORIGINS contains a wildcard"),
@@ -201,6 +214,7 @@ def test_check_config_accepts_a_secure_configuration() -> None:
         DATABASE_URL=APP_URL,
         DATABASE_MIGRATION_URL=OWNER_URL,
         REDIS_URL=values["redis_url"],
+        OPENAI_API_KEY=OPENAI_KEY,
     )
     result = run_cli(env, "check-config")
     assert result.returncode == 0, result.stdout + result.stderr
