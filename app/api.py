@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from app.admin.router import router as admin_router
 from app.api_keys.router import router as api_keys_router
 from app.auth.dependencies import get_principal
+from app.auth.rate_limits import limit_reads
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.bots.router import router as bots_router
@@ -22,7 +23,8 @@ for router in (health_router, auth_public_router):
 
 # Private routers deny by default: the principal dependency is attached at the router level, so a
 # route that forgets to declare its own still rejects anonymous callers (FastAPI resolves the
-# dependency once per request, so routes that declare it pay nothing extra).
+# dependency once per request, so routes that declare it pay nothing extra). Every GET on them
+# also counts against the general per-principal read budget (RATE_LIMIT_READ, fails open).
 for router in (
     auth_router,
     users_router,
@@ -34,7 +36,7 @@ for router in (
     chat_router,
     admin_router,
 ):
-    api_router.include_router(router, dependencies=[Depends(get_principal)])
+    api_router.include_router(router, dependencies=[Depends(get_principal), Depends(limit_reads)])
 
 # Routes that need no principal. Everything else must declare one; tests/test_route_inventory.py
 # fails on any route that is neither listed here nor guarded.

@@ -10,6 +10,9 @@ from collections.abc import Sequence
 
 from app.core.config import Environment, Settings, get_settings
 
+MAX_REQUEST_HEAD_BYTES = 16 * 1024
+KEEP_ALIVE_SECONDS = 5
+
 
 def _migrate(_args: argparse.Namespace) -> int:
     from app.devtools.migrate import upgrade
@@ -31,6 +34,12 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
         server_header=False,
         date_header=False,
+        # Header size cap: h11 refuses to buffer a request head past this many bytes (400); the
+        # exact cap is app.core.body_limit's 431. h11 is chosen explicitly because httptools
+        # buffers heads of any size.
+        http="h11",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,
         log_level="warning",
     )

@@ -6,18 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.api import api_router
 from app.auth.passwords import PasswordService
 from app.chat.provider import create_client
+from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Environment, Settings, get_settings
+from app.core.cors import StrictCORSMiddleware
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
+from app.core.hosts import TrustedHostsMiddleware
+from app.core.https import HTTPSOnlyMiddleware
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.rate_limit import RateLimiter
+from app.core.security_headers import SecurityHeadersMiddleware
 from app.health.repository import DatabaseProbe
 
 AUDIT_POOL_SIZE = 2
@@ -75,19 +78,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router)
 
-    # Middleware, outermost last-added. Request order: request context (id, client IP) ->
-    # trusted hosts -> CORS -> routes. The edge issue adds HTTPS, security headers, body limits
-    # and rate limits here, in this one place.
+    # Middleware, outermost last-added. Request order: request context (id, client IP; so every
+    # answer below, 400/403/413 included, carries X-Request-ID) -> security headers (on every
+    # response) -> HTTPS only (production) -> trusted hosts -> body limits -> CORS -> routes.
+    # Exact origins only, credentials for those only, no CORS header at all for others
+    # (app/core/cors.py has the policy).
     app.add_middleware(
-        CORSMiddleware,
+        StrictCORSMiddleware,
         allow_origins=[o for o in settings.allowed_origins if o not in ("*", "null")],
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PATCH", "DELETE"],
-        allow_headers=["Content-Type", "Authorization", "Idempotency-Key", "X-Request-ID"],
-        expose_headers=["X-Request-ID", "Retry-After"],
-        max_age=600,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_bytes=settings.max_request_body_bytes,
+        upload_bytes=settings.max_upload_body_bytes,
+        webhook_bytes=settings.max_webhook_body_bytes,
     )
     if settings.allowed_hosts:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
-    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxy_cidrs)
+        app.add_middleware(TrustedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
+    production = settings.environment is Environment.PRODUCTION
+    if production:
+        app.add_middleware(
+            HTTPSOnlyMiddleware,
+            public_url=settings.public_url,
+            trusted_proxies=settings.trusted_proxy_cidrs,
+        )
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=production,
+        docs_enabled=settings.show_docs,
+        session_cookie_name=settings.session_cookie_name,
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        trusted_proxies=settings.trusted_proxy_cidrs,
+        cloudflare_proxies=settings.cloudflare_proxy_cidrs,
+    )
     return app

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Depends, Query
 from app.admin import service as admin_service
 from app.admin.schemas import AdminUserList, AdminUserRead, AuditEventList
 from app.auth.dependencies import StaffPrincipal
+from app.auth.rate_limits import limit_admin
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+# Every admin route: the per-staff-user budget (RATE_LIMIT_ADMIN), after the staff check.
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(limit_admin)])
 Page = Annotated[PageParams, Depends(page_params)]
 
 

@@ -10,19 +10,22 @@ from fastapi import APIRouter, Depends, Response, status
 from app.api_keys import service as api_key_service
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
 from app.auth.dependencies import SessionPrincipal, SettingsDep
+from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
+from app.core.rate_limit import Budget
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/api-keys", tags=["api-keys"])
 
 
 @router.post(
     "",
+    dependencies=[Depends(limit_by_user(Budget.API_KEY_CREATE))],
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
     summary="Create an API key",
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 429, 503),
 )
 async def create_api_key(
     workspace_id: uuid.UUID,

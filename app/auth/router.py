@@ -18,6 +18,7 @@ from app.auth.schemas import (
 from app.auth.session_cookie import clear_session_cookie, set_session_cookie
 from app.core.db import SessionDep
 from app.core.openapi import responses
+from app.core.rate_limit import Budget, limit_account, limit_by_ip
 from app.users.schemas import UserRead
 
 # Public: no principal. csrf_protect stops a foreign site from logging a victim into an
@@ -28,10 +29,11 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 @public_router.post(
     "/signup",
+    dependencies=[Depends(limit_by_ip(Budget.SIGNUP_IP))],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     summary="Create an account",
-    responses=responses(403, 415, 422, 429),
+    responses=responses(403, 415, 422, 429, 503),
 )
 async def signup(body: SignupRequest, session: SessionDep, deps: AuthDepsDep) -> Accepted:
     """Register; a verification link is mailed. The answer is the same whether or not the
@@ -44,28 +46,31 @@ async def signup(body: SignupRequest, session: SessionDep, deps: AuthDepsDep) ->
 
 @public_router.post(
     "/verify-email",
+    dependencies=[Depends(limit_by_ip(Budget.VERIFY_EMAIL_IP))],
     response_model=Accepted,
     status_code=status.HTTP_202_ACCEPTED,
     summary="Confirm an e-mail address or ask for a new link",
-    responses=responses(403, 415, 422, 429),
+    responses=responses(403, 415, 422, 429, 503),
 )
 async def verify_email(
-    body: VerifyEmailRequest, session: SessionDep, deps: AuthDepsDep
+    body: VerifyEmailRequest, request: Request, session: SessionDep, deps: AuthDepsDep
 ) -> Accepted:
     """With ``token``: confirm the address. With ``email``: mail a fresh link if one is due."""
     if body.token is not None:
         await auth_service.confirm_email(session, deps, token=body.token)
         return Accepted(status="verified", detail="The e-mail address is confirmed.")
     assert body.email is not None
+    await limit_account(request, Budget.VERIFY_EMAIL_ACCOUNT, body.email)
     await auth_service.resend_verification(session, deps, email=body.email)
     return Accepted(detail="If the address needs confirming, a new link is on its way.")
 
 
 @public_router.post(
     "/login",
+    dependencies=[Depends(limit_by_ip(Budget.LOGIN_IP))],
     response_model=UserRead,
     summary="Sign in",
-    responses=responses(401, 403, 415, 422, 429),
+    responses=responses(401, 403, 415, 422, 429, 503),
 )
 async def login(
     body: LoginRequest,
@@ -75,6 +80,7 @@ async def login(
     deps: AuthDepsDep,
 ) -> UserRead:
     """Check e-mail and password and set a fresh session cookie."""
+    await limit_account(request, Budget.LOGIN_ACCOUNT, body.email)
     issued = await auth_service.login(
         session,
         deps,
@@ -120,24 +126,27 @@ async def logout_all(
 
 @public_router.post(
     "/password-reset",
+    dependencies=[Depends(limit_by_ip(Budget.PASSWORD_RESET_IP))],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
     summary="Ask for a password reset link",
-    responses=responses(403, 415, 422, 429),
+    responses=responses(403, 415, 422, 429, 503),
 )
 async def request_password_reset(
-    body: PasswordResetRequest, session: SessionDep, deps: AuthDepsDep
+    body: PasswordResetRequest, request: Request, session: SessionDep, deps: AuthDepsDep
 ) -> Accepted:
     """Mail a single-use reset link; the answer never says whether the account exists."""
+    await limit_account(request, Budget.PASSWORD_RESET_ACCOUNT, body.email)
     await auth_service.request_password_reset(session, deps, email=body.email)
     return Accepted(detail="If the address has an account, a reset link is on its way.")
 
 
 @public_router.post(
     "/password-reset/confirm",
+    dependencies=[Depends(limit_by_ip(Budget.PASSWORD_RESET_IP))],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a new password from a reset link",
-    responses=responses(403, 415, 422, 429),
+    responses=responses(403, 415, 422, 429, 503),
 )
 async def confirm_password_reset(
     body: PasswordResetConfirm, session: SessionDep, deps: AuthDepsDep

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network, ip_network
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from app.core.proxies import expand_proxy_tokens, within_cloudflare
 
 SECRET_FIELDS = ("secret_key", "openai_api_key")
 PLACEHOLDER_MARKERS = (
@@ -76,6 +78,9 @@ class Settings(BaseSettings):
         default_factory=list
     )
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Body caps per route class (413 while reading): uploads and inbound webhooks.
+    max_upload_body_bytes: int = Field(default=25 * 1_048_576, ge=1024)
+    max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
 
     # --- Sessions and credentials --------------------------------------------------------
     session_cookie_secure: bool = True
@@ -111,8 +116,22 @@ class Settings(BaseSettings):
     outbound_dev_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # --- Rate limits ----------------------------------------------------------------------
-    # Sends cost model tokens: stricter than anything else (limits' notation, per user).
+    # limits' notation ("5/minute", "20/hour;100/day"); docs/rate-limits.md has the table.
+    # Sends cost model tokens: stricter than anything else (per user).
     rate_limit_chat_send: str = "20/minute"
+    rate_limit_login_ip: str = "20/minute;200/day"  # per client IP
+    rate_limit_login_account: str = "5/minute;30/hour"  # per normalised e-mail
+    rate_limit_signup_ip: str = "5/hour"
+    rate_limit_password_reset_ip: str = "5/hour"  # noqa: S105 - a budget, not a secret
+    rate_limit_password_reset_account: str = "3/hour"  # noqa: S105 - a budget
+    rate_limit_verify_email_ip: str = "10/hour"
+    rate_limit_verify_email_account: str = "3/hour"
+    rate_limit_upload: str = "30/hour"  # per user (the upload route defines its own use)
+    rate_limit_webhook: str = "120/minute"  # per webhook source and client IP
+    rate_limit_api_key_create: str = "10/hour"  # per user
+    rate_limit_invitation: str = "20/hour"  # per user
+    rate_limit_admin: str = "120/minute"  # per staff user
+    rate_limit_read: str = "600/minute"  # per principal, GET routes; fails open
     rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
@@ -129,22 +148,36 @@ class Settings(BaseSettings):
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
-    @field_validator("rate_limit_chat_send")
+    @field_validator(
+        "rate_limit_chat_send",
+        "rate_limit_login_ip",
+        "rate_limit_login_account",
+        "rate_limit_signup_ip",
+        "rate_limit_password_reset_ip",
+        "rate_limit_password_reset_account",
+        "rate_limit_verify_email_ip",
+        "rate_limit_verify_email_account",
+        "rate_limit_upload",
+        "rate_limit_webhook",
+        "rate_limit_api_key_create",
+        "rate_limit_invitation",
+        "rate_limit_admin",
+        "rate_limit_read",
+    )
     @classmethod
     def _rate(cls, value: str) -> str:
-        from limits import parse
+        from limits import parse_many
 
-        parse(value)  # raises ValueError on a malformed budget
+        parse_many(value)  # raises ValueError on a malformed budget
         return value
 
     @field_validator("trusted_proxy_cidrs", mode="before")
     @classmethod
     def _cidrs(cls, value: Any) -> Any:
+        # "cloudflare" expands to Cloudflare's published ranges (app/core/data/cloudflare_ips.txt).
         items = _split_csv(value)
         if isinstance(items, list):
-            return [
-                ip_network(item, strict=False) if isinstance(item, str) else item for item in items
-            ]
+            return expand_proxy_tokens(items)
         return items
 
     @field_validator("allowed_origins")
@@ -171,6 +204,11 @@ class Settings(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def cloudflare_proxy_cidrs(self) -> list[IPv4Network | IPv6Network]:
+        """Trusted networks inside Cloudflare's ranges: only these may send CF-Connecting-IP."""
+        return within_cloudflare(self.trusted_proxy_cidrs)
 
     @property
     def show_docs(self) -> bool:

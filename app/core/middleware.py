@@ -19,9 +19,15 @@ _INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 class RequestContextMiddleware:
     """Assign a request id, resolve the client IP, echo ``X-Request-ID`` on every response."""
 
-    def __init__(self, app: ASGIApp, trusted_proxies: list[Network]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_proxies: list[Network],
+        cloudflare_proxies: list[Network] | None = None,
+    ) -> None:
         self.app = app
         self.trusted = trusted_proxies
+        self.cloudflare = cloudflare_proxies or []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -31,7 +37,7 @@ class RequestContextMiddleware:
         incoming = headers.get("x-request-id", "")
         # Accept a well-formed id from a trusted proxy only; otherwise mint our own.
         peer = scope["client"][0] if scope.get("client") else None
-        client_ip = resolve_client_ip(peer, headers, self.trusted)
+        client_ip = resolve_client_ip(peer, headers, self.trusted, self.cloudflare)
         trusted_peer = is_trusted_peer(peer, self.trusted)
         request_id = (
             incoming if trusted_peer and _INCOMING_ID.match(incoming) else secrets.token_hex(12)

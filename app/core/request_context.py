@@ -6,7 +6,7 @@ error handlers, the audit log and log lines read the same values without passing
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -40,34 +40,44 @@ def bound(request_id: str, client_ip: str | None) -> Iterator[None]:
 
 def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
     try:
-        return ip_address(value.strip().strip("[]"))
+        parsed = ip_address(value.strip().strip("[]"))
     except ValueError:
         return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d: match them against IPv4 ranges.
+    if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is not None:
+        return parsed.ipv4_mapped
+    return parsed
 
 
-def is_trusted_peer(peer: str | None, trusted: list[Network]) -> bool:
+def is_trusted_peer(peer: str | None, trusted: Sequence[Network]) -> bool:
     peer_ip = _parse_ip(peer) if peer else None
     return peer_ip is not None and any(peer_ip in network for network in trusted)
 
 
 def resolve_client_ip(
-    peer: str | None, headers: dict[str, str], trusted: list[Network]
+    peer: str | None,
+    headers: dict[str, str],
+    trusted: Sequence[Network],
+    cloudflare: Sequence[Network] = (),
 ) -> str | None:
     """The client IP as seen through trusted proxies only.
 
     Forwarding headers are believed only when the socket peer is inside ``trusted`` (Cloudflare's
-    ranges, a local proxy). Then ``CF-Connecting-IP`` wins, else the right-most address of
-    ``X-Forwarded-For`` that is not itself a trusted proxy. From any other peer every forwarding
-    header is ignored, so a client cannot choose its own IP for rate limits or the audit log.
+    ranges, a local proxy). ``CF-Connecting-IP`` is believed only from a peer that is also inside
+    ``cloudflare`` (the trusted networks within Cloudflare's published ranges); otherwise the
+    right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy. From any other
+    peer every forwarding header is ignored (``X-Real-IP``, ``True-Client-IP`` and ``Forwarded``
+    are never read), so a client cannot choose its own IP for rate limits or the audit log.
     """
     peer_ip = _parse_ip(peer) if peer else None
     if peer_ip is None:
         return peer
     if not any(peer_ip in network for network in trusted):
         return str(peer_ip)
-    cf = _parse_ip(headers.get("cf-connecting-ip", ""))
-    if cf is not None:
-        return str(cf)
+    if any(peer_ip in network for network in cloudflare):
+        cf = _parse_ip(headers.get("cf-connecting-ip", ""))
+        if cf is not None:
+            return str(cf)
     hops = [_parse_ip(hop) for hop in headers.get("x-forwarded-for", "").split(",")]
     for hop in reversed(hops):
         if hop is None:

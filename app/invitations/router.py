@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from app.auth.dependencies import SessionPrincipal, SettingsDep
+from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
+from app.core.rate_limit import Budget
 from app.invitations import service as invitation_service
 from app.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
 from app.workspaces.schemas import WorkspaceRead
@@ -18,10 +20,11 @@ router = APIRouter(tags=["invitations"])
 
 @router.post(
     "/v1/workspaces/{workspace_id}/invitations",
+    dependencies=[Depends(limit_by_user(Budget.INVITATION))],
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationRead,
     summary="Invite someone",
-    responses=responses(401, 403, 404, 409, 422),
+    responses=responses(401, 403, 404, 409, 422, 429, 503),
 )
 async def create_invitation(
     workspace_id: uuid.UUID,

@@ -8,7 +8,7 @@ the SDK adds parameters the stub has no use for (extra top-level fields are acce
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -54,9 +54,9 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
+    content: str | Annotated[list[ContentPart], Field(max_length=1000)] | None = None
     name: str | None = None
-    tool_calls: list[MessageToolCall] | None = None
+    tool_calls: list[MessageToolCall] | None = Field(default=None, max_length=128)
     tool_call_id: str | None = None
 
     @model_validator(mode="after")
@@ -103,10 +103,10 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = Field(min_length=1)
-    messages: list[Message] = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1, max_length=5000)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    tools: list[Tool] | None = None
+    tools: list[Tool] | None = Field(default=None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
@@ -156,7 +156,7 @@ class ScriptItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str | None = None
-    tool_calls: list[ScriptedToolCall] | None = Field(default=None, min_length=1)
+    tool_calls: list[ScriptedToolCall] | None = Field(default=None, min_length=1, max_length=128)
     fail: FailMode | None = None
     delay_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     retry_after: int = Field(default=1, ge=0, le=3600)

@@ -6,6 +6,7 @@ A dedicated server with a tight budget (3 sends a minute) against the same datab
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from collections.abc import Iterator
@@ -105,8 +106,11 @@ def test_sends_fail_closed_when_the_limit_store_is_down(
     dead = f"redis://127.0.0.1:{_closed_port()}/0"
     srv = _server(server, tmp_path, REDIS_URL=dead)
     try:
-        alice = create_actor(srv, db, "rl-down")
-        conversation_id = _conversation(alice)
+        # Signing up is rate limited too (and fails closed): set up on the suite's server, then
+        # send through the one whose store is down with the same session.
+        owner = create_actor(server, db, "rl-down")
+        conversation_id = _conversation(owner)
+        alice = dataclasses.replace(owner, server=srv)
         response = alice.post(
             SEND.format(conversation_id),
             json={"content": "unmetered?"},

@@ -1,0 +1,149 @@
+"""schemathesis against the running server's whole OpenAPI schema, signed in (issue 7, "Tests").
+
+A dedicated server runs with ``ENVIRONMENT=test`` and ``DOCS_ENABLED=true``: the schema is served
+only by this throw-away process on loopback, with its own database and the model stub. That is
+safe because production refuses to start with DOCS_ENABLED (``production_problems``) and
+``tests/edge/test_openapi_docs.py`` shows a production server answers 404 for the schema.
+
+The run is bounded (few examples per operation, one time budget) and uses a real session cookie
+plus the allowed ``Origin`` (CSRF). It fails on any 5xx or any response that breaks its documented
+schema, and it cannot pass vacuously: the NDJSON report must show successful (2xx) answers from
+the signed-in operations in MUST_SUCCEED. (schemathesis' own "only 401/403" warning cannot be
+made fatal here: login with random credentials and staff-only routes rightly answer only that.)
+Operations that would end the fuzzing principal itself (sign-out, session revocation,
+password change) are excluded; their own tests are in tests/auth and tests/workspaces.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.factories.users import create_actor
+from tests.support import Actor, Database, Server, Stub, base_env, start_server, stop_server
+
+MAX_TIME_SECONDS = 25
+EXCLUDED_OPERATIONS = [
+    "logout_v1_auth_logout_post",
+    "logout_all_v1_auth_logout_all_post",
+    "change_password_v1_auth_password_change_post",
+    "revoke_my_session_v1_me_sessions__session_id__delete",
+]
+# The suite sends far more than a person would: budgets raised for this server only.
+GENEROUS = "100000/minute"
+RATE_LIMITS = dict.fromkeys(
+    (
+        "RATE_LIMIT_CHAT_SEND",
+        "RATE_LIMIT_LOGIN_IP",
+        "RATE_LIMIT_LOGIN_ACCOUNT",
+        "RATE_LIMIT_SIGNUP_IP",
+        "RATE_LIMIT_PASSWORD_RESET_IP",
+        "RATE_LIMIT_PASSWORD_RESET_ACCOUNT",
+        "RATE_LIMIT_VERIFY_EMAIL_IP",
+        "RATE_LIMIT_VERIFY_EMAIL_ACCOUNT",
+        "RATE_LIMIT_UPLOAD",
+        "RATE_LIMIT_WEBHOOK",
+        "RATE_LIMIT_API_KEY_CREATE",
+        "RATE_LIMIT_INVITATION",
+        "RATE_LIMIT_ADMIN",
+        "RATE_LIMIT_READ",
+    ),
+    GENEROUS,
+)
+# Signed-in operations that must have answered 2xx at least once: proof the session worked.
+MUST_SUCCEED = (
+    "GET /v1/me",
+    "GET /v1/me/sessions",
+    "GET /v1/workspaces",
+    "POST /v1/workspaces",
+    "GET /v1/tools",
+)
+
+
+@pytest.fixture(scope="module")
+def docs_server(
+    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    env = base_env(db, OPENAI_BASE_URL=stub.base_url, DOCS_ENABLED="true", **RATE_LIMITS)
+    assert env["ENVIRONMENT"] == "test"
+    server = start_server(env, Path(tmp_path_factory.mktemp("schemathesis")) / "server.log")
+    yield server
+    stop_server(server)
+
+
+def run_schemathesis(
+    server: Server, actor: Actor, workdir: Path
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{server.url}/openapi.json",
+        "--header",
+        f"Cookie: {actor.cookie_name}={actor.cookie}",
+        "--header",
+        f"Origin: {server.origin}",
+        "--checks",
+        "not_a_server_error,response_schema_conformance",
+        "--max-examples",
+        "5",
+        "--max-time",
+        str(MAX_TIME_SECONDS),
+        "--request-timeout",
+        "10",
+        "--seed",
+        "1",
+        "--generation-database",
+        "none",
+        "--report",
+        "ndjson",
+        "--report-ndjson-path",
+        str(workdir / "events.ndjson"),
+        "--no-color",
+    ]
+    for operation_id in EXCLUDED_OPERATIONS:
+        command += ["--exclude-operation-id", operation_id]
+    return subprocess.run(
+        command,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=MAX_TIME_SECONDS + 45,
+        check=False,
+    )
+
+
+def statuses_by_operation(events_path: Path) -> dict[str, Counter[int]]:
+    """``"GET /v1/me" -> Counter({200: 12, 422: 3})`` from the NDJSON event stream."""
+    seen: dict[str, Counter[int]] = defaultdict(Counter)
+    for line in events_path.read_text(encoding="utf-8").splitlines():
+        finished = json.loads(line).get("ScenarioFinished")
+        if not finished:
+            continue
+        recorder = finished["recorder"]
+        for interaction in recorder.get("interactions", {}).values():
+            response = interaction.get("response")
+            if response:
+                seen[recorder["label"]][int(response["status_code"])] += 1
+    return seen
+
+
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+    docs_server: Server, db: Database, tmp_path: Path
+) -> None:
+    actor = create_actor(docs_server, db, "fuzz")
+    result = run_schemathesis(docs_server, actor, tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-8000:]
+    seen = statuses_by_operation(tmp_path / "events.ndjson")
+    errors = {op: dict(c) for op, c in seen.items() if any(status >= 500 for status in c)}
+    assert errors == {}
+    for operation in MUST_SUCCEED:
+        assert any(200 <= status < 300 for status in seen[operation]), (operation, seen[operation])
+    total_ok = sum(n for c in seen.values() for status, n in c.items() if 200 <= status < 300)
+    assert total_ok >= 50, f"too few successful calls to mean anything: {total_ok}"
