@@ -16,6 +16,7 @@ The general read budget *fails open*: the request is allowed, logged and counted
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -149,8 +150,13 @@ def limit_by_ip(budget: Budget) -> Callable[[Request], Awaitable[None]]:
 
 
 async def limit_account(request: Request, budget: Budget, email: str) -> None:
-    """Per-account budgets, called once pydantic has parsed and normalised the e-mail."""
-    await limiter_of(request).hit(budget, email)
+    """Per-account budgets, called once pydantic has parsed and normalised the e-mail.
+
+    The store key is a hash of the address: Redis (and anyone reading its keys) never holds the
+    personal data itself.
+    """
+    digest = hashlib.sha256(email.encode()).hexdigest()[:32]
+    await limiter_of(request).hit(budget, digest)
 
 
 async def limit_webhook(request: Request, source: str) -> None:
