@@ -14,6 +14,7 @@ from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Environment, Settings, get_settings
 from app.core.cors import StrictCORSMiddleware
 from app.core.db import create_engine, create_sessionmaker
+from app.core.error_reporting import init_error_reporting
 from app.core.errors import install_error_handlers
 from app.core.hosts import TrustedHostsMiddleware
 from app.core.https import HTTPSOnlyMiddleware
@@ -33,6 +34,7 @@ class InsecureConfiguration(RuntimeError):
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    init_error_reporting(settings)
     if settings.environment is Environment.PRODUCTION:
         problems = settings.production_problems()
         if problems:

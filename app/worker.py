@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.auth.housekeeping import purge_expired_credentials
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
+from app.core.error_reporting import init_error_reporting, report_exception
 
 log = structlog.get_logger()
 Job = Callable[[AsyncSession], Awaitable[int]]
@@ -29,8 +30,9 @@ async def run_jobs_once(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[
         try:
             async with sessionmaker() as session, session.begin():
                 results[name] = await job(session)
-        except Exception:
+        except Exception as exc:  # one failing job must not stop the others
             log.exception("worker job failed", job=name)
+            report_exception(exc)
             results[name] = -1
     return results
 
@@ -41,6 +43,7 @@ async def run_worker(settings: Settings, *, once: bool = False) -> bool:
     Returns False when a job of the (last) round failed, so ``worker --once`` under cron or CI
     exits non-zero instead of hiding the failure.
     """
+    init_error_reporting(settings)
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
     stop = asyncio.Event()

@@ -190,8 +190,12 @@ def start_server(
     *,
     workers: int = 1,
     overrides: dict[str, str] | None = None,
+    ready_path: str = "/readyz",
 ) -> Server:
-    """Start uvicorn on a free port; ``overrides`` win over the loopback defaults set here."""
+    """Start uvicorn on a free port; ``overrides`` win over the loopback defaults set here.
+
+    Started means ``ready_path`` answers 200 (``/healthz`` for a server meant to be unready).
+    """
     port = free_port()
     origin = f"http://127.0.0.1:{port}"
     env = {
@@ -214,7 +218,7 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {log_path.read_text(errors='replace')[-2000:]}")
         try:
-            if httpx.get(f"{origin}/readyz", timeout=1).status_code == 200:
+            if httpx.get(origin + ready_path, timeout=3).status_code == 200:
                 return Server(
                     url=origin, origin=origin, env=env, process=process, log_path=log_path
                 )

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
 
     redis_url: SecretStr | None = None
 
+    # --- Error reporting -------------------------------------------------------------------
+    # Sentry (app/core/error_reporting.py): off unless set; traces off unless a rate is given.
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+
     # --- Secrets -------------------------------------------------------------------------
     secret_key: SecretStr | None = None
     openai_api_key: SecretStr | None = None
@@ -194,7 +199,13 @@ class Settings(BaseSettings):
         """Support ``NAME_FILE`` for every secret-bearing setting (Docker/K8s secrets)."""
         if not isinstance(data, dict):
             return data
-        for field in (*SECRET_FIELDS, "database_url", "database_migration_url", "redis_url"):
+        for field in (
+            *SECRET_FIELDS,
+            "database_url",
+            "database_migration_url",
+            "redis_url",
+            "sentry_dsn",
+        ):
             path = os.environ.get(f"{field.upper()}_FILE")
             if path and not data.get(field):
                 data[field] = Path(path).read_text(encoding="utf-8").strip()

@@ -43,6 +43,8 @@ def create_engine(
         pool_size=pool_size or settings.database_pool_size,
         max_overflow=pool_size or settings.database_pool_size,
         pool_pre_ping=False,
+        # Bound values never appear in exception messages (they reach logs and error reports).
+        hide_parameters=True,
         connect_args={
             "server_settings": {
                 "statement_timeout": str(settings.database_statement_timeout_ms),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
+from typing import Any
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core import request_context
+from app.core.error_reporting import report_exception
 from app.core.errors import problem_response
 from app.core.request_context import Network, is_trusted_peer, resolve_client_ip
 
@@ -51,19 +54,25 @@ class RequestContextMiddleware:
                 message["headers"].append((b"x-request-id", request_id.encode()))
             await send(message)
 
+        started_at = time.perf_counter()
+        outcome: dict[str, int] = {}
         try:
             with request_context.bound(request_id, client_ip):
-                await self._call_app(scope, receive, send_with_id)
+                await self._call_app(scope, receive, send_with_id, outcome)
         finally:
+            _log_access(scope, client_ip, outcome.get("status", 500), started_at)
             structlog.contextvars.unbind_contextvars("request_id")
 
-    async def _call_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _call_app(
+        self, scope: Scope, receive: Receive, send: Send, outcome: dict[str, int]
+    ) -> None:
         started = False
 
         async def send_tracking(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
+                outcome["status"] = int(message["status"])
             await send(message)
 
         try:
@@ -72,6 +81,7 @@ class RequestContextMiddleware:
             # Render the bare 500 here, with the request id, and do not re-raise: the server's
             # default handler would log a traceback whose message may hold request data.
             log.error("unhandled exception", exc_type=type(exc).__name__)
+            report_exception(exc)  # Sentry, scrubbed, tagged with the request id
             if not started:
                 response = problem_response(
                     500,
@@ -79,4 +89,30 @@ class RequestContextMiddleware:
                     title="Internal server error",
                     detail="An unexpected error occurred. Quote the request id when reporting it.",
                 )
+                outcome["status"] = 500
                 await response(scope, receive, send)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/v1/bots/{bot_id}``), never the raw path or query."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else "<unmatched>"
+
+
+def _log_access(scope: Scope, client_ip: str | None, status: int, started_at: float) -> None:
+    """One access line per request: ids only, from the principal the request resolved."""
+    fields: dict[str, Any] = {}
+    principal = scope.get("state", {}).get("principal")
+    context = getattr(principal, "log_context", None)
+    if isinstance(context, dict):
+        fields.update(context)
+    log.info(
+        "request handled",
+        method=scope.get("method"),
+        route=route_template(scope),
+        status=status,
+        duration_ms=round((time.perf_counter() - started_at) * 1000, 2),
+        client_ip=client_ip,
+        **fields,
+    )

@@ -3,14 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
+import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
 from app.health.repository import DatabaseProbe
 
 router = APIRouter(include_in_schema=False)
+log = structlog.get_logger()
 CHECK_TIMEOUT_SECONDS = 2.0
+
+# A check raises (or returns False) when its dependency cannot serve; it names no host or URL.
+Check = Callable[[Request], Awaitable[bool]]
+
+
+async def _database(request: Request) -> bool:
+    async with request.app.state.sessionmaker() as session:
+        await DatabaseProbe(session).ping()  # SELECT 1
+    return True
+
+
+async def _redis(request: Request) -> bool:
+    # The rate limiter's own connection pool: the dependency requests actually use. PING.
+    healthy: bool = await request.app.state.rate_limiter.storage.check()
+    return healthy
+
+
+def hard_dependencies(request: Request) -> list[tuple[str, Check]]:
+    """Every hard dependency, by the name a 503 reports (object storage and clamd join here)."""
+    checks: list[tuple[str, Check]] = [("database", _database)]
+    if request.app.state.settings.redis_url is not None:
+        checks.append(("redis", _redis))
+    return checks
+
+
+async def _passes(name: str, check: Check, request: Request) -> bool:
+    try:
+        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+            if await check(request):
+                return True
+        log.warning("readiness check failed", dependency=name)
+    except Exception as exc:
+        log.warning("readiness check failed", dependency=name, error=type(exc).__name__)
+    return False
 
 
 @router.get("/healthz")
@@ -21,14 +58,13 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    """Every hard dependency answers within a short timeout; 503 names the failing one."""
-    failing: list[str] = []
-    try:
-        async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
-            async with request.app.state.sessionmaker() as session:
-                await DatabaseProbe(session).ping()
-    except Exception:
-        failing.append("database")
+    """Every hard dependency answers within a short timeout (checked concurrently).
+
+    503 names the failing ones and nothing else: no host, URL, port, error text or version.
+    """
+    checks = hard_dependencies(request)
+    results = await asyncio.gather(*(_passes(name, check, request) for name, check in checks))
+    failing = [name for (name, _check), ok in zip(checks, results, strict=True) if not ok]
     if failing:
         return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
     return JSONResponse({"status": "ok"})

@@ -28,7 +28,9 @@ def _server(server: Server, tmp_path: Path, **extra: str) -> Server:
         "RATE_LIMIT_KEY_PREFIX": f"lp-rl-{secrets.token_hex(6)}",
         **extra,
     }
-    return start_server(env, tmp_path / "server.log")
+    # A server given a dead store is unready by design (/readyz names redis): wait for liveness.
+    ready_path = "/healthz" if "REDIS_URL" in extra else "/readyz"
+    return start_server(env, tmp_path / "server.log", ready_path=ready_path)
 
 
 @pytest.fixture
