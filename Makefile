@@ -11,7 +11,7 @@ STUB_PORT ?= 8300
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,test,load]'
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)

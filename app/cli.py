@@ -17,7 +17,7 @@ KEEP_ALIVE_SECONDS = 5
 def _migrate(_args: argparse.Namespace) -> int:
     from app.devtools.migrate import upgrade
 
-    upgrade("head")
+    upgrade("heads")
     print("migrations applied")
     return 0
 

@@ -75,6 +75,8 @@ UNSCOPED_METHODS_ALLOWED: dict[tuple[str, str], str] = {
     ("PrincipalContextRepository", "api_key_with_user"): "credential lookup (API key hash)",
     ("PrincipalContextRepository", "bind_memberships"): "the caller's own memberships",
     ("PrincipalContextRepository", "extend_workspace_context"): "writes context, reads nothing",
+    # A job acts for no user: it binds the one workspace its (platform-table) job row names.
+    ("PrincipalContextRepository", "bind_worker_scope"): "writes context, reads nothing",
     ("PrincipalContextRepository", "touch_session"): "user_session is a platform table",
     ("PrincipalContextRepository", "touch_api_key"): "the key that just authenticated",
     ("InvitationRepository", "get_by_token_hash"): "credential lookup (invitation token)",

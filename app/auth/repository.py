@@ -130,6 +130,20 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
             )
         )
 
+    async def bind_worker_scope(self, workspace_id: uuid.UUID) -> None:
+        """Scope a worker transaction to exactly one workspace (the job's own).
+
+        Background jobs act for no user: they see one tenant's rows, the one the job row names,
+        and nothing else, so a job bug cannot reach across workspaces either.
+        """
+        await self.session.execute(
+            select(
+                func.set_config("app.user_id", "", True),
+                func.set_config("app.workspace_ids", str(workspace_id), True),
+                func.set_config("app.is_staff", "off", True),
+            )
+        )
+
     async def extend_workspace_context(
         self, current: Sequence[uuid.UUID], workspace_id: uuid.UUID
     ) -> None:

@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     rate_limit_read: str = "600/minute"  # per principal, GET routes; fails open
     rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
+    # --- Worker ---------------------------------------------------------------------------
+    # How often the worker looks for due jobs; each job also has its own interval (app/worker.py).
+    worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
     email_from: str = "Launchproof <no-reply@launchproof.invalid>"
 

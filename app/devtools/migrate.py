@@ -18,7 +18,7 @@ def alembic_config(app_role: str | None = None) -> Config:
     return config
 
 
-def upgrade(revision: str = "head", *, app_role: str | None = None) -> None:
+def upgrade(revision: str = "heads", *, app_role: str | None = None) -> None:
     command.upgrade(alembic_config(app_role), revision)
 
 
