@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 STUB_PORT ?= 8300
+MAIL_PORT ?= 8025
 
 .PHONY: install run test lint typecheck pytest worker clean-data bench-chat
 
@@ -17,7 +18,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: embedded PostgreSQL (unless DATABASE_URL is set), migrations, first admin, the
-## local model stub (unless OPENAI_API_KEY is set), API on :8000
+## local model stub (unless OPENAI_API_KEY is set), the mail sink (unless SMTP_URL is set), the
+## worker, API on :8000
 run: install
 	@$(BIN)/python -m app dev-db --env-file .data/dev.env
 	@set -a && . ./.data/dev.env && set +a && \
@@ -28,8 +30,19 @@ run: install
 	    export OPENAI_BASE_URL=http://127.0.0.1:$(STUB_PORT)/v1; \
 	    echo "No OPENAI_API_KEY: bots answer through the local model stub on :$(STUB_PORT)"; \
 	  fi && \
+	  if [ -z "$${SMTP_URL:-}" ]; then \
+	    $(BIN)/python -m app mail-sink --port $(MAIL_PORT) --dir .data/mail & sink_pid=$$!; \
+	    export SMTP_URL=smtp://127.0.0.1:$(MAIL_PORT); \
+	    echo "No SMTP_URL: platform mail goes to the local sink; messages land in .data/mail/"; \
+	  fi && \
+	  if [ -z "$${CLAMD_URL:-}" ]; then \
+	    export SCANNER_DISABLED=true; \
+	    echo "No CLAMD_URL: uploads are not malware-scanned (files say scan_engine: disabled)"; \
+	  fi && \
 	  $(BIN)/python -m app migrate && \
 	  $(BIN)/python -m app dev-admin && \
+	  { $(BIN)/python -m app worker & worker_pid=$$!; } && \
+	  trap 'kill $$stub_pid $$sink_pid $$worker_pid 2>/dev/null' EXIT INT TERM && \
 	  echo "Serving on http://$(HOST):$(PORT) (API docs at /docs). Ctrl-C stops." && \
 	  $(BIN)/python -m app serve --host $(HOST) --port $(PORT)
 
@@ -63,3 +76,23 @@ clean-data:
 ## Options: BENCH_ARGS='--turns 200 --seconds 60 --concurrency 1,4,8'
 bench-chat: install
 	$(BIN)/python -m load.chat_overhead $(BENCH_ARGS)
+
+# --- Load and performance (issue 8; docs/performance.md) -------------------------------------
+.PHONY: load load-steps bench-ceiling
+
+## make load: the Locust creator-platform mix, headless and bounded, against its own stack on
+## 127.0.0.1 (production settings apart from TLS); CSV/JSON/HTML in reports/; exit 1 when a
+## non-model p95 exceeds the budget. Options: LOAD_SECONDS=75 LOAD_USERS=20 LOAD_ARGS='...'
+load: install
+	$(BIN)/python -m load.locust_run $(LOAD_ARGS)
+
+## make load-steps: the same mix at 10/20/40/80 users; plots docs/img/load-latency.png
+load-steps: install
+	$(BIN)/python -m load.locust_run --steps $${LOAD_STEPS:-10,20,40,80} --seconds $${LOAD_SECONDS:-30} $(LOAD_ARGS)
+
+## make bench-ceiling: wrk against a bare FastAPI /ping and SELECT 1 and Launchproof's /v1/me,
+## 20-item list and JSON send, quiet and under a failed-login flood; ratios; exit 1 on a miss.
+## Needs wrk: apt-get install -y wrk. Options: CEILING_ARGS='--http httptools --seconds 15'
+bench-ceiling: install
+	@command -v wrk >/dev/null || { echo "wrk is not installed: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk" >&2; exit 2; }
+	$(BIN)/python -m load.ceiling $(CEILING_ARGS)

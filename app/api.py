@@ -11,15 +11,23 @@ from app.auth.router import router as auth_router
 from app.bots.router import router as bots_router
 from app.chat.router import router as chat_router
 from app.conversations.router import router as conversations_router
+from app.files.router import router as files_router
 from app.health.router import router as health_router
 from app.invitations.router import router as invitations_router
+from app.monitoring.router import router as metrics_router
 from app.users.router import router as users_router
+from app.webhooks.inbound.router import router as webhooks_inbound_router  # webhooks (issue 5)
+from app.webhooks.outbound.router import router as webhook_endpoints_router  # webhooks (issue 5)
 from app.workspaces.router import router as workspaces_router
 
 api_router = APIRouter()
 # Public routers: every route on them is listed in PUBLIC_ROUTES below.
 for router in (health_router, auth_public_router):
     api_router.include_router(router)
+# --- Webhooks: inbound calls carry a Standard Webhooks signature instead of a principal ---
+api_router.include_router(webhooks_inbound_router)
+# --- Observability: GET /metrics answers only a bearer METRICS_TOKEN (404 when unset) ---
+api_router.include_router(metrics_router)
 
 # Private routers deny by default: the principal dependency is attached at the router level, so a
 # route that forgets to declare its own still rejects anonymous callers (FastAPI resolves the
@@ -34,7 +42,9 @@ for router in (
     bots_router,
     conversations_router,
     chat_router,
+    files_router,
     admin_router,
+    webhook_endpoints_router,  # webhooks (issue 5)
 ):
     api_router.include_router(router, dependencies=[Depends(get_principal), Depends(limit_reads)])
 
@@ -44,10 +54,13 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/healthz"),
         ("GET", "/readyz"),
+        ("GET", "/metrics"),  # not a principal: a scraper's METRICS_TOKEN (app/monitoring)
         ("POST", "/v1/auth/signup"),
         ("POST", "/v1/auth/verify-email"),
         ("POST", "/v1/auth/login"),
         ("POST", "/v1/auth/password-reset"),
         ("POST", "/v1/auth/password-reset/confirm"),
+        # Webhooks: verified by signature per source (app/webhooks/inbound/verification.py).
+        ("POST", "/v1/webhooks/inbound/{source}"),
     }
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import os
 import sys
 from collections.abc import Sequence
 
@@ -25,6 +26,8 @@ def _migrate(_args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if args.workers > 1:
+        _prepare_multiprocess_metrics()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -47,10 +50,45 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    # The worker exposes its own metrics (never the API's multiprocess files: no double count).
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
     from app.worker import run_worker
 
-    ok = asyncio.run(run_worker(get_settings(), once=args.once))
+    if args.metrics_port:
+        from prometheus_client import start_http_server
+
+        from app.core.metrics import REGISTRY
+
+        start_http_server(args.metrics_port, addr=args.metrics_host, registry=REGISTRY)
+    from app.worker import select_jobs
+
+    only = [name.strip() for name in args.jobs.split(",") if name.strip()] if args.jobs else None
+    try:
+        select_jobs(only)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    ok = asyncio.run(run_worker(get_settings(), once=args.once, only=only))
     return 0 if ok else 1
+
+
+def _prepare_multiprocess_metrics() -> None:
+    """Several uvicorn workers share one metrics directory (prometheus-client multiprocess mode).
+
+    Set before the workers start (they inherit it); emptied first, since samples of a previous
+    run's processes would otherwise be summed into this one's.
+    """
+    import tempfile
+    from pathlib import Path
+
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="launchproof-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 def _model_stub(args: argparse.Namespace) -> int:
@@ -105,6 +143,44 @@ def _check_config(_args: argparse.Namespace) -> int:
     return 1
 
 
+def _check_domain(args: argparse.Namespace) -> int:
+    from app.email.domain_check import check_domain, make_resolver
+
+    settings = get_settings()
+    selector = args.selector or settings.dkim_selector
+    if not selector:
+        print("error: give --selector or set DKIM_SELECTOR", file=sys.stderr)
+        return 2
+    key = settings.dkim_private_key
+    try:
+        resolver = make_resolver(args.nameserver)
+    except ValueError:
+        print("error: --nameserver takes IP[:PORT]", file=sys.stderr)
+        return 2
+    results = check_domain(
+        args.domain,
+        selector=selector,
+        private_key_pem=key.get_secret_value().encode() if key is not None else None,
+        resolver=resolver,
+    )
+    for result in results:
+        print(result.line())
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _mail_sink(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from app.email.sink import NotLoopback, serve
+
+    try:
+        serve(args.host, args.port, Path(args.dir))
+    except NotLoopback as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="launchproof", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +194,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=_serve)
     worker = sub.add_parser("worker", help="run background jobs")
     worker.add_argument("--once", action="store_true", help="run every job once and exit")
+    worker.add_argument(
+        "--jobs", default="", help="comma-separated job names to run (default: every job)"
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, default=0, help="serve this worker's /metrics (0 = off)"
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", help="metrics listen address (loopback default)"
+    )
     worker.set_defaults(func=_worker)
     stub = sub.add_parser("model-stub", help="run the OpenAI-compatible model stub (loopback only)")
     stub.add_argument("--host", default="127.0.0.1")
@@ -137,6 +222,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="print what production would refuse").set_defaults(
         func=_check_config
     )
+    # --- Platform e-mail: domain check and the development sink ---
+    domain = sub.add_parser("check-domain", help="check the sending domain's SPF, DKIM and DMARC")
+    domain.add_argument("domain")
+    domain.add_argument("--selector", help="DKIM selector (default: DKIM_SELECTOR)")
+    domain.add_argument("--nameserver", help="ask only this DNS server, IP[:PORT]")
+    domain.set_defaults(func=_check_domain)
+    sink = sub.add_parser("mail-sink", help="development only: an SMTP sink on loopback")
+    sink.add_argument("--host", default="127.0.0.1")
+    sink.add_argument("--port", type=int, default=8025)
+    sink.add_argument("--dir", default=".data/mail", help="where messages are saved (.eml)")
+    sink.set_defaults(func=_mail_sink)
     dev_db = sub.add_parser("dev-db", help="development only: embedded PostgreSQL and roles")
     dev_db.add_argument("--data-dir", default=".data/pg")
     dev_db.add_argument("--env-file", default=".data/dev.env")

@@ -22,6 +22,8 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.rate_limit import RateLimiter
 from app.core.security_headers import SecurityHeadersMiddleware
+from app.files.scanning import scanner_client
+from app.files.storage import shared_storage
 from app.health.repository import DatabaseProbe
 
 AUDIT_POOL_SIZE = 2
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.passwords = PasswordService(settings)
     app.state.rate_limiter = RateLimiter(settings)
+    # --- Files: object storage and the scanner readiness probes (app/files) ---
+    app.state.storage = shared_storage(settings)
+    app.state.scanner = scanner_client(settings)
     install_error_handlers(app)
     app.include_router(api_router)
 

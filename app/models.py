@@ -7,10 +7,18 @@ from app.bots.models import Bot
 from app.conversations.models import Conversation, Message
 from app.core.models import Base
 from app.email.models import OutboxEmail
+from app.files.models import File, FileScanJob, MessageFile  # files (issue 4)
 from app.invitations.models import Invitation
 from app.tools.models import Note, ToolCall
 from app.usage.models import WorkspaceUsage
 from app.users.models import User
+from app.webhooks.inbound.models import InboundWebhookEvent  # webhooks (issue 5)
+from app.webhooks.outbound.models import (  # webhooks (issue 5)
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+    WebhookQueue,
+)
 from app.workspaces.models import Workspace, WorkspaceMembership
 
 __all__ = [
@@ -19,8 +27,11 @@ __all__ = [
     "Base",
     "Bot",
     "Conversation",
+    "File",
+    "FileScanJob",
     "Invitation",
     "Message",
+    "MessageFile",
     "Note",
     "OneTimeToken",
     "OutboxEmail",
@@ -30,4 +41,10 @@ __all__ = [
     "Workspace",
     "WorkspaceMembership",
     "WorkspaceUsage",
+    # --- Webhooks ---
+    "InboundWebhookEvent",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookEndpoint",
+    "WebhookQueue",
 ]

@@ -24,6 +24,9 @@ from app.auth.housekeeping import purge_expired_credentials
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.error_reporting import init_error_reporting, report_exception
+from app.email.tasks import deliver_outbox
+from app.files.jobs import scan_pending_files  # files: malware scans (issue 4)
+from app.webhooks.tasks import deliver_webhooks, process_inbound_webhooks  # webhooks (issue 5)
 
 log = structlog.get_logger()
 
@@ -50,19 +53,39 @@ async def _purge_expired_credentials(context: WorkerContext) -> int:
 
 JOBS: dict[str, JobSpec] = {
     "purge_expired_credentials": JobSpec(_purge_expired_credentials, every_seconds=600.0),
+    # Platform e-mail: sign and send due outbox rows over SMTP_URL (no-op when unset).
+    "deliver_email": JobSpec(deliver_outbox, every_seconds=2.0),
+    "scan_files": JobSpec(scan_pending_files, every_seconds=1.0),  # files (issue 4)
+    # Webhooks (issue 5): signed outgoing deliveries; verified inbound events.
+    "deliver_webhooks": JobSpec(deliver_webhooks, every_seconds=1.0),
+    "process_inbound_webhooks": JobSpec(process_inbound_webhooks, every_seconds=1.0),
 }
 
 
 @dataclass
 class _Schedule:
+    names: list[str]
     last_run: dict[str, float] = field(default_factory=dict)
 
     def due(self, now: float) -> list[str]:
         return [
             name
-            for name, spec in JOBS.items()
-            if now - self.last_run.get(name, float("-inf")) >= spec.every_seconds
+            for name in self.names
+            if now - self.last_run.get(name, float("-inf")) >= JOBS[name].every_seconds
         ]
+
+
+def select_jobs(only: list[str] | None) -> list[str]:
+    """The jobs a worker runs: all, or the named ones (a dedicated worker per queue).
+
+    Raises ValueError naming the unknown jobs, so a typo fails at start, not silently.
+    """
+    if not only:
+        return list(JOBS)
+    unknown = sorted(set(only) - set(JOBS))
+    if unknown:
+        raise ValueError(f"unknown jobs: {', '.join(unknown)} (known: {', '.join(JOBS)})")
+    return [name for name in JOBS if name in only]
 
 
 async def run_jobs_once(context: WorkerContext, names: list[str] | None = None) -> dict[str, int]:
@@ -78,8 +101,11 @@ async def run_jobs_once(context: WorkerContext, names: list[str] | None = None) 
     return results
 
 
-async def run_worker(settings: Settings, *, once: bool = False) -> bool:
+async def run_worker(
+    settings: Settings, *, once: bool = False, only: list[str] | None = None
+) -> bool:
     """Run due jobs every ``WORKER_POLL_SECONDS`` until SIGINT/SIGTERM; with ``once``, one round.
+    ``only`` restricts the worker to the named jobs (see ``select_jobs``).
 
     Returns False when a job of the (last) round failed, so ``worker --once`` under cron or CI
     exits non-zero instead of hiding the failure.
@@ -91,13 +117,14 @@ async def run_worker(settings: Settings, *, once: bool = False) -> bool:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    schedule = _Schedule()
+    names_run = select_jobs(only)
+    schedule = _Schedule(names_run)
     ok = True
-    log.info("worker started", jobs=len(JOBS))
+    log.info("worker started", jobs=len(names_run))
     try:
         while not stop.is_set():
             now = time.monotonic()
-            names = list(JOBS) if once else schedule.due(now)
+            names = names_run if once else schedule.due(now)
             results = await run_jobs_once(context, names)
             for name in names:
                 schedule.last_run[name] = now

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +49,7 @@ class Stack:
     stub_pid: int
     server_log: Path
     database_server: str  # "DATABASE_URL" or "embedded"
+    app_database_url: str = ""  # the app role's URL (the bare reference app connects with it)
 
     @property
     def stub_api_base(self) -> str:
@@ -115,7 +116,13 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def _server_env(urls_app: str, urls_migration: str, origin: str, stub_url: str) -> dict[str, str]:
+def _server_env(
+    urls_app: str,
+    urls_migration: str,
+    origin: str,
+    stub_url: str,
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
     """Production-like settings apart from TLS (see docs/performance.md)."""
     ours = {name.upper() for name in Settings.model_fields}
     env = {
@@ -138,13 +145,16 @@ def _server_env(urls_app: str, urls_migration: str, origin: str, stub_url: str) 
         OPENAI_BASE_URL=f"{stub_url}/v1",
         CHAT_DAILY_TOKEN_BUDGET=str(DAILY_TOKEN_BUDGET),
     )
+    env.update(extra or {})  # a scenario's own deliberate differences (documented with it)
     return env
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _spawn(
+    args: list[str], env: dict[str, str], log: Path, module: str = "app"
+) -> subprocess.Popen[bytes]:
     with log.open("wb") as out:
         return subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "app", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -183,8 +193,19 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, **kw: str
 
 
 @contextmanager
-def running_stack(reports: Path, label: str) -> Iterator[Stack]:
-    """Start everything; on exit stop every process and drop the database, in reverse order."""
+def running_stack(
+    reports: Path,
+    label: str,
+    *,
+    extra_env: Mapping[str, str] | None = None,
+    http: str | None = None,
+) -> Iterator[Stack]:
+    """Start everything; on exit stop every process and drop the database, in reverse order.
+
+    ``extra_env`` adds a scenario's deliberate setting differences; ``http`` (``h11`` or
+    ``httptools``) starts the API through ``load.serve_variant`` with that HTTP parser instead
+    of ``python -m app serve`` (everything else identical), to compare the two.
+    """
     with ExitStack() as cleanup:
         admin, source = _admin_url(cleanup)
         database = f"lp_bench_{secrets.token_hex(4)}"
@@ -194,7 +215,7 @@ def running_stack(reports: Path, label: str) -> Iterator[Stack]:
 
         stub_port, api_port = free_port(), free_port()
         stub_url, api_url = f"http://{LOOPBACK}:{stub_port}", f"http://{LOOPBACK}:{api_port}"
-        env = _server_env(urls.app, urls.migration, api_url, stub_url)
+        env = _server_env(urls.app, urls.migration, api_url, stub_url, extra_env)
         _cli(env, "migrate")
 
         stub_log = reports / f"{label}-stub.log"
@@ -207,7 +228,12 @@ def running_stack(reports: Path, label: str) -> Iterator[Stack]:
 
         server_log = reports / f"{label}-server.log"
         serve = ["serve", "--host", LOOPBACK, "--port", str(api_port), "--workers", "1"]
-        server_proc = _spawn(serve, env, server_log)
+        if http is None:
+            server_proc = _spawn(serve, env, server_log)
+        else:
+            server_proc = _spawn(
+                [*serve[1:], "--http", http], env, server_log, "load.serve_variant"
+            )
         cleanup.callback(stop, server_proc)
         _wait_ready(server_proc, f"{api_url}/readyz", server_log)
 
@@ -220,4 +246,5 @@ def running_stack(reports: Path, label: str) -> Iterator[Stack]:
             stub_pid=stub_proc.pid,
             server_log=server_log,
             database_server=source,
+            app_database_url=urls.app,
         )

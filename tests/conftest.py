@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories.users import create_actor
+from tests.scanner import Clamd, start_clamd, stop_clamd
 from tests.support import (
     Actor,
     Anonymous,
@@ -42,10 +43,22 @@ def stub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stub]:
 
 
 @pytest.fixture(scope="session")
+def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
+    """A real clamd on a free loopback port with an EICAR-only test signature database (files;
+    production servers need a scanner too). Missing binary: skip locally, fail under CI=true."""
+    daemon = start_clamd(Path(tmp_path_factory.mktemp("clamd")))
+    yield daemon
+    stop_clamd(daemon)
+
+
+@pytest.fixture(scope="session")
 def server(db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The real service: uvicorn on loopback, app role, test settings, the model stub."""
     log_path = Path(tmp_path_factory.mktemp("server")) / "server.log"
-    srv = start_server(base_env(db, OPENAI_BASE_URL=stub.base_url), log_path)
+    # Webhooks: endpoints in the BOLA and role matrices register http://127.0.0.2:9/hook, a
+    # loopback address nothing listens on (127.0.0.1, where tests run receivers, stays refused).
+    env = base_env(db, OPENAI_BASE_URL=stub.base_url, OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2")
+    srv = start_server(env, log_path)
     yield srv
     stop_server(srv)
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,6 +122,7 @@ def drop_database(db: Database) -> None:
     from app.devtools.database import drop_database as drop
 
     asyncio.run(drop(admin_url(), db.name))
+    shutil.rmtree(Path(tempfile.gettempdir()) / f"{db.name}-files", ignore_errors=True)  # files
 
 
 GENEROUS_RATE_LIMITS = (
@@ -154,6 +157,12 @@ def base_env(db: Database, **extra: str) -> dict[str, str]:
         # Likewise every other budget: the suite signs up and logs in hundreds of times from
         # 127.0.0.1; tests/edge/test_rate_limits.py tests tight ones on dedicated servers.
         **dict.fromkeys(GENEROUS_RATE_LIMITS, "100000/minute"),
+        # Files: uploads of this run go to a private temporary directory, and servers run without
+        # a scanner unless a test gives them one (tests/files starts a real clamd and sets
+        # CLAMD_URL and SCANNER_DISABLED=false): files are then usable, marked "disabled".
+        STORAGE_BACKEND="local",
+        STORAGE_LOCAL_DIR=str(Path(tempfile.gettempdir()) / f"{db.name}-files"),
+        SCANNER_DISABLED="true",
     )
     env.update(extra)
     return env

@@ -137,7 +137,7 @@ def test_worker_once_purges_dead_credentials(server: Server, db: Database) -> No
                 (token_ids[label], user_id, secrets.token_bytes(32), expires, used),
             )
 
-    result = run_cli(server.env, "worker", "--once")
+    result = run_cli(server.env, "worker", "--jobs", "purge_expired_credentials", "--once")
     assert result.returncode == 0, result.stdout + result.stderr
 
     remaining = {

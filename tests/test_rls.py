@@ -65,9 +65,27 @@ TENANT_MODELS = sorted(
 SEEDED_MODELS: tuple[type[Base], ...] = (Workspace, WorkspaceMembership, Invitation, ApiKey)
 # Tables with no RLS on purpose: platform rows read before any principal exists (authentication)
 # or only by the worker. A new table must be a TenantMixin table or be argued for here.
-PLATFORM_TABLES = {"user_account", "user_session", "one_time_token", "email_outbox"}
+PLATFORM_TABLES = {
+    "user_account",
+    "user_session",
+    "one_time_token",
+    "email_outbox",
+    # Files: the scan queue holds ids only (file, workspace, attempts); the worker claims across
+    # workspaces before binding each job's one workspace (app/files/jobs.py).
+    "file_scan_job",
+    # Webhooks: the delivery queue holds ids and times only (delivery, workspace, due, lease);
+    # the worker claims across workspaces, then binds the delivery's one workspace before it
+    # reads the tenant rows (app/webhooks/tasks.py). The inbound event store is written before
+    # any principal or workspace exists (a signature-verified call from a configured source).
+    "webhook_queue",
+    "inbound_webhook_event",
+}
 # Carries a nullable workspace_id but is not tenant data: the append-only, staff-read audit log.
-NOT_TENANT_BUT_HAS_WORKSPACE_ID = {"audit_event"}
+NOT_TENANT_BUT_HAS_WORKSPACE_ID = {
+    "audit_event",
+    "webhook_queue",  # ids only: the workspace the worker binds before reading the delivery
+    "file_scan_job",  # files: ids only, the workspace the worker binds before reading the file
+}
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

@@ -18,6 +18,8 @@ from app.core.config import Settings
 from app.core.errors import NotFound
 from app.core.pagination import PageParams
 from app.core.security import new_token, token_hash
+from app.email.service import send_email
+from app.users.repository import UserRepository
 from app.workspaces import service as workspace_service
 from app.workspaces.permissions import WorkspacePermission
 
@@ -60,8 +62,29 @@ async def create_key(
         target_id=api_key.id,
         details={"scopes": api_key.scopes},
     )
+    await _notify_key_created(session, principal, settings)
     return ApiKeyCreated.model_validate(
         {**ApiKeyRead.model_validate(api_key).model_dump(), "key": key}
+    )
+
+
+async def _notify_key_created(
+    session: AsyncSession, principal: Principal, settings: Settings
+) -> None:
+    """Security notice to the creator: a key that was not theirs is revoked within minutes.
+
+    Names neither the key nor its prefix (a mailbox is not a secret store); links use PUBLIC_URL.
+    """
+    user = await UserRepository(session).get_self(principal.user_id)
+    if user is None:
+        return
+    await send_email(
+        session,
+        to=user.email,
+        kind="api_key_created",
+        subject="A new API key was created",
+        body_text="A new API key was just created in one of your Launchproof workspaces.\n"
+        f"If this was not you, revoke it and change your password: {settings.public_url}/\n",
     )
 
 

@@ -11,6 +11,7 @@ from app.auth.repository import PrincipalContextRepository
 from app.auth.scopes import Scope
 from app.core.config import Settings
 from app.core.security import token_hash
+from app.users.repository import AUTHENTICATED_USER
 
 SESSION_PURPOSE = "session"
 API_KEY_PURPOSE = "api_key"
@@ -37,6 +38,8 @@ async def principal_from_session(
     if found is None:
         return None
     user_session, user = found
+    # Kept for the request's transaction: UserRepository.get_self (/v1/me) reuses it.
+    session.info[AUTHENTICATED_USER] = user
     roles = await repo.bind_memberships(user.id)
     if now - user_session.last_seen_at > TOUCH_INTERVAL:
         idle_until = now + timedelta(seconds=settings.session_idle_timeout_seconds)

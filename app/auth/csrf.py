@@ -12,10 +12,13 @@ themselves. CORS is not relied on: it blocks reading responses, not sending requ
 
 from __future__ import annotations
 
+import re
+
 from fastapi import Request
 
 from app.core.config import Settings
 from app.core.errors import Forbidden, UnsupportedMediaType
+from app.core.metrics import CSRF_REJECTIONS
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -39,13 +42,25 @@ def _has_body(request: Request) -> bool:
     return bool(request.headers.get("transfer-encoding")) or (length is not None and length != "0")
 
 
+# Files: the upload route takes multipart/form-data (a browser cannot upload a file as JSON). A
+# cross-site form could send multipart too, so there the exact-Origin check above is what stops
+# it; it has already passed when this is consulted.
+_UPLOAD_PATH = re.compile(r"^/v1/workspaces/[^/]+/files$")
+
+
+def _upload(request: Request, content_type: str) -> bool:
+    return content_type == "multipart/form-data" and bool(_UPLOAD_PATH.match(request.url.path))
+
+
 def enforce_csrf(request: Request, settings: Settings) -> None:
     """Raise 403/415 unless this cookie-borne unsafe request is demonstrably same-site."""
     if request.method in SAFE_METHODS:
         return
     if not _same_origin(request, settings):
+        CSRF_REJECTIONS.inc()
         raise Forbidden("Cross-site request refused.", code="csrf_origin_mismatch")
     if _has_body(request):
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if content_type != "application/json":
+        if content_type != "application/json" and not _upload(request, content_type):
+            CSRF_REJECTIONS.inc()
             raise UnsupportedMediaType("Send JSON (application/json).", code="json_required")

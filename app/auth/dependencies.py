@@ -18,6 +18,7 @@ from app.auth.service import AuthDeps
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unauthorized
+from app.core.metrics import AUTH_FAILURES
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -39,16 +40,21 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
+            AUTH_FAILURES.labels(reason="malformed_authorization").inc()
             raise Unauthorized()
         principal = await credentials.principal_from_api_key(session, settings, token.strip())
+        failure = "bad_api_key"
     else:
         cookie = request.cookies.get(settings.session_cookie_name)
         if not cookie:
+            AUTH_FAILURES.labels(reason="missing_credential").inc()
             raise Unauthorized()
         principal = await credentials.principal_from_session(session, settings, cookie)
+        failure = "bad_session"
         if principal is not None:
             enforce_csrf(request, settings)
     if principal is None:
+        AUTH_FAILURES.labels(reason=failure).inc()
         raise Unauthorized()
     request.state.principal = principal
     return principal

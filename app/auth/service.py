@@ -22,6 +22,7 @@ from app.auth.passwords import PasswordService, password_problem
 from app.auth.principal import Principal
 from app.auth.repository import OneTimeTokenRepository, SessionRepository
 from app.core.config import Settings
+from app.core.metrics import AUTH_FAILURES
 from app.core.request_context import current_client_ip
 from app.core.security import new_token, token_hash
 from app.email.service import send_email
@@ -161,8 +162,10 @@ async def login(
             outcome="failure",
             actor_user_id=user.id if user else None,
         )
+        AUTH_FAILURES.labels(reason="bad_credentials").inc()
         raise InvalidCredentials()
     if user.email_verified_at is None:
+        AUTH_FAILURES.labels(reason="email_not_verified").inc()
         raise EmailNotVerified()
     if deps.passwords.needs_rehash(user.password_hash):
         new_hash = await deps.passwords.hash(password)
@@ -273,6 +276,7 @@ async def change_password(
             outcome="failure",
             actor_user_id=user.id,
         )
+        AUTH_FAILURES.labels(reason="wrong_current_password").inc()
         raise WrongCurrentPassword()
     _check_password(new_password, user.email)
     await users.set_password(user.id, await deps.passwords.hash(new_password), changed=True)

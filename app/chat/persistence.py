@@ -14,6 +14,7 @@ from app.conversations.schemas import MessageRead, ToolCallRead, TurnResult
 from app.core.errors import NotFound
 from app.tools.repository import ToolCallRepository
 from app.usage import service as usage_service
+from app.webhooks.events import EventType, emit_event
 
 
 async def finalize_turn(
@@ -33,6 +34,18 @@ async def finalize_turn(
     message.prompt_tokens = prompt_tokens
     message.completion_tokens = completion_tokens
     await session.flush()
+    await emit_event(
+        session,
+        workspace_id=turn.workspace_id,
+        event_type=EventType.MESSAGE_CREATED,
+        data={
+            "message_id": message.id,
+            "conversation_id": message.conversation_id,
+            "role": message.role.value,
+            "status": status.value,
+            "content": content,  # only for endpoints that opted in to content
+        },
+    )
     if prompt_tokens or completion_tokens:
         await usage_service.record_usage(
             session, turn.workspace_id, prompt=prompt_tokens, completion=completion_tokens

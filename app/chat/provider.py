@@ -7,6 +7,7 @@ errors are the SDK's own (``timeout``, ``max_retries``); the output-token cap is
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -14,6 +15,7 @@ from typing import Any, cast
 from openai import AsyncOpenAI, omit
 
 from app.core.config import Settings
+from app.core.metrics import MODEL_LATENCY
 
 STUB_API_KEY = "stub-key-not-a-secret"
 
@@ -65,6 +67,7 @@ async def stream_completion(
     max_tokens: int,
 ) -> AsyncGenerator[ProviderEvent, None]:
     """Stream one completion: text deltas as they come, then one ``Completed``."""
+    started = time.perf_counter()
     stream = await client.chat.completions.create(
         model=model,
         messages=cast(Any, messages),
@@ -97,6 +100,8 @@ async def stream_completion(
                     finish = choice.finish_reason
     finally:
         await stream.close()
+        # ``model`` is one of CHAT_MODELS (validated at bot creation): a bounded label.
+        MODEL_LATENCY.labels(model=model).observe(time.perf_counter() - started)
     yield Completed(
         finish_reason=finish,
         tool_calls=tuple(

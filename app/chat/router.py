@@ -60,6 +60,7 @@ async def send_message(
         conversation_id,
         content=body.content,
         idempotency_key=idempotency_key,
+        file_ids=body.file_ids,
     )
     wants_json = "application/json" in request.headers.get("accept", "")
     if isinstance(outcome, TurnResult):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +36,7 @@ async def send_message(
     *,
     content: str,
     idempotency_key: str | None,
+    file_ids: Sequence[uuid.UUID] = (),
 ) -> PreparedTurn | TurnResult:
     """Persist the user's message (and an assistant placeholder) or replay a stored turn."""
     prepared = await prepare_turn(
@@ -45,6 +46,7 @@ async def send_message(
         conversation_id,
         content=content,
         idempotency_key=idempotency_key,
+        file_ids=file_ids,
     )
     if isinstance(prepared, ReplayedTurn):
         return await load_result(

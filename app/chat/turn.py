@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +18,11 @@ from app.conversations.models import Message, MessageRole, MessageStatus
 from app.conversations.repository import ConversationRepository, MessageRepository
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.files import service as file_service
+from app.files.context import attachment_blocks
 from app.tools.registry import tools_for
 from app.usage import service as usage_service
+from app.webhooks.events import EventType, emit_event
 from app.workspaces.access import AccessibleWorkspaceID, checked_workspace_id
 from app.workspaces.permissions import WorkspacePermission
 
@@ -57,6 +61,7 @@ async def prepare_turn(
     *,
     content: str,
     idempotency_key: str | None,
+    file_ids: Sequence[uuid.UUID] = (),
 ) -> PreparedTurn | ReplayedTurn:
     conversation = await conversation_service.get_conversation(session, principal, conversation_id)
     ws = checked_workspace_id(principal, conversation.workspace_id, WorkspacePermission.CHAT)
@@ -76,6 +81,8 @@ async def prepare_turn(
     if bot is None:  # the bot was deleted with its conversations: this one is going too
         raise NotFound()
     await usage_service.ensure_budget(session, settings, ws)
+    # Files: only clean files of this conversation's workspace the caller may read (404/422 first).
+    attached = await file_service.check_attachments(session, principal, ws, file_ids)
     history = await messages.history(principal, conversation_id, settings.chat_history_messages - 1)
     now = datetime.now(UTC)
     user_message = Message(
@@ -100,6 +107,7 @@ async def prepare_turn(
         raise Conflict(
             "A request with this Idempotency-Key is in progress.", code="in_progress"
         ) from None
+    await file_service.attach(session, ws, user_message.id, attached)
     assistant = await messages.create(
         Message(
             id=uuid.uuid4(),
@@ -114,6 +122,21 @@ async def prepare_turn(
         )
     )
     await ConversationRepository(session).touch(principal, conversation_id, now)
+    # Attachments are read into the prompt afresh each turn: a deleted file is gone from here.
+    blocks = await attachment_blocks(
+        session, principal, settings, ws, [*(m.id for m in history), user_message.id]
+    )
+    await emit_event(
+        session,
+        workspace_id=ws,
+        event_type=EventType.MESSAGE_CREATED,
+        data={
+            "message_id": user_message.id,
+            "conversation_id": conversation_id,
+            "role": MessageRole.USER.value,
+            "content": content,  # only for endpoints that opted in to content
+        },
+    )
     return PreparedTurn(
         principal=principal,
         workspace_id=ws,
@@ -129,10 +152,17 @@ async def prepare_turn(
         # Context comes only from this conversation's stored turns: clients cannot inject
         # system, assistant or tool messages.
         history=(
-            *({"role": m.role.value, "content": m.content} for m in history),
-            {"role": "user", "content": content},
+            *(
+                {"role": m.role.value, "content": _with_files(m.content, blocks.get(m.id))}
+                for m in history
+            ),
+            {"role": "user", "content": _with_files(content, blocks.get(user_message.id))},
         ),
     )
+
+
+def _with_files(content: str, block: str | None) -> str:
+    return content if block is None else f"{content}\n\n{block}"
 
 
 async def _replay(

@@ -58,6 +58,8 @@ class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     content: MessageText
+    # Files: clean files of the conversation's workspace, read into the prompt as text.
+    file_ids: list[uuid.UUID] = Field(default_factory=list, max_length=5)
 
 
 class MessageRead(BaseModel):

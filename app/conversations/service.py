@@ -13,6 +13,7 @@ from app.conversations.repository import ConversationRepository, MessageReposito
 from app.conversations.schemas import ConversationList, ConversationRead, MessageList, MessageRead
 from app.core.errors import Forbidden, NotFound
 from app.core.pagination import PageParams
+from app.webhooks.events import EventType, emit_event
 from app.workspaces import service as workspace_service
 from app.workspaces.permissions import WorkspacePermission
 
@@ -24,7 +25,7 @@ async def start_conversation(
     bot = await bot_service.get_bot(session, principal, bot_id)
     if not principal.can(bot.workspace_id, WorkspacePermission.CHAT):
         raise Forbidden("Your role in this workspace does not allow chatting.")
-    return await ConversationRepository(session).create(
+    conversation = await ConversationRepository(session).create(
         Conversation(
             id=uuid.uuid4(),
             workspace_id=bot.workspace_id,
@@ -33,6 +34,18 @@ async def start_conversation(
             title=title or f"Chat with {bot.name}",
         )
     )
+    await emit_event(
+        session,
+        workspace_id=conversation.workspace_id,
+        event_type=EventType.CONVERSATION_CREATED,
+        data={
+            "conversation_id": conversation.id,
+            "bot_id": conversation.bot_id,
+            "user_id": conversation.user_id,
+            "title": conversation.title,  # only for endpoints that opted in to content
+        },
+    )
+    return conversation
 
 
 async def list_conversations(

@@ -15,10 +15,13 @@ from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.config_files import FILE_SECRET_FIELDS, FileSettings
+from app.core.keys import strong_dkim_key
 from app.core.proxies import expand_proxy_tokens, within_cloudflare
+from app.core.webhook_config import parse_inbound_secrets, split_list, webhook_problems
 
 SECRET_FIELDS = ("secret_key", "openai_api_key")
 PLACEHOLDER_MARKERS = (
@@ -45,8 +48,12 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+class Settings(FileSettings, BaseSettings):
+    # hide_input_in_errors: a rejected value (a malformed DKIM key, a URL with a password) must
+    # not be echoed into a startup traceback and from there into logs.
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", case_sensitive=False, hide_input_in_errors=True
+    )
 
     # --- Runtime -------------------------------------------------------------------------
     environment: Environment = Environment.DEVELOPMENT
@@ -139,6 +146,30 @@ class Settings(BaseSettings):
     rate_limit_read: str = "600/minute"  # per principal, GET routes; fails open
     rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
+    # --- Files: FileSettings (app/core/config_files.py) -----------------------------------
+
+    # --- Webhooks (app/webhooks; docs/webhooks.md) ---------------------------------------
+    # Fernet keys (comma list): the first encrypts endpoint signing secrets, all decrypt.
+    # Empty outside production = one key derived from SECRET_KEY (HKDF); production refuses.
+    webhook_encryption_keys: SecretStr | None = None
+    # Inbound sources and their Standard Webhooks secrets: "billing=whsec_...,creator=whsec_...".
+    webhook_inbound_secrets: SecretStr | None = None
+    # After a rotation the previous secret keeps signing (a second v1 signature) this long.
+    webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)  # per delivery, then failed
+    webhook_disable_after_failures: int = Field(default=50, ge=1)  # consecutive, per endpoint
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0, le=7 * 24 * 3600)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)  # deliveries claimed per round
+    webhook_concurrency: int = Field(default=10, ge=1, le=100)  # requests in flight per worker
+    webhook_lease_seconds: float = Field(default=120.0, ge=5, le=3600)
+    # Extra receiver ports production allows besides 443 (development/test allow any port).
+    webhook_allowed_ports: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Development/test only: the DNS server ("127.0.0.1:5353") outbound requests resolve with,
+    # so tests can serve hostile answers. Production refuses it.
+    outbound_dns_server: str | None = Field(default=None, pattern=r"^[0-9.]+:\d{1,5}$")
+
     # --- Worker ---------------------------------------------------------------------------
     # How often the worker looks for due jobs; each job also has its own interval (app/worker.py).
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -146,11 +177,29 @@ class Settings(BaseSettings):
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
     email_from: str = "Launchproof <no-reply@launchproof.invalid>"
 
+    # --- Observability and platform e-mail (docs/observability.md, docs/email.md) ---------
+    # GET /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; unset = 404 (invisible).
+    metrics_token: SecretStr | None = None
+    # smtp://, smtp+starttls://, smtps://[user:password@]host; unset = outbox only (not in prod).
+    smtp_url: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # DKIM: RSA >= 2048 bits, checked at startup in every environment; d= is DKIM_DOMAIN or the
+    # domain of EMAIL_FROM.
+    dkim_selector: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+    dkim_private_key: Annotated[SecretStr | None, AfterValidator(strong_dkim_key)] = None
+    dkim_domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$")
+    email_max_attempts: int = Field(default=8, ge=1, le=50)  # per message, then failed
+    email_retry_base_seconds: float = Field(default=30.0, gt=0, le=3600)  # doubles per attempt
+    email_retry_max_seconds: float = Field(default=3600.0, gt=0, le=24 * 3600)
+    email_lease_seconds: float = Field(default=120.0, ge=5, le=3600)
+    email_batch_size: int = Field(default=20, ge=1, le=500)
+
     @field_validator(
         "allowed_origins",
         "allowed_hosts",
         "chat_models",
         "outbound_dev_allowed_addresses",
+        "webhook_allowed_ports",
         mode="before",
     )
     @classmethod
@@ -209,6 +258,12 @@ class Settings(BaseSettings):
             "database_migration_url",
             "redis_url",
             "sentry_dsn",
+            *FILE_SECRET_FIELDS,
+            "webhook_encryption_keys",
+            "webhook_inbound_secrets",
+            "metrics_token",
+            "smtp_url",
+            "dkim_private_key",
         ):
             path = os.environ.get(f"{field.upper()}_FILE")
             if path and not data.get(field):
@@ -291,7 +346,46 @@ class Settings(BaseSettings):
             problems.append("OUTBOUND_DEV_ALLOWED_ADDRESSES is set")
         if self.openai_base_url is not None and not self.openai_base_url.startswith("https://"):
             problems.append("OPENAI_BASE_URL is not https")
+        problems += self.file_production_problems()  # files (app/core/config_files.py)
+        # --- Webhooks ---
+        problems.extend(
+            webhook_problems(self.webhook_encryption_key_list(), self.outbound_dns_server)
+        )
+        # --- Observability and platform e-mail ---
+        problems.extend(self._observability_email_problems())
         return problems
+
+    def _observability_email_problems(self) -> list[str]:
+        required = {
+            "SMTP_URL": self.smtp_url,
+            "DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)": self.dkim_private_key,
+            "DKIM_SELECTOR": self.dkim_selector,
+        }
+        problems = [f"{name} is not set" for name, value in required.items() if value is None]
+        if self.metrics_token is not None:
+            raw = self.metrics_token.get_secret_value()
+            if len(raw) < MIN_SECRET_LENGTH:
+                problems.append(f"METRICS_TOKEN is shorter than {MIN_SECRET_LENGTH} characters")
+            if any(marker in raw.lower() for marker in PLACEHOLDER_MARKERS):
+                problems.append("METRICS_TOKEN looks like a placeholder")
+        return problems
+
+    # --- Webhooks (derived; parsing in app/core/webhook_config.py) ----------------------
+    @field_validator("webhook_inbound_secrets")
+    @classmethod
+    def _inbound_secrets(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_inbound_secrets(value.get_secret_value())  # a malformed entry stops start-up
+        return value
+
+    def webhook_encryption_key_list(self) -> list[str]:
+        raw = self.webhook_encryption_keys
+        return [] if raw is None else split_list(raw.get_secret_value())
+
+    def webhook_inbound_secret_map(self) -> dict[str, SecretStr]:
+        raw = self.webhook_inbound_secrets
+        parsed = {} if raw is None else parse_inbound_secrets(raw.get_secret_value())
+        return {source: SecretStr(secret) for source, secret in parsed.items()}
 
 
 def _url_user(url: SecretStr) -> str:

@@ -3,8 +3,8 @@
 Labels are bounded by construction: route *templates* (never raw paths), status classes, fixed
 outcome enums, and a workspace *bucket* (a keyed hash of the id modulo ``WORKSPACE_BUCKETS``)
 instead of the workspace id, so a tenant count never becomes a series count. Domains import the
-metric they update; nothing else registers metrics. The exposition endpoint and the request
-instrumentation live in ``app/core/metrics_http.py``.
+metric they update; nothing else registers metrics. The request instrumentation and the
+exposition live in ``app/core/metrics_http.py``, the ``/metrics`` route in ``app/monitoring/``.
 """
 
 from __future__ import annotations
@@ -87,6 +87,16 @@ EMAIL_DELIVERIES = Counter(
     "launchproof_email_deliveries_total",
     "Platform e-mail send attempts by outcome (sent, retry, failed).",
     ("outcome",),
+    registry=REGISTRY,
+)
+EMAIL_QUEUE_DEPTH = Gauge(
+    "launchproof_email_queue_depth",
+    "Platform e-mails waiting to be sent (pending in the outbox).",
+    registry=REGISTRY,
+)
+EMAIL_QUEUE_LAG = Gauge(
+    "launchproof_email_queue_lag_seconds",
+    "How long the oldest pending platform e-mail has been due (0 when none).",
     registry=REGISTRY,
 )
 MODEL_LATENCY = Histogram(

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core import request_context
 from app.core.error_reporting import report_exception
 from app.core.errors import problem_response
+from app.core.metrics_http import observe_request
 from app.core.request_context import Network, is_trusted_peer, resolve_client_ip
 
 log = structlog.get_logger()
@@ -107,12 +108,15 @@ def _log_access(scope: Scope, client_ip: str | None, status: int, started_at: fl
     context = getattr(principal, "log_context", None)
     if isinstance(context, dict):
         fields.update(context)
+    route = route_template(scope)
+    seconds = time.perf_counter() - started_at
+    observe_request(scope.get("method"), route, status, seconds)
     log.info(
         "request handled",
         method=scope.get("method"),
-        route=route_template(scope),
+        route=route,
         status=status,
-        duration_ms=round((time.perf_counter() - started_at) * 1000, 2),
+        duration_ms=round(seconds * 1000, 2),
         client_ip=client_ip,
         **fields,
     )

@@ -30,6 +30,7 @@ from limits.storage import storage_from_string
 
 from app.core.config import Settings
 from app.core.errors import RateLimited, ServiceUnavailable
+from app.core.metrics import RATE_LIMIT_REJECTIONS
 from app.core.request_context import current_client_ip
 
 log = structlog.get_logger()
@@ -126,6 +127,7 @@ class RateLimiter:
             raise ServiceUnavailable(
                 "Rate limiting is unavailable; try again shortly.", code="rate_limit_unavailable"
             ) from None
+        RATE_LIMIT_REJECTIONS.labels(budget=budget.value).inc()
         raise RateLimited(int(stats.reset_time - time.time()) + 1, "Slow down; try again later.")
 
 

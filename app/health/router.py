@@ -9,6 +9,7 @@ import structlog
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
+from app.core.metrics import READINESS
 from app.health.repository import DatabaseProbe
 
 router = APIRouter(include_in_schema=False)
@@ -31,11 +32,27 @@ async def _redis(request: Request) -> bool:
     return healthy
 
 
+async def _storage(request: Request) -> bool:
+    # Local: the directory is writable; S3: HeadBucket on the configured bucket.
+    healthy: bool = await request.app.state.storage.check()
+    return healthy
+
+
+async def _scanner(request: Request) -> bool:
+    # clamd answers zPING with PONG.
+    healthy: bool = await request.app.state.scanner.ping()
+    return healthy
+
+
 def hard_dependencies(request: Request) -> list[tuple[str, Check]]:
-    """Every hard dependency, by the name a 503 reports (object storage and clamd join here)."""
+    """Every hard dependency, by the name a 503 reports."""
     checks: list[tuple[str, Check]] = [("database", _database)]
     if request.app.state.settings.redis_url is not None:
         checks.append(("redis", _redis))
+    # --- Files: object storage always; clamd when a scanner is configured (app/files) ---
+    checks.append(("storage", _storage))
+    if request.app.state.scanner is not None:
+        checks.append(("scanner", _scanner))
     return checks
 
 
@@ -43,10 +60,12 @@ async def _passes(name: str, check: Check, request: Request) -> bool:
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
             if await check(request):
+                READINESS.labels(dependency=name).set(1)
                 return True
         log.warning("readiness check failed", dependency=name)
     except Exception as exc:
         log.warning("readiness check failed", dependency=name, error=type(exc).__name__)
+    READINESS.labels(dependency=name).set(0)  # alert: readiness failing (infra/prometheus)
     return False
 
 

@@ -18,6 +18,7 @@ from app.core.security import new_token, token_hash
 from app.email.service import send_email
 from app.invitations.models import Invitation
 from app.invitations.repository import InvitationRepository
+from app.webhooks.events import EventType, emit_event
 from app.workspaces import service as workspace_service
 from app.workspaces.models import WorkspaceMembership
 from app.workspaces.permissions import Role, WorkspacePermission
@@ -97,13 +98,23 @@ async def accept(
     )
     if not await InvitationRepository(session).mark_accepted(invitation.id, now):
         raise InvalidToken()
-    await MembershipRepository(session).create(
+    membership = await MembershipRepository(session).create(
         WorkspaceMembership(
             id=uuid.uuid4(),
             workspace_id=invitation.workspace_id,
             user_id=principal.user_id,
             role=invitation.role,
         )
+    )
+    await emit_event(
+        session,
+        workspace_id=invitation.workspace_id,
+        event_type=EventType.MEMBER_ADDED,
+        data={
+            "membership_id": membership.id,
+            "user_id": principal.user_id,
+            "role": invitation.role.value,
+        },
     )
     joined = replace(principal, roles={**principal.roles, invitation.workspace_id: invitation.role})
     workspace = await WorkspaceRepository(session).get_readable(joined, invitation.workspace_id)

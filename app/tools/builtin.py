@@ -67,6 +67,23 @@ async def create_note(ctx: ToolContext, args: NoteArgs) -> str:
     return json.dumps({"note_id": str(note.id), "status": "created"})
 
 
+class FileSearchArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: Annotated[PlainText, Field(max_length=200)]
+    limit: Annotated[int, Field(ge=1, le=10)] = 5
+
+
+async def search_files(ctx: ToolContext, args: FileSearchArgs) -> str:
+    """Only clean, text-like files of the bot's workspace the caller may read (app/files)."""
+    from app.files.context import search_files as search
+
+    results = await search(
+        ctx.session, ctx.principal, ctx.settings, ctx.workspace_id, args.query, args.limit
+    )
+    return json.dumps({"results": results})
+
+
 async def http_fetch(ctx: ToolContext, args: FetchArgs) -> str:
     from app.tools.fetch import fetch_for_tool
 

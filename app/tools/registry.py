@@ -64,6 +64,13 @@ REGISTRY: dict[ToolName, ToolSpec] = {
         permission=WorkspacePermission.CHAT,
         run=builtin.http_fetch,
     ),
+    ToolName.SEARCH_FILES: ToolSpec(
+        name=ToolName.SEARCH_FILES,
+        description="Search the text of this workspace's uploaded files (clean files only).",
+        arguments=builtin.FileSearchArgs,
+        permission=WorkspacePermission.FILES_READ,
+        run=builtin.search_files,
+    ),
 }
 
 

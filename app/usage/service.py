@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import RateLimited
+from app.core.metrics import MODEL_TOKENS, workspace_bucket
 from app.usage.repository import UsageRepository
 from app.workspaces.access import AccessibleWorkspaceID
 
@@ -38,3 +39,6 @@ async def record_usage(
     await UsageRepository(session).add(
         workspace_id, datetime.now(UTC).date(), prompt=prompt, completion=completion
     )
+    bucket = workspace_bucket(workspace_id)
+    MODEL_TOKENS.labels(kind="prompt", workspace_bucket=bucket).inc(prompt)
+    MODEL_TOKENS.labels(kind="completion", workspace_bucket=bucket).inc(completion)

@@ -8,6 +8,10 @@ from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
 from app.users.models import User
 
+# ``session.info`` key under which session authentication keeps the caller's own user row for
+# the rest of the request's transaction (app/auth/credentials.py).
+AUTHENTICATED_USER = "authenticated_user"
+
 
 class UserRepository(Repository[User]):
     """Users are platform rows, not tenant rows: lookups are by the caller's own id, by e-mail
@@ -20,6 +24,12 @@ class UserRepository(Repository[User]):
         return await self.get_one_or_none(select(User).where(User.email == email))
 
     async def get_self(self, user_id: uuid.UUID) -> User | None:
+        # Session authentication already loaded this very row in the request's transaction
+        # (``AUTHENTICATED_USER``): reuse it instead of a second SELECT. A select() would return
+        # that same identity-map object anyway, after a round trip (docs/performance.md).
+        authenticated = self.session.info.get(AUTHENTICATED_USER)
+        if isinstance(authenticated, User) and authenticated.id == user_id:
+            return authenticated
         return await self.get_one_or_none(select(User).where(User.id == user_id))
 
     async def staff_get(self, user_id: uuid.UUID) -> User | None:

@@ -15,6 +15,7 @@ conversation as Mallory is (the owner may read its tool calls, and only those).
 
 from __future__ import annotations
 
+import base64
 import secrets
 import uuid
 from collections.abc import Iterator, Mapping
@@ -50,6 +51,14 @@ TABLES = (
     "tool_call",
     "note",
     "workspace_usage",
+    # Webhooks (issue 5)
+    "webhook_endpoint",
+    "webhook_delivery",
+    "webhook_queue",
+    # Files (issue 4): rows, attachments, scan queue
+    "file",
+    "message_file",
+    "file_scan_job",
 )
 OUTBOX = "SELECT to_address, kind FROM email_outbox ORDER BY created_at, id"
 SESSIONS = "SELECT id, user_id, revoked_at, absolute_expires_at FROM user_session ORDER BY id"
@@ -68,6 +77,8 @@ class Tenant:
     session_id: str
     bot_id: str
     conversation_id: str
+    endpoint_id: str  # a webhook endpoint (webhooks, issue 5)
+    file_id: str  # an uploaded file (files, issue 4)
 
     def ids(self) -> dict[str, str]:
         """This tenant's id for every kind of path parameter the API has."""
@@ -78,6 +89,8 @@ class Tenant:
             "session_id": self.session_id,
             "bot_id": self.bot_id,
             "conversation_id": self.conversation_id,
+            "endpoint_id": self.endpoint_id,
+            "file_id": self.file_id,
         }
 
 
@@ -103,6 +116,8 @@ def _session_id(http: Http, actor: Actor) -> str:
     return str(next(item["id"] for item in response.json()["items"] if item["current"]))
 
 
+# 127.0.0.2 is the shared server's loopback allowance (tests/conftest.py); nothing listens there.
+WEBHOOK_ENDPOINT = {"url": "http://127.0.0.2:9/hook", "event_types": ["member.added"]}
 NOTE_CALL = '[[tool:create_note {"title": "Plans", "body": "Launch on Monday."}]]'
 
 
@@ -118,6 +133,16 @@ def _tenant(server: Server, db: Database, http: Http, label: str) -> Tenant:
     send_ok(member, conversation["id"], f"Remember my plans. {session}")
     noted = send_ok(member, conversation["id"], f"Write them down. {NOTE_CALL} {session}")
     assert [call["outcome"] for call in noted["tool_calls"]] == ["ok"]
+    endpoint = http.request(
+        owner, "POST", f"/v1/workspaces/{workspace_id}/webhook-endpoints", WEBHOOK_ENDPOINT
+    )
+    assert endpoint.status_code == 201, endpoint.text
+    # Files (issue 4): the shared server runs without a scanner (SCANNER_DISABLED), so it is usable.
+    uploaded = owner.post(
+        f"/v1/workspaces/{workspace_id}/files",
+        files={"file": ("plans.txt", f"{label}'s launch plans\n".encode(), "text/plain")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
     return Tenant(
         owner=owner,
         member=member,
@@ -127,6 +152,8 @@ def _tenant(server: Server, db: Database, http: Http, label: str) -> Tenant:
         session_id=_session_id(http, owner),
         bot_id=str(bot["id"]),
         conversation_id=str(conversation["id"]),
+        endpoint_id=str(endpoint.json()["id"]),
+        file_id=str(uploaded.json()["id"]),
     )
 
 
@@ -173,6 +200,9 @@ def body_for(route: RouteInfo, attacker: Tenant) -> dict[str, Any] | None:
         ("POST", "/v1/bots/{bot_id}/conversations"): {"title": "Mallory's chat"},
         ("PATCH", "/v1/conversations/{conversation_id}"): {"title": "read by mallory"},
         ("POST", "/v1/conversations/{conversation_id}/messages"): {"content": "Hello"},
+        # Webhooks (issue 5)
+        ("POST", "/v1/workspaces/{workspace_id}/webhook-endpoints"): WEBHOOK_ENDPOINT,
+        ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"url": "http://127.0.0.2:9/mallory"},
     }
     if route.key in bodies:
         return bodies[route.key]
@@ -181,7 +211,16 @@ def body_for(route: RouteInfo, attacker: Tenant) -> dict[str, Any] | None:
     raise AssertionError(f"{route.label} takes ids and a body: add a valid body to body_for()")
 
 
-BODILESS = frozenset({("POST", "/v1/admin/users/{user_id}/suspend")})
+BODILESS = frozenset(
+    {
+        ("POST", "/v1/admin/users/{user_id}/suspend"),
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),  # webhooks (issue 5)
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"),  # webhooks (issue 5)
+        # Files (issue 4): a multipart upload, sent here without a body: the workspace is checked
+        # before the body is read (tests/files/ sends real uploads into foreign workspaces).
+        ("POST", "/v1/workspaces/{workspace_id}/files"),
+    }
+)
 
 
 def _id_routes() -> list[RouteInfo]:
@@ -204,7 +243,9 @@ def test_the_matrix_covers_every_id_route() -> None:
     paths = {route.path for route in _id_routes()}
     assert "/v1/workspaces/{workspace_id}/api-keys/{key_id}" in paths
     assert "/v1/me/sessions/{session_id}" in paths
-    assert len(list(_cases())) >= 2 * len(paths)
+    # Every id route yields at least one case (a ratio of cases to paths stopped holding once
+    # most new routes took a single id, e.g. /v1/webhook-endpoints/{endpoint_id}/test).
+    assert {case.values[0].path for case in _cases()} == paths
 
 
 def test_the_victims_ids_are_live(http: Http, victim: Tenant) -> None:
@@ -373,6 +414,26 @@ def test_someone_elses_invitation_token_is_refused(
     assert get.status_code == 404
 
 
+def test_someone_elses_file_cannot_be_attached_by_id(
+    http: Http, db: Database, victim: Tenant, attacker: Tenant
+) -> None:
+    """Files (issue 4): a file id in a message body. The victim's file answers exactly like a
+    made-up id, and nothing is stored (attachments are checked before the message is written)."""
+    path = f"/v1/conversations/{attacker.conversation_id}/messages"
+    before = state(db)
+
+    made_up = http.request(
+        attacker.member, "POST", path, {"content": "Read it", "file_ids": [str(uuid.uuid4())]}
+    )
+    response = http.request(
+        attacker.member, "POST", path, {"content": "Read it", "file_ids": [victim.file_id]}
+    )
+
+    assert response.status_code == 404, response.text
+    assert without_request_id(response) == without_request_id(made_up)
+    assert state(db) == before
+
+
 # --- Guessable ids --------------------------------------------------------------------------
 
 
@@ -391,6 +452,8 @@ def _uuid_columns(db: Database, victim: Tenant) -> list[tuple[str, Any]]:
         "message": ("SELECT id FROM message WHERE workspace_id = %s", ws),
         "tool_call": ("SELECT id FROM tool_call WHERE workspace_id = %s", ws),
         "note": ("SELECT id FROM note WHERE workspace_id = %s", ws),
+        "webhook_endpoint": ("SELECT id FROM webhook_endpoint WHERE workspace_id = %s", ws),
+        "file": ("SELECT id FROM file WHERE workspace_id = %s", ws),  # files (issue 4)
     }
     found = [(name, row[0]) for name, (sql, arg) in queries.items() for row in db.rows(sql, arg)]
     assert {name for name, _ in found} >= {
@@ -452,6 +515,12 @@ def _extra_value(field: str, victim: Tenant, attacker: Tenant) -> Any:
         "tool_calls": [{"name": "create_note", "arguments": {}}],
         "prompt_tokens": 0,
         "last_message_at": "2099-01-01T00:00:00Z",
+        # Webhooks (issue 5): a chosen secret, a reset failure streak, a foreign endpoint's id
+        "secret": "whsec_" + base64.b64encode(b"k" * 32).decode(),
+        "secret_encrypted": "gAAAAA",
+        "consecutive_failures": 0,
+        "disabled_reason": None,
+        "endpoint_id": victim.endpoint_id,
     }
     return values[field]
 
@@ -481,6 +550,17 @@ MASS_ASSIGNMENT: list[tuple[str, str, tuple[str, ...]]] = [
         "/v1/conversations/{conversation_id}/messages",
         (*OWNED_FIELDS, "role", "conversation_id", "status", "model", "messages", "tool_calls"),
     ),
+    # Webhooks (issue 5): the secret is generated server-side, never chosen by the caller.
+    (
+        "POST",
+        "/v1/workspaces/{workspace_id}/webhook-endpoints",
+        (*OWNED_FIELDS, "created_by_id", "secret", "secret_encrypted", "consecutive_failures"),
+    ),
+    (
+        "PATCH",
+        "/v1/webhook-endpoints/{endpoint_id}",
+        (*OWNED_FIELDS, "endpoint_id", "secret", "disabled_reason", "consecutive_failures"),
+    ),
 ]
 
 
@@ -498,6 +578,8 @@ def _base_body(path: str) -> dict[str, Any]:
         "/v1/bots/{bot_id}/conversations": {"title": "Mine"},
         "/v1/conversations/{conversation_id}": {"title": "Mine"},
         "/v1/conversations/{conversation_id}/messages": {"content": "Hello"},
+        "/v1/workspaces/{workspace_id}/webhook-endpoints": WEBHOOK_ENDPOINT,
+        "/v1/webhook-endpoints/{endpoint_id}": {"description": "Mine"},
     }
     return bodies[path]
 
@@ -524,6 +606,7 @@ def test_extra_fields_are_rejected(
         user_id=attacker.member.user_id,
         bot_id=attacker.bot_id,
         conversation_id=attacker.conversation_id,
+        endpoint_id=attacker.endpoint_id,
     )
     # Conversations are private: the attacker's own is her member's; act as that member there.
     caller = attacker.member if "{conversation_id}" in path else attacker.owner

@@ -233,8 +233,9 @@ class TestListTools:
         response = owner.get("/v1/tools")
         assert response.status_code == 200, response.text
         tools = {tool["name"]: tool for tool in response.json()["items"]}
-        assert set(tools) == {"search_conversations", "create_note", "http_fetch"}
+        assert set(tools) == {"search_conversations", "create_note", "http_fetch", "search_files"}
         assert tools["create_note"]["required_permission"] == "conversations.chat"
+        assert tools["search_files"]["required_permission"] == "files.read"  # files (issue 4)
         for tool in tools.values():
             # What the model is told: closed argument schemas, so invented fields are refused.
             assert tool["parameters"]["type"] == "object"

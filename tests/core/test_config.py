@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -26,6 +27,7 @@ from app.core.db import async_url
 from app.core.request_context import Network, resolve_client_ip
 from app.health.repository import DatabaseProbe
 from app.main import InsecureConfiguration, create_app
+from tests.email.keys import private_key, private_pem
 from tests.support import Database, base_env, run_cli, start_server, stop_server
 
 # Hex secrets: long, random, and free of every placeholder marker ("xxx", "secret", ...).
@@ -38,6 +40,11 @@ APP_URL = f"postgresql://launchproof_app:{APP_PASSWORD}@db.internal:5432/launchp
 OWNER_URL = f"postgresql://launchproof_owner:{OWNER_PASSWORD}@db.internal:5432/launchproof"
 SHORT_KEY = secrets.token_hex(8)
 PLACEHOLDER_KEY = "changeme-" + secrets.token_hex(20)
+# Platform e-mail: production requires an SMTP relay and a DKIM key (docs/email.md).
+SMTP_PASSWORD = secrets.token_hex(12)
+SMTP_URL = f"smtps://mailer:{SMTP_PASSWORD}@smtp.internal:465"
+DKIM_PEM = private_pem(private_key())
+WEBHOOK_KEYS = Fernet.generate_key().decode()  # webhooks (issue 5)
 SECRETS = (
     SECRET_KEY,
     APP_PASSWORD,
@@ -46,6 +53,8 @@ SECRETS = (
     OPENAI_KEY,
     SHORT_KEY,
     PLACEHOLDER_KEY,
+    SMTP_PASSWORD,
+    WEBHOOK_KEYS,
 )
 
 
@@ -74,6 +83,13 @@ def secure_values() -> dict[str, Any]:
         "database_migration_url": OWNER_URL,
         "redis_url": f"redis://:{REDIS_PASSWORD}@redis.internal:6379/0",
         "openai_api_key": OPENAI_KEY,
+        "clamd_url": "tcp://clamd.internal:3310",  # files: production requires a scanner
+        # e-mail: production requires SMTP and a DKIM key
+        "smtp_url": SMTP_URL,
+        "dkim_private_key": DKIM_PEM,
+        "dkim_selector": "lp2026",
+        # webhooks: signing secrets are encrypted with explicit keys in production
+        "webhook_encryption_keys": WEBHOOK_KEYS,
     }
 
 
@@ -124,6 +140,19 @@ INSECURE_CASES: list[tuple[str, dict[str, Any], str]] = [
         "DATABASE_URL uses the migration (owner) role",
     ),
     ("redis-missing", {"redis_url": None}, "REDIS_URL is not set"),
+    # Files: no scanner, or a scanner switched off, is refused in production.
+    ("clamd-missing", {"clamd_url": None}, "CLAMD_URL is not set"),
+    ("scanner-disabled", {"scanner_disabled": True}, "SCANNER_DISABLED is on"),
+    ("s3-without-bucket", {"storage_backend": "s3"}, "S3_BUCKET is not set"),
+    # Platform e-mail: no relay or no DKIM key is refused; a weak metrics token too.
+    ("smtp-missing", {"smtp_url": None}, "SMTP_URL is not set"),
+    ("dkim-missing", {"dkim_private_key": None}, "DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)"),
+    ("dkim-selector-missing", {"dkim_selector": None}, "DKIM_SELECTOR is not set"),
+    # Webhooks (issue 5)
+    ("webhook-keys-missing", {"webhook_encryption_keys": None}, "WEBHOOK_ENCRYPTION_KEYS is not"),
+    ("webhook-keys-malformed", {"webhook_encryption_keys": SHORT_KEY}, "WEBHOOK_ENCRYPTION_KEYS"),
+    ("outbound-dns-server", {"outbound_dns_server": "127.0.0.1:5353"}, "OUTBOUND_DNS_SERVER"),
+    ("metrics-token-short", {"metrics_token": SHORT_KEY}, "METRICS_TOKEN is shorter than 32"),
 ]
 
 
@@ -215,6 +244,11 @@ def test_check_config_accepts_a_secure_configuration() -> None:
         DATABASE_MIGRATION_URL=OWNER_URL,
         REDIS_URL=values["redis_url"],
         OPENAI_API_KEY=OPENAI_KEY,
+        SMTP_URL=SMTP_URL,
+        DKIM_PRIVATE_KEY=DKIM_PEM,
+        DKIM_SELECTOR="lp2026",
+        WEBHOOK_ENCRYPTION_KEYS=WEBHOOK_KEYS,  # webhooks (issue 5)
+        CLAMD_URL=values["clamd_url"],  # files (issue 4)
     )
     result = run_cli(env, "check-config")
     assert result.returncode == 0, result.stdout + result.stderr

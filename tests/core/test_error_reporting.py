@@ -63,6 +63,12 @@ def _decode(body: bytes, encoding: str) -> str:
         body = gzip.decompress(body)
     elif encoding == "deflate":
         body = zlib.decompress(body)
+    elif encoding == "br":
+        # The SDK compresses with brotli whenever the module is importable (locust's
+        # geventhttpclient brings it into the test environment).
+        import brotli  # type: ignore[import-untyped]
+
+        body = brotli.decompress(body)
     else:
         assert encoding in ("", "identity"), f"unexpected Content-Encoding {encoding}"
     return body.decode("utf-8")

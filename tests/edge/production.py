@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
+from tests.email.keys import private_key, private_pem
+from tests.scanner import Clamd
 from tests.support import Database, Server, base_env, run_cli, start_server, stop_server
 
 PUBLIC_URL = "https://app.launchproof.test"
@@ -24,16 +27,24 @@ TRUSTED_PEER = "127.0.0.1"
 UNTRUSTED_PEER = "127.0.0.2"
 
 
-def production_env(db: Database) -> tuple[dict[str, str], dict[str, str]]:
-    """(base environment, overrides for start_server)."""
+def production_env(db: Database, clamd_url: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(base environment, overrides for start_server). Production needs a real scanner."""
     env = base_env(
         db,
+        CLAMD_URL=clamd_url,
+        SCANNER_DISABLED="false",
         ENVIRONMENT="production",
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         OPENAI_API_KEY="sk-" + secrets.token_hex(24),
         TRUSTED_PROXY_CIDRS=f"{TRUSTED_PEER}/32",
         DOCS_ENABLED="false",
         DEBUG="false",
+        WEBHOOK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),  # webhooks (issue 5)
+        # Platform e-mail: production requires a relay and a DKIM key. Nothing listens on the
+        # discard port: these tests send no mail (the server only writes the outbox).
+        SMTP_URL="smtp://127.0.0.1:9",
+        DKIM_SELECTOR="lp1",
+        DKIM_PRIVATE_KEY=private_pem(private_key()),
     )
     env.pop("OPENAI_BASE_URL", None)
     env.pop("OUTBOUND_DEV_ALLOWED_ADDRESSES", None)
@@ -46,8 +57,10 @@ def production_env(db: Database) -> tuple[dict[str, str], dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def prod_server(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    env, overrides = production_env(db)
+def prod_server(
+    db: Database, clamd: Clamd, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    env, overrides = production_env(db, clamd.url)
     checked = run_cli({**env, **overrides}, "check-config")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     log_path = Path(tmp_path_factory.mktemp("prod")) / "server.log"

@@ -6,25 +6,31 @@ The audit trail written during the journey is checked too.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks.webhooks import Webhook
 
 from tests.factories.bots import create_bot
 from tests.factories.conversations import send_ok, start_conversation
+from tests.factories.files import pdf_bytes, upload
 from tests.factories.users import login
 from tests.factories.workspaces import create_api_key, create_workspace
 from tests.support import Anonymous, Database, Server, Stub, base_env, start_server, stop_server
 
 ACCESS_EVENT = "request handled"
+WEBHOOK_SECRET_RAW = base64.b64encode(f"plantedhooksecret{secrets.token_hex(12)}".encode()).decode()
+WEBHOOK_SECRET = "whsec_" + WEBHOOK_SECRET_RAW
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -44,8 +50,16 @@ class Journey:
 def journey(
     db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Journey]:
-    log_path: Path = tmp_path_factory.mktemp("observability") / "server.log"
-    server = start_server(base_env(db, OPENAI_BASE_URL=stub.base_url), log_path)
+    tmp = tmp_path_factory.mktemp("observability")
+    log_path: Path = tmp / "server.log"
+    # Uploads land in a private folder; the inbound source's secret is itself a planted value.
+    env = base_env(
+        db,
+        OPENAI_BASE_URL=stub.base_url,
+        STORAGE_LOCAL_DIR=str(tmp / "files"),
+        WEBHOOK_INBOUND_SECRETS=f"scenario={WEBHOOK_SECRET}",
+    )
+    server = start_server(env, log_path)
     try:
         yield _run(server, db)
     finally:
@@ -115,6 +129,34 @@ def _run(server: Server, db: Database) -> Journey:
         "Authorization": f"Bearer {values['authorization']}",
     }
     seen(anon.get("/v1/workspaces", headers=forged), 401)
+
+    # An upload: the file name and the contents are private.
+    values["file_name"] = planted("filename")
+    values["file_text"] = planted("filetext")
+    uploaded = upload(
+        owner, workspace_id, values["file_name"] + ".pdf", pdf_bytes(values["file_text"])
+    )
+    seen(uploaded, 201, 202)
+
+    # An inbound webhook: verified (its payload is private) and forged (its signature is not ours).
+    values["webhook_secret"] = WEBHOOK_SECRET_RAW
+    values["webhook_payload"] = planted("hookdata")
+    body = json.dumps({"type": "order.paid", "data": {"note": values["webhook_payload"]}})
+    msg_id, now = f"msg_{planted('hookid')}", datetime.now(UTC)
+    signature = Webhook(WEBHOOK_SECRET).sign(msg_id, now, body)
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+        "Content-Type": "application/json",
+    }
+    hook = f"{server.url}/v1/webhooks/inbound/scenario"
+    seen(httpx.post(hook, content=body, headers=headers, timeout=30), 202)
+    values["webhook_signature"] = signature.removeprefix("v1,")
+    values["forged_signature"] = base64.b64encode(planted("forged").encode()).decode()
+    forged_headers = {**headers, "webhook-id": msg_id + "x"}
+    forged_headers["webhook-signature"] = "v1," + values["forged_signature"]
+    seen(httpx.post(hook, content=body, headers=forged_headers, timeout=30), 401)
 
     values["query"] = planted("query")
     seen(owner.get(f"/v1/workspaces?search={values['query']}"), 200)

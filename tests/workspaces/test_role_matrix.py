@@ -31,8 +31,10 @@ from app.auth.scopes import Scope
 from app.bots.router import router as bots_router
 from app.chat.router import router as chat_router
 from app.conversations.router import router as conversations_router
+from app.files.router import router as files_router
 from app.invitations.router import router as invitations_router
 from app.users.router import router as users_router
+from app.webhooks.outbound.router import router as webhook_endpoints_router
 from app.workspaces.permissions import Role
 from app.workspaces.router import router as workspaces_router
 from tests.factories.users import create_actor, login, signup, unique_email
@@ -49,6 +51,8 @@ ROUTERS = (
     bots_router,
     conversations_router,
     chat_router,
+    webhook_endpoints_router,  # webhooks (issue 5)
+    files_router,  # files (issue 4)
 )
 PEOPLE = ("owner", "admin", "member", "viewer", "non-member", "staff", "anonymous")
 KEY_COLUMN = "key "
@@ -106,8 +110,11 @@ class Http:
         method: str,
         path: str,
         body: Mapping[str, Any] | None = None,
+        files: Mapping[str, Any] | None = None,  # a multipart upload instead of JSON (files)
     ) -> httpx.Response:
         self.client.cookies.clear()
+        if files is not None:
+            return self.client.request(method, path, headers=dict(headers), files=dict(files))
         return self.client.request(
             method, path, headers=dict(headers), json=dict(body) if body is not None else None
         )
@@ -422,6 +429,49 @@ class Cell:
     def fresh_members_conversation(self) -> dict[str, str]:
         return {"conversation_id": members_conversation(self.http, self.stage)}
 
+    # Webhooks (issue 5)
+    def new_endpoint(self) -> dict[str, str]:
+        created = self.http.ok(
+            self.cast.owner,
+            "POST",
+            f"/v1/workspaces/{self.stage.workspace_id}/webhook-endpoints",
+            WEBHOOK_ENDPOINT,
+            status=201,
+        )
+        return {"endpoint_id": str(created["id"])}
+
+    def endpoint(self) -> dict[str, str]:
+        """The stage's webhook endpoint (made once per stage)."""
+        if self.stage.workspace_id not in STAGE_ENDPOINTS:
+            STAGE_ENDPOINTS[self.stage.workspace_id] = self.new_endpoint()["endpoint_id"]
+        return {"endpoint_id": STAGE_ENDPOINTS[self.stage.workspace_id]}
+
+    # Files (issue 4): the shared server runs without a scanner, so uploads are usable at once.
+    def new_file(self) -> dict[str, str]:
+        response = self.http.request(
+            self.cast.owner.headers(),
+            "POST",
+            f"/v1/workspaces/{self.stage.workspace_id}/files",
+            files=MATRIX_UPLOAD,
+        )
+        assert response.status_code == 201, response.text
+        return {"file_id": str(response.json()["id"])}
+
+    def file(self) -> dict[str, str]:
+        """The stage's file, uploaded by its owner (made once per stage)."""
+        if self.stage.workspace_id not in STAGE_FILES:
+            STAGE_FILES[self.stage.workspace_id] = self.new_file()["file_id"]
+        return {"file_id": STAGE_FILES[self.stage.workspace_id]}
+
+
+# Files: one small text file; stage workspace id -> its file id.
+MATRIX_UPLOAD = {"file": ("matrix.txt", b"From the matrix.\n", "text/plain")}
+STAGE_FILES: dict[str, str] = {}
+
+# Webhooks: 127.0.0.2 is the shared server's loopback allowance (tests/conftest.py), unused.
+WEBHOOK_ENDPOINT = {"url": "http://127.0.0.2:9/hook", "event_types": ["member.added"]}
+STAGE_ENDPOINTS: dict[str, str] = {}  # stage workspace id -> its endpoint id
+
 
 Ids = Callable[[Cell], dict[str, str]]
 Body = Callable[[Cell], dict[str, Any] | None]
@@ -456,6 +506,7 @@ class Row:
     body: Body = _no_body
     fresh_stage: bool = False  # the cell changes membership or deletes: it gets its own stage
     headers: tuple[tuple[str, str], ...] = ()  # sent on top of the caller's own
+    upload: bool = False  # files: the body is a multipart upload (MATRIX_UPLOAD)
 
     @property
     def label(self) -> str:
@@ -471,6 +522,9 @@ A_BOT = "a bot of the workspace"
 OWN = "your own"
 MEMBERS = "the member's conversation"
 JSON_ANSWER = (("Accept", "application/json"),)
+ENDPOINT = "/v1/webhook-endpoints/{endpoint_id}"
+AN_ENDPOINT = "an endpoint of the workspace"
+A_FILE = "a file of the workspace"  # files (issue 4)
 ROWS: dict[str, Row] = {
     row.label: row
     for row in (
@@ -622,6 +676,21 @@ ROWS: dict[str, Row] = {
         Row("GET", CONVERSATION + "/tool-calls", OWN, ids=Cell.own_conversation),
         Row("GET", CONVERSATION + "/tool-calls", MEMBERS, ids=Cell.members_conversation),
         Row("GET", "/v1/tools"),
+        # Webhook endpoints (issue 5)
+        Row("POST", WS + "/webhook-endpoints", ids=_workspace, body=_const(WEBHOOK_ENDPOINT)),
+        Row("GET", WS + "/webhook-endpoints", ids=_workspace),
+        Row("GET", ENDPOINT, AN_ENDPOINT, ids=Cell.endpoint),
+        Row("PATCH", ENDPOINT, AN_ENDPOINT, ids=Cell.endpoint, body=_const({"description": "x"})),
+        Row("DELETE", ENDPOINT, AN_ENDPOINT, ids=Cell.new_endpoint),
+        Row("POST", ENDPOINT + "/rotate-secret", AN_ENDPOINT, ids=Cell.endpoint),
+        Row("POST", ENDPOINT + "/test", AN_ENDPOINT, ids=Cell.endpoint),
+        Row("GET", ENDPOINT + "/deliveries", AN_ENDPOINT, ids=Cell.endpoint),
+        # Files (issue 4)
+        Row("POST", WS + "/files", ids=_workspace, upload=True),
+        Row("GET", WS + "/files", ids=_workspace),
+        Row("GET", "/v1/files/{file_id}", A_FILE, ids=Cell.file),
+        Row("GET", "/v1/files/{file_id}/content", A_FILE, ids=Cell.file),
+        Row("DELETE", "/v1/files/{file_id}", A_FILE, ids=Cell.new_file),
     )
 }
 
@@ -678,7 +747,8 @@ def test_matrix_cell(
     cell = Cell(http, db, server, stage, caller_for(column, stage, server))
     path = row.path.format(**row.ids(cell))
     headers = {**cell.caller.headers, **dict(row.headers)}
-    response = http.request(headers, row.method, path, row.body(cell))
+    upload = MATRIX_UPLOAD if row.upload else None
+    response = http.request(headers, row.method, path, row.body(cell), files=upload)
     assert response.status_code == expected, f"{label} as {column}: {response.text}"
 
 

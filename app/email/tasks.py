@@ -1,0 +1,133 @@
+"""The outbox delivery job: claim due rows, sign and send with no transaction open, record.
+
+A mail-server outage loses nothing: a failed attempt leaves the row pending with a later
+``next_attempt_at`` (exponential backoff, capped), and only a permanent refusal (5xx) or
+EMAIL_MAX_ATTEMPTS attempts mark it failed. Delivery is at-least-once: a worker that dies after
+the relay accepted a message but before the mark sends it again after the lease, with the same
+Message-ID. Logs name the row id, kind and error class; never an address, subject or body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import structlog
+
+from app.core.metrics import EMAIL_DELIVERIES, EMAIL_QUEUE_DEPTH, EMAIL_QUEUE_LAG
+from app.email import smtp
+from app.email.message import (
+    build_message,
+    envelope_sender,
+    new_message_id,
+    signer_from_settings,
+)
+from app.email.repository import OutboxRepository
+
+if TYPE_CHECKING:
+    from app.worker import WorkerContext
+
+log = structlog.get_logger()
+
+
+def backoff_seconds(attempts: int, base: float, ceiling: float) -> float:
+    """base, 2*base, 4*base, ... capped at ``ceiling`` (attempts counts the one just made)."""
+    exponent = min(max(attempts - 1, 0), 30)
+    return float(min(base * 2**exponent, ceiling))
+
+
+async def deliver_outbox(context: WorkerContext) -> int:
+    """One round: returns how many messages were handed to the relay. No SMTP_URL: no-op."""
+    settings = context.settings
+    if settings.smtp_url is None:
+        return 0
+    target = smtp.parse_smtp_url(settings.smtp_url.get_secret_value())
+    signer = signer_from_settings(settings)
+    now = datetime.now(UTC)
+    async with context.sessionmaker() as session, session.begin():
+        rows = await OutboxRepository(session).claim_due(
+            now,
+            lease=timedelta(seconds=settings.email_lease_seconds),
+            limit=settings.email_batch_size,
+        )
+        for row in rows:
+            if row.message_id is None:
+                row.message_id = new_message_id(settings)
+        claimed = [
+            (
+                row.id,
+                row.kind,
+                row.attempts,
+                row.to_address,
+                row.subject,
+                row.body_text,
+                row.message_id,
+                row.created_at,
+            )
+            for row in rows
+        ]
+    sent = 0
+    for email_id, kind, attempts, to, subject, body, message_id, created_at in claimed:
+        assert message_id is not None
+        raw = build_message(
+            settings,
+            to=to,
+            subject=subject,
+            body_text=body,
+            message_id=message_id,
+            created_at=created_at,
+        )
+        if signer is not None:
+            raw = signer.sign(raw)
+        try:
+            await smtp.deliver(
+                target,
+                raw,
+                sender=envelope_sender(settings),
+                recipient=to,
+                timeout_seconds=settings.smtp_timeout_seconds,
+            )
+        except Exception as exc:  # any failure: record it and retry later, never lose the row
+            await _record_failure(context, email_id, kind, attempts, exc)
+            continue
+        async with context.sessionmaker() as session, session.begin():
+            await OutboxRepository(session).mark_sent(email_id, datetime.now(UTC))
+        EMAIL_DELIVERIES.labels(outcome="sent").inc()
+        sent += 1
+    await _update_queue_gauges(context)
+    return sent
+
+
+async def _record_failure(
+    context: WorkerContext, email_id: uuid.UUID, kind: str, attempts: int, exc: Exception
+) -> None:
+    settings = context.settings
+    error = smtp.error_label(exc)
+    async with context.sessionmaker() as session, session.begin():
+        repo = OutboxRepository(session)
+        if smtp.is_permanent(exc) or attempts >= settings.email_max_attempts:
+            await repo.mark_failed(email_id, error)
+            outcome = "failed"
+        else:
+            delay = backoff_seconds(
+                attempts, settings.email_retry_base_seconds, settings.email_retry_max_seconds
+            )
+            await repo.schedule_retry(email_id, datetime.now(UTC) + timedelta(seconds=delay), error)
+            outcome = "retry"
+    EMAIL_DELIVERIES.labels(outcome=outcome).inc()
+    log.warning(
+        "email delivery failed",
+        email_id=str(email_id),
+        kind=kind,
+        attempts=attempts,
+        error=error,
+        outcome=outcome,
+    )
+
+
+async def _update_queue_gauges(context: WorkerContext) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        depth, lag = await OutboxRepository(session).pending_stats(datetime.now(UTC))
+    EMAIL_QUEUE_DEPTH.set(depth)
+    EMAIL_QUEUE_LAG.set(lag)

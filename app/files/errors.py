@@ -1,0 +1,40 @@
+"""Domain errors of the files package (problem+json through app.core.errors)."""
+
+from __future__ import annotations
+
+from app.core.errors import Conflict, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+
+
+class UnsupportedFileType(UnsupportedMediaType):
+    code = "unsupported_file_type"
+    title = "File type not accepted"
+
+
+class FileTypeMismatch(Unprocessable):
+    code = "file_type_mismatch"
+    title = "File name or declared type does not match the content"
+
+
+class InvalidUpload(Unprocessable):
+    code = "invalid_upload"
+    title = "The upload is malformed"
+
+
+class UploadTooLarge(PayloadTooLarge):
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class QuotaExceeded(PayloadTooLarge):
+    code = "quota_exceeded"
+    title = "Workspace storage quota exceeded"
+
+
+class FileNotReady(Conflict):
+    code = "file_not_clean"
+    title = "The file is not available"
+
+
+class AttachmentNotReady(Unprocessable):
+    code = "file_not_clean"
+    title = "The file cannot be attached yet"

@@ -1,0 +1,1 @@
+"""Incoming webhooks: Standard Webhooks verification over raw bytes, replay-safe storage."""

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: endpoints, the outbox queue, signing, delivery by the worker."""

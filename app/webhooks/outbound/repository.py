@@ -1,0 +1,230 @@
+"""SQL for endpoints, deliveries, attempts and the platform queue."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import any_, delete, func, literal, or_, select, update
+
+from app.core.pagination import PageParams
+from app.core.repository import PageResult, Repository
+from app.webhooks.outbound.models import (
+    WebhookDelivery,
+    WebhookDeliveryAttempt,
+    WebhookEndpoint,
+    WebhookQueue,
+)
+from app.workspaces.access import AccessibleWorkspaceID
+
+
+class EndpointRepository(Repository[WebhookEndpoint]):
+    model = WebhookEndpoint
+
+    async def list_in(
+        self, workspace_id: AccessibleWorkspaceID, params: PageParams
+    ) -> PageResult[WebhookEndpoint]:
+        return await self.paginate(
+            select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id), params
+        )
+
+    async def get_in(
+        self, workspace_id: AccessibleWorkspaceID, endpoint_id: uuid.UUID
+    ) -> WebhookEndpoint | None:
+        return await self.get_one_or_none(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.id == endpoint_id
+            )
+        )
+
+    async def get_in_any(
+        self, workspace_ids: Sequence[AccessibleWorkspaceID], endpoint_id: uuid.UUID
+    ) -> WebhookEndpoint | None:
+        """The endpoint if it lives in one of ``workspace_ids`` (routes by endpoint id)."""
+        return await self.get_one_or_none(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.workspace_id.in_(workspace_ids), WebhookEndpoint.id == endpoint_id
+            )
+        )
+
+    async def subscribed_in(
+        self, workspace_id: AccessibleWorkspaceID, event_type: str
+    ) -> list[WebhookEndpoint]:
+        """Enabled endpoints of this one workspace subscribed to ``event_type`` (the fan-out)."""
+        return list(
+            await self.get_all(
+                select(WebhookEndpoint).where(
+                    WebhookEndpoint.workspace_id == workspace_id,
+                    WebhookEndpoint.enabled.is_(True),
+                    literal(event_type) == any_(WebhookEndpoint.event_types),
+                )
+            )
+        )
+
+    async def all_in(self, workspace_id: AccessibleWorkspaceID) -> list[WebhookEndpoint]:
+        return list(
+            await self.get_all(
+                select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    delivery_id: uuid.UUID
+    workspace_id: uuid.UUID
+    next_attempt_at: datetime
+
+
+class DeliveryRepository(Repository[WebhookDelivery]):
+    model = WebhookDelivery
+
+    async def enqueue(
+        self,
+        workspace_id: AccessibleWorkspaceID,
+        deliveries: list[WebhookDelivery],
+        *,
+        due_at: datetime,
+    ) -> None:
+        for delivery in deliveries:
+            if delivery.workspace_id != workspace_id:
+                raise ValueError("delivery outside the workspace it is queued for")
+            self.session.add(delivery)
+        await self.session.flush()
+        for delivery in deliveries:
+            self.session.add(
+                WebhookQueue(
+                    delivery_id=delivery.id, workspace_id=workspace_id, next_attempt_at=due_at
+                )
+            )
+        await self.session.flush()
+
+    async def list_for_endpoint(
+        self, workspace_id: AccessibleWorkspaceID, endpoint_id: uuid.UUID, params: PageParams
+    ) -> PageResult[WebhookDelivery]:
+        return await self.paginate(
+            select(WebhookDelivery).where(
+                WebhookDelivery.workspace_id == workspace_id,
+                WebhookDelivery.endpoint_id == endpoint_id,
+            ),
+            params,
+        )
+
+    async def get_with_endpoint(
+        self, workspace_id: AccessibleWorkspaceID, delivery_id: uuid.UUID
+    ) -> tuple[WebhookDelivery, WebhookEndpoint] | None:
+        result = await self.session.execute(
+            select(WebhookDelivery, WebhookEndpoint)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(
+                WebhookDelivery.workspace_id == workspace_id,
+                WebhookEndpoint.workspace_id == workspace_id,
+                WebhookDelivery.id == delivery_id,
+            )
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], row[1])
+
+
+class AttemptRepository(Repository[WebhookDeliveryAttempt]):
+    """The delivery log: one row per HTTP attempt."""
+
+    model = WebhookDeliveryAttempt
+
+    async def attempts_for(
+        self, workspace_id: AccessibleWorkspaceID, delivery_ids: Sequence[uuid.UUID]
+    ) -> list[WebhookDeliveryAttempt]:
+        if not delivery_ids:
+            return []
+        result = await self.session.execute(
+            select(WebhookDeliveryAttempt)
+            .where(
+                WebhookDeliveryAttempt.workspace_id == workspace_id,
+                WebhookDeliveryAttempt.delivery_id.in_(delivery_ids),
+            )
+            .order_by(WebhookDeliveryAttempt.created_at)
+        )
+        return list(result.scalars().all())
+
+    async def add_attempt(
+        self, workspace_id: AccessibleWorkspaceID, attempt: WebhookDeliveryAttempt
+    ) -> None:
+        if attempt.workspace_id != workspace_id:
+            raise ValueError("attempt outside the bound workspace")
+        self.session.add(attempt)
+        await self.session.flush()
+
+
+class QueueRepository(Repository[WebhookQueue]):
+    """The platform queue (no tenant data): claims, leases, reschedules."""
+
+    model = WebhookQueue
+
+    async def claim_due(
+        self, now: datetime, limit: int, lease_until: datetime
+    ) -> list[ClaimedDelivery]:
+        """Lease up to ``limit`` due rows that no live lease holds; other workers skip them."""
+        due = (
+            select(WebhookQueue.delivery_id)
+            .where(
+                WebhookQueue.next_attempt_at <= now,
+                or_(WebhookQueue.locked_until.is_(None), WebhookQueue.locked_until < now),
+            )
+            .order_by(WebhookQueue.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            update(WebhookQueue)
+            .where(WebhookQueue.delivery_id.in_(due.scalar_subquery()))
+            .values(locked_until=lease_until)
+            .returning(
+                WebhookQueue.delivery_id, WebhookQueue.workspace_id, WebhookQueue.next_attempt_at
+            )
+        )
+        return [ClaimedDelivery(row[0], row[1], row[2]) for row in result.all()]
+
+    async def reschedule(
+        self, delivery_id: uuid.UUID, lease_until: datetime, next_attempt_at: datetime
+    ) -> bool:
+        """Release our lease with a new due time; False when our lease was lost meanwhile."""
+        result = await self.session.execute(
+            update(WebhookQueue)
+            .where(
+                WebhookQueue.delivery_id == delivery_id, WebhookQueue.locked_until == lease_until
+            )
+            .values(next_attempt_at=next_attempt_at, locked_until=None)
+            .returning(WebhookQueue.delivery_id)
+        )
+        return result.one_or_none() is not None
+
+    async def finish(self, delivery_id: uuid.UUID, lease_until: datetime) -> bool:
+        """Remove a finished delivery's row if our lease still holds it."""
+        result = await self.session.execute(
+            delete(WebhookQueue)
+            .where(
+                WebhookQueue.delivery_id == delivery_id, WebhookQueue.locked_until == lease_until
+            )
+            .returning(WebhookQueue.delivery_id)
+        )
+        return result.one_or_none() is not None
+
+    async def drop(self, delivery_ids: Sequence[uuid.UUID]) -> None:
+        if delivery_ids:
+            await self.session.execute(
+                delete(WebhookQueue).where(WebhookQueue.delivery_id.in_(delivery_ids))
+            )
+
+    async def stats(self, now: datetime) -> tuple[int, float]:
+        """(rows waiting, seconds since the oldest due row became due; 0 when none is due)."""
+        result = await self.session.execute(
+            select(
+                func.count(),
+                func.min(WebhookQueue.next_attempt_at).filter(WebhookQueue.next_attempt_at <= now),
+            )
+        )
+        count, oldest = result.one()
+        lag = (now - oldest).total_seconds() if oldest is not None else 0.0
+        return int(count), max(lag, 0.0)

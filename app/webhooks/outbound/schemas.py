@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.webhooks.events import SUBSCRIBABLE_EVENTS, EventType
+
+
+def _subscribable(event: EventType) -> EventType:
+    if event not in SUBSCRIBABLE_EVENTS:
+        raise ValueError("this event type is sent by the test action only")
+    return event
+
+
+def _unique(events: list[EventType]) -> list[EventType]:
+    return sorted(set(events))
+
+
+SubscribableEvent = Annotated[EventType, AfterValidator(_subscribable)]
+EndpointURL = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+]
+EventList = Annotated[
+    list[SubscribableEvent],
+    Field(min_length=1, max_length=len(EventType)),
+    AfterValidator(_unique),
+]
+
+
+class EndpointCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: EndpointURL
+    event_types: EventList
+    description: Description = ""
+    include_content: bool = False
+
+
+class EndpointUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: EndpointURL | None = None
+    event_types: EventList | None = None
+    description: Description | None = None
+    include_content: bool | None = None
+    enabled: bool | None = None
+
+
+class EndpointRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    include_content: bool
+    enabled: bool
+    disabled_reason: str | None
+    consecutive_failures: int
+    previous_secret_expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class EndpointWithSecret(EndpointRead):
+    secret: str = Field(description="The signing secret (whsec_...). Shown once; store it now.")
+
+
+class EndpointList(BaseModel):
+    items: list[EndpointRead]
+    next_cursor: str | None
+
+
+class AttemptRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    status_code: int | None
+    outcome: str
+    duration_ms: int
+    response_snippet: str
+    created_at: datetime
+
+
+class DeliveryRead(BaseModel):
+    id: uuid.UUID
+    webhook_id: str
+    event_type: str
+    status: str
+    attempts: int
+    last_status_code: int | None
+    created_at: datetime
+    completed_at: datetime | None
+    attempt_log: list[AttemptRead]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryRead]
+    next_cursor: str | None
+
+
+class TestEventQueued(BaseModel):
+    delivery_id: uuid.UUID
+    webhook_id: str

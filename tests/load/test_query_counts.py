@@ -1,0 +1,99 @@
+"""Statements per request on the hot paths stay fixed: no N+1, no repeated lookups (C13).
+
+Counted with a SQLAlchemy ``before_cursor_execute`` listener on the application's own engine,
+so this one runs the app in-process (httpx ``ASGITransport``) against the real, migrated
+PostgreSQL and Redis of the suite: a performance regression check, not a security property.
+The figures and why they are what they are: docs/performance.md, "What was changed".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+
+from app.core.config import Settings
+from app.main import create_app
+from tests.support import Database, base_env, run_cli
+
+COOKIE = "__Host-lp_session"
+ORIGIN = "http://127.0.0.1"
+Scenario = Callable[[httpx.AsyncClient, list[str]], Awaitable[None]]
+
+
+def run_signed_in(db: Database, monkeypatch: pytest.MonkeyPatch, scenario: Scenario) -> None:
+    """A fresh verified user (CLI), the app in-process on the suite's database, signed in."""
+    env = base_env(db, ALLOWED_HOSTS="127.0.0.1", ALLOWED_ORIGINS=ORIGIN, PUBLIC_URL=ORIGIN)
+    email, password = f"counts-{secrets.token_hex(6)}@example.com", secrets.token_urlsafe(18)
+    created = run_cli(env, "create-user", "--email", email, "--verified", stdin=password + "\n")
+    assert created.returncode == 0, created.stderr[-2000:]
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    async def main() -> None:
+        app = create_app(Settings())
+        async with app.router.lifespan_context(app):
+            statements: list[str] = []
+
+            def record(*args: Any) -> None:
+                statements.append(str(args[2]))
+
+            event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+            async with httpx.AsyncClient(
+                transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}
+            ) as http:
+                body = {"email": email, "password": password}
+                login = await http.post("/v1/auth/login", json=body)
+                assert login.status_code == 200, login.text
+                http.headers["Cookie"] = f"{COOKIE}={login.cookies[COOKIE]}"
+                await scenario(http, statements)
+
+    asyncio.run(main())
+
+
+async def count(http: httpx.AsyncClient, statements: list[str], path: str) -> int:
+    statements.clear()
+    response = await http.get(path)
+    assert response.status_code == 200, response.text
+    return len(statements)
+
+
+def test_session_fetch_costs_two_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
+        await http.get("/v1/me")  # warm-up
+        # The session lookup (binds app.user_id) and the memberships (bind app.workspace_ids);
+        # the user row is the one the session lookup already loaded, not a second SELECT.
+        assert await count(http, statements, "/v1/me") == 2, statements
+
+    run_signed_in(db, monkeypatch, scenario)
+
+
+def test_lists_do_not_grow_with_their_page(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
+        workspaces = [
+            (await http.post("/v1/workspaces", json={"name": f"Studio {n}"})).json()["id"]
+            for n in range(3)
+        ]
+        bot = await http.post(
+            f"/v1/workspaces/{workspaces[0]}/bots",
+            json={"name": "Helper", "system_prompt": "Be brief.", "model": "stub-small"},
+        )
+        assert bot.status_code == 201, bot.text
+        for n in range(22):
+            started = await http.post(
+                f"/v1/bots/{bot.json()['id']}/conversations", json={"title": f"Topic {n}"}
+            )
+            assert started.status_code == 201, started.text
+        listing = f"/v1/workspaces/{workspaces[0]}/conversations"
+        await http.get(f"{listing}?limit=20")  # warm-up
+        assert await count(http, statements, f"{listing}?limit=20") == 3, statements
+        assert await count(http, statements, f"{listing}?limit=2") == 3, statements
+        assert await count(http, statements, "/v1/workspaces?limit=20") == 3, statements
+
+    run_signed_in(db, monkeypatch, scenario)

@@ -1,0 +1,313 @@
+"""Outgoing webhooks over real HTTP (C12 and the webhook red flag): a receiver on loopback gets
+deliveries it verifies with the official ``standardwebhooks`` library; retries back off and
+honour Retry-After; redirects are not followed; 410 disables; DNS that turns to 127.0.0.1 after
+registration is refused at delivery time; events never cross workspaces."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from tests.dns_server import LocalDNSServer
+from tests.factories.bots import create_bot
+from tests.factories.conversations import start_conversation
+from tests.factories.users import create_actor
+from tests.factories.workspaces import create_workspace
+from tests.support import Actor, Database, Server
+from tests.webhooks.conftest import Worker, register, start_worker, wait_until, workspace_of
+from tests.webhooks.receiver import Captured, Receiver
+
+
+def verify(secret: str, captured: Captured) -> Any:
+    """What a receiver does: the official library checks id, timestamp and signature."""
+    return Webhook(secret).verify(captured.body, captured.headers)
+
+
+def new_conversation(actor: Actor, workspace_id: str | None = None) -> str:
+    bot = create_bot(actor, workspace_id or workspace_of(actor))
+    return str(start_conversation(actor, str(bot["id"]), title="Private title")["id"])
+
+
+def deliveries(actor: Actor, endpoint_id: str) -> list[dict[str, Any]]:
+    response = actor.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries")
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def endpoint(actor: Actor, endpoint_id: str) -> dict[str, Any]:
+    response = actor.get(f"/v1/webhook-endpoints/{endpoint_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+class TestRegistration:
+    def test_secret_is_shown_once_and_encrypted_at_rest(
+        self, admin: Actor, db: Database, receiver: Receiver
+    ) -> None:
+        created = register(admin, receiver.url(host="hooks.test"))
+        secret = created["secret"]
+        assert secret.startswith("whsec_")
+        assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
+        assert "secret" not in endpoint(admin, created["id"])
+        listed = admin.get(f"/v1/workspaces/{workspace_of(admin)}/webhook-endpoints")
+        assert "whsec_" not in listed.text
+        stored = bytes(
+            db.scalar("SELECT secret_encrypted FROM webhook_endpoint WHERE id = %s", created["id"])
+        )
+        raw = base64.b64decode(secret.removeprefix("whsec_"))
+        assert secret.encode() not in stored
+        assert raw not in stored
+        assert stored.startswith(b"gAAAAA")  # a Fernet token
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::1]:8080/hook",
+            "http://2130706433/hook",
+            "http://0x7f000001/hook",
+            "http://0177.0.0.1/hook",
+            "http://[::ffff:127.0.0.2]/hook",
+            "http://10.0.0.1/hook",
+            "http://100.64.0.1/hook",
+            "http://metadata.test/hook",
+            "http://private.test/hook",
+            "http://cgnat.test/hook",
+            "http://loop6.test/hook",
+            "http://nowhere.test/hook",
+            "http://user:pw@hooks.test/hook",
+            "ftp://hooks.test/hook",
+            "file:///etc/passwd",
+        ],
+    )
+    def test_internal_urls_are_refused_at_registration(
+        self, admin: Actor, db: Database, dns: LocalDNSServer, url: str
+    ) -> None:
+        dns.set("metadata.test", "A", ["169.254.169.254"])
+        dns.set("private.test", "A", ["192.168.1.20"])
+        dns.set("cgnat.test", "A", ["100.64.3.4"])
+        dns.set("loop6.test", "AAAA", ["::1"])
+        before = db.scalar("SELECT count(*) FROM webhook_endpoint")
+        response = admin.post(
+            f"/v1/workspaces/{workspace_of(admin)}/webhook-endpoints",
+            json={"url": url, "event_types": ["conversation.created"]},
+        )
+        assert response.status_code == 422, response.text
+        assert db.scalar("SELECT count(*) FROM webhook_endpoint") == before
+
+    def test_test_event_type_is_not_subscribable(self, admin: Actor, receiver: Receiver) -> None:
+        response = admin.post(
+            f"/v1/workspaces/{workspace_of(admin)}/webhook-endpoints",
+            json={"url": receiver.url(), "event_types": ["webhook.test"]},
+        )
+        assert response.status_code == 422
+
+
+class TestDelivery:
+    def test_receiver_gets_verifiable_minimal_deliveries(
+        self, admin: Actor, receiver: Receiver, worker: Worker
+    ) -> None:
+        minimal = register(admin, receiver.url("/minimal", host="hooks.test"))
+        content = register(admin, receiver.url("/content"), include_content=True)
+        conversation_id = new_conversation(admin)
+        [plain] = receiver.wait_for("/minimal", 1)
+        [full] = receiver.wait_for("/content", 1)
+        event = verify(minimal["secret"], plain)
+        assert event["type"] == "conversation.created"
+        assert event["data"]["conversation_id"] == conversation_id
+        assert "title" not in event["data"]
+        assert b"Private title" not in plain.body
+        assert verify(content["secret"], full)["data"]["title"] == "Private title"
+        with pytest.raises(Exception):  # noqa: B017, PT011 - any verification failure
+            verify(content["secret"], plain)  # one endpoint's secret never signs another's
+        assert plain.headers["webhook-id"].startswith("msg_")
+        wait_until(lambda: deliveries(admin, minimal["id"])[0]["status"] == "succeeded")
+        [logged] = deliveries(admin, minimal["id"])
+        assert logged["webhook_id"] == plain.headers["webhook-id"]
+        assert [a["status_code"] for a in logged["attempt_log"]] == [204]
+        assert minimal["secret"] not in worker.log_text()
+
+    @pytest.mark.usefixtures("worker")
+    def test_retries_back_off_and_honour_retry_after(
+        self, admin: Actor, receiver: Receiver
+    ) -> None:
+        created = register(admin, receiver.url("/flaky"))
+        receiver.script(
+            "/flaky",
+            [(500, {}, b"boom"), (503, {"Retry-After": "2"}, b"busy"), (200, {}, b"ok")],
+        )
+        queued = admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
+        assert queued.status_code == 202, queued.text
+        first, second, third = receiver.wait_for("/flaky", 3)
+        assert {r.webhook_id for r in (first, second, third)} == {queued.json()["webhook_id"]}
+        assert third.at - second.at >= 1.9  # Retry-After: 2 honoured
+        for captured in (first, second, third):
+            verify(created["secret"], captured)  # re-signed on every attempt
+        wait_until(lambda: deliveries(admin, created["id"])[0]["status"] == "succeeded")
+        [logged] = deliveries(admin, created["id"])
+        assert [a["status_code"] for a in logged["attempt_log"]] == [500, 503, 200]
+        assert logged["attempt_log"][0]["response_snippet"] == "boom"
+
+    @pytest.mark.usefixtures("worker")
+    def test_redirect_is_not_followed(self, admin: Actor, receiver: Receiver) -> None:
+        created = register(admin, receiver.url("/moved"))
+        target = receiver.url("/internal-admin")
+        receiver.script("/moved", [(302, {"Location": target}, b"")] * 10)
+        admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
+        receiver.wait_for("/moved", 2)
+        assert receiver.received("/internal-admin") == []
+        attempts = deliveries(admin, created["id"])[0]["attempt_log"]
+        assert attempts[0]["status_code"] == 302
+        assert attempts[0]["outcome"].startswith("redirect")
+
+    @pytest.mark.usefixtures("worker")
+    def test_410_disables_the_endpoint(
+        self, admin: Actor, db: Database, receiver: Receiver
+    ) -> None:
+        created = register(admin, receiver.url("/gone"))
+        receiver.script("/gone", [(410, {}, b"")])
+        admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
+        wait_until(lambda: not endpoint(admin, created["id"])["enabled"])
+        assert endpoint(admin, created["id"])["disabled_reason"] == "gone"
+        assert deliveries(admin, created["id"])[0]["status"] == "failed"
+        assert (
+            db.scalar(
+                "SELECT count(*) FROM audit_event WHERE action = 'webhook_endpoint.disabled' "
+                "AND target_id = %s",
+                created["id"],
+            )
+            == 1
+        )
+        new_conversation(admin)  # a disabled endpoint is not subscribed any more
+        assert len(receiver.received("/gone")) == 1
+
+    def test_failure_streak_disables_the_endpoint(
+        self, admin: Actor, wh_server: Server, receiver: Receiver, tmp_path: Path
+    ) -> None:
+        created = register(admin, receiver.url("/down"))
+        receiver.script("/down", [(500, {}, b"")] * 20)
+        for _ in range(3):
+            admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
+        streaky = start_worker(
+            wh_server.env, tmp_path / "worker.log", WEBHOOK_DISABLE_AFTER_FAILURES="3"
+        )
+        try:
+            wait_until(lambda: not endpoint(admin, created["id"])["enabled"])
+        finally:
+            streaky.stop()
+        assert endpoint(admin, created["id"])["disabled_reason"] == "failing"
+
+    @pytest.mark.usefixtures("worker")
+    def test_rotation_signs_with_both_secrets_during_the_overlap(
+        self, admin: Actor, receiver: Receiver
+    ) -> None:
+        created = register(admin, receiver.url("/rotate"))
+        rotated = admin.post(f"/v1/webhook-endpoints/{created['id']}/rotate-secret")
+        assert rotated.status_code == 200, rotated.text
+        new_secret = rotated.json()["secret"]
+        assert new_secret != created["secret"]
+        admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
+        [captured] = receiver.wait_for("/rotate", 1)
+        assert len(captured.headers["webhook-signature"].split(" ")) == 2
+        verify(created["secret"], captured)  # receivers still on the old secret keep working
+        verify(new_secret, captured)
+
+
+def test_dns_answer_turning_to_loopback_is_refused_at_delivery_time(
+    admin: Actor,
+    db: Database,
+    dns: LocalDNSServer,
+    wh_server: Server,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    """Registration saw a public address; by delivery time DNS says 127.0.0.1."""
+    dns.set("rebind.test", "A", ["93.184.216.34"])
+    created = register(admin, receiver.url("/rebind", host="rebind.test"))
+    dns.set("rebind.test", "A", ["127.0.0.1"])
+    admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
+    # A production-like worker: no loopback allowance (the API server's is irrelevant here).
+    env = {k: v for k, v in wh_server.env.items() if k != "OUTBOUND_DEV_ALLOWED_ADDRESSES"}
+    strict = start_worker(env, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: deliveries(admin, created["id"])[0]["attempt_log"] != [])
+    finally:
+        strict.stop()
+    attempt = deliveries(admin, created["id"])[0]["attempt_log"][0]
+    assert attempt["outcome"] == "refused:blocked_address"
+    assert attempt["status_code"] is None
+    assert receiver.received("/rebind") == []
+
+
+@pytest.mark.usefixtures("worker")
+def test_cross_workspace_fan_out_never_happens(
+    wh_server: Server, db: Database, receiver: Receiver
+) -> None:
+    alice = create_actor(wh_server, db, "wh-alice")
+    mallory = create_actor(wh_server, db, "wh-mallory")
+    alice_ws = create_workspace(alice, "Alice")
+    create_workspace(mallory, "Mallory")
+    all_events = ["conversation.created", "message.created", "member.added"]
+    register(alice, receiver.url("/alice"), all_events)
+    register(mallory, receiver.url("/mallory"), all_events, include_content=True)
+    conversations = {new_conversation(alice, alice_ws) for _ in range(3)}
+    arrived = receiver.wait_for("/alice", 3)
+    assert {json.loads(r.body)["data"]["conversation_id"] for r in arrived} == conversations
+    mallory_conversation = new_conversation(mallory)
+    [own] = receiver.wait_for("/mallory", 1)
+    assert json.loads(own.body)["data"]["conversation_id"] == mallory_conversation
+    assert len(receiver.received("/alice")) == 3
+    leaked = db.scalar(
+        "SELECT count(*) FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id "
+        "WHERE d.workspace_id <> e.workspace_id"
+    )
+    assert leaked == 0
+
+
+def test_worker_killed_mid_batch_loses_and_duplicates_nothing(
+    admin: Actor, db: Database, wh_server: Server, receiver: Receiver, tmp_path: Path
+) -> None:
+    created = register(admin, receiver.url("/batch"))
+    ids = {
+        admin.post(f"/v1/webhook-endpoints/{created['id']}/test").json()["webhook_id"]
+        for _ in range(8)
+    }
+    receiver.set_delay(0.5)
+    first = start_worker(wh_server.env, tmp_path / "first.log", WEBHOOK_CONCURRENCY="2")
+    receiver.wait_for("/batch", 3)
+    first.kill()  # SIGKILL mid-batch: leased rows stay leased, in-flight answers are lost
+    receiver.set_delay(0.0)
+    second = start_worker(wh_server.env, tmp_path / "second.log", WEBHOOK_CONCURRENCY="2")
+    try:
+        wait_until(
+            lambda: (
+                all(d["status"] == "succeeded" for d in deliveries(admin, created["id"]))
+                and len(deliveries(admin, created["id"])) == 8
+            ),
+            timeout=60,
+        )
+    finally:
+        second.stop()
+    got = receiver.received("/batch")
+    assert {r.webhook_id for r in got} == ids  # nothing lost
+    # At-least-once: only requests in flight at the kill (at most the concurrency) came twice,
+    # with the same webhook-id, so the receiver deduplicates them.
+    assert len(got) - len(ids) <= 2
+    for logged in deliveries(admin, created["id"]):
+        successes = [a for a in logged["attempt_log"] if a["outcome"].startswith("success")]
+        assert len(successes) == 1
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM webhook_queue q JOIN webhook_delivery d "
+            "ON d.id = q.delivery_id WHERE d.endpoint_id = %s",
+            created["id"],
+        )
+        == 0
+    )
