@@ -11,8 +11,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Text, case, cast, delete, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 
 from app.api_keys.models import ApiKey
 from app.auth.models import OneTimeToken, TokenPurpose, UserSession
@@ -21,6 +34,49 @@ from app.core.repository import Repository
 from app.users.models import User
 from app.workspaces.models import WorkspaceMembership
 from app.workspaces.permissions import Role
+
+# The two statements every authenticated request runs, built once with bound parameters. Building
+# the expression and its compiled-cache key on every request was a large share of an
+# authenticated read's CPU (docs/performance.md, "CPU per request"); the SQL is the same as
+# building it inline, and only the values are bound per call.
+_SESSION_WITH_USER = (
+    select(
+        UserSession,
+        User,
+        func.set_config("app.user_id", cast(User.id, Text), True),
+        func.set_config("app.membership_probe", cast(User.id, Text), True),
+        func.set_config(
+            "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
+        ),
+    )
+    .join(User, User.id == UserSession.user_id)
+    .where(
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.revoked_at.is_(None),
+        UserSession.idle_expires_at > bindparam("now"),
+        UserSession.absolute_expires_at > bindparam("now"),
+        User.suspended_at.is_(None),
+    )
+)
+
+
+def _memberships_statement(*conditions: ColumnElement[bool]) -> Select[Any]:
+    return select(
+        func.array_agg(WorkspaceMembership.workspace_id),
+        func.array_agg(cast(WorkspaceMembership.role, Text)),
+        func.set_config(
+            "app.workspace_ids",
+            func.coalesce(func.string_agg(cast(WorkspaceMembership.workspace_id, Text), ","), ""),
+            True,
+        ),
+        func.set_config("app.membership_probe", "", True),
+    ).where(WorkspaceMembership.user_id == bindparam("user_id"), *conditions)
+
+
+_MEMBERSHIPS_OF_USER = _memberships_statement()
+_MEMBERSHIP_IN_WORKSPACE = _memberships_statement(
+    WorkspaceMembership.workspace_id == bindparam("workspace_id")
+)
 
 
 class PrincipalContextRepository(Repository[WorkspaceMembership]):
@@ -35,26 +91,8 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         ``user_session`` and ``user_account`` carry no RLS (authentication precedes any
         principal), so binding the user id in the projection, after the WHERE, is safe.
         """
-        statement = (
-            select(
-                UserSession,
-                User,
-                func.set_config("app.user_id", cast(User.id, Text), True),
-                func.set_config("app.membership_probe", cast(User.id, Text), True),
-                func.set_config(
-                    "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
-                ),
-            )
-            .join(User, User.id == UserSession.user_id)
-            .where(
-                UserSession.token_hash == token_hash,
-                UserSession.revoked_at.is_(None),
-                UserSession.idle_expires_at > now,
-                UserSession.absolute_expires_at > now,
-                User.suspended_at.is_(None),
-            )
-        )
-        row = (await self.session.execute(statement)).one_or_none()
+        parameters = {"token_hash": token_hash, "now": now}
+        row = (await self.session.execute(_SESSION_WITH_USER, parameters)).one_or_none()
         return None if row is None else (row[0], row[1])
 
     async def api_key_with_user(self, key_hash: bytes, now: datetime) -> tuple[ApiKey, User] | None:
@@ -96,22 +134,11 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         ids and clears the probe. From then on memberships are visible only through the
         workspace policy: an API key (``only_workspace``) never sees its creator's others.
         """
-        conditions = [WorkspaceMembership.user_id == user_id]
+        statement, parameters = _MEMBERSHIPS_OF_USER, {"user_id": user_id}
         if only_workspace is not None:
-            conditions.append(WorkspaceMembership.workspace_id == only_workspace)
-        statement = select(
-            func.array_agg(WorkspaceMembership.workspace_id),
-            func.array_agg(cast(WorkspaceMembership.role, Text)),
-            func.set_config(
-                "app.workspace_ids",
-                func.coalesce(
-                    func.string_agg(cast(WorkspaceMembership.workspace_id, Text), ","), ""
-                ),
-                True,
-            ),
-            func.set_config("app.membership_probe", "", True),
-        ).where(*conditions)
-        workspace_ids, roles, *_ = (await self.session.execute(statement)).one()
+            statement = _MEMBERSHIP_IN_WORKSPACE
+            parameters = {"user_id": user_id, "workspace_id": only_workspace}
+        workspace_ids, roles, *_ = (await self.session.execute(statement, parameters)).one()
         if not workspace_ids:
             return {}
         return {ws: Role(role) for ws, role in zip(workspace_ids, roles, strict=True)}
