@@ -14,8 +14,7 @@ from tests.support import (
     Server,
     Stub,
     base_env,
-    create_database,
-    drop_database,
+    migrated_database,
     run_cli,
     start_server,
     start_stub,
@@ -27,11 +26,8 @@ from tests.support import (
 @pytest.fixture(scope="session")
 def db() -> Iterator[Database]:
     """A fresh database for this run, built by running the real migrations as the owner role."""
-    database = create_database()
-    result = run_cli(base_env(database), "migrate")
-    assert result.returncode == 0, result.stderr[-3000:]
-    yield database
-    drop_database(database)
+    with migrated_database() as database:
+        yield database
 
 
 @pytest.fixture(scope="session")

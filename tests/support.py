@@ -116,6 +116,18 @@ def create_database() -> Database:
     return Database(name=name, admin=admin, app=urls.app, migration=urls.migration)
 
 
+@contextmanager
+def migrated_database() -> Iterator[Database]:
+    """A fresh database built by the real migrations (owner role), dropped afterwards."""
+    database = create_database()
+    result = run_cli(base_env(database), "migrate")
+    assert result.returncode == 0, result.stderr[-3000:]
+    try:
+        yield database
+    finally:
+        drop_database(database)
+
+
 def drop_database(db: Database) -> None:
     import asyncio
 

@@ -95,7 +95,6 @@ async def queue_deliveries(
             ),
         )
         for endpoint in endpoints
-        if endpoint.workspace_id == workspace_id  # belt and braces: the query filtered already
     ]
     await DeliveryRepository(session).enqueue(workspace_id, deliveries, due_at=now)
     log.info("webhook event queued", event_type=event_type.value, deliveries=len(deliveries))

@@ -20,10 +20,8 @@ from tests.support import (
     Server,
     Stub,
     base_env,
-    create_database,
-    drop_database,
     free_port,
-    run_cli,
+    migrated_database,
     start_server,
     stop_process,
     stop_server,
@@ -89,11 +87,8 @@ def files_stack(
 def own_db() -> Iterator[Database]:
     """A database of its own, for a stack whose worker must not meet the shared files worker
     (every worker of one deployment shares one storage; two test stacks do not)."""
-    database = create_database()
-    result = run_cli(base_env(database), "migrate")
-    assert result.returncode == 0, result.stderr[-3000:]
-    yield database
-    drop_database(database)
+    with migrated_database() as database:
+        yield database
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,22 @@ def test_files_of_another_workspace_cannot_be_attached(
     assert db.scalar("SELECT count(*) FROM message_file WHERE file_id = %s", foreign) == 0
 
 
+def test_own_files_of_another_workspace_stay_out_of_this_bots_context(
+    alice: tuple[Actor, str, str], db: Database
+) -> None:
+    """Alice can read both workspaces (so row-level security admits both): only the attach
+    query's workspace filter keeps her other workspace's file out of this bot's context."""
+    actor, _ws, bot_id = alice
+    elsewhere = create_workspace(actor, "Alice elsewhere")
+    own_foreign = clean_upload(actor, elsewhere, "other.txt", b"notes of another workspace\n")
+    conversation = start_conversation(actor, bot_id)["id"]
+
+    response = send(actor, conversation, "Read this.", [own_foreign])
+    assert response.status_code == 404, response.text
+    assert messages_in(db, conversation) == 0
+    assert db.scalar("SELECT count(*) FROM message_file WHERE file_id = %s", own_foreign) == 0
+
+
 def test_files_pending_their_scan_cannot_be_attached(
     alice: tuple[Actor, str, str], db: Database
 ) -> None:
@@ -125,6 +141,9 @@ def test_the_file_tool_searches_only_this_workspace(
     word = f"zebra{secrets.token_hex(3)}"
     mine = clean_upload(actor, ws, "mine.md", f"# Mine\nThe {word} is ours.\n".encode())
     theirs = clean_upload(other, other_ws, "theirs.md", f"Bob's {word} secret.\n".encode())
+    # Alice's own other workspace: readable to her, still not this bot's to search.
+    elsewhere = create_workspace(actor, "Alice elsewhere")
+    side = clean_upload(actor, elsewhere, "side.md", f"Side {word} notes.\n".encode())
     conversation = start_conversation(actor, bot_id)["id"]
     session = new_session()
     call = "[[tool:search_files " + json.dumps({"query": word}) + "]]"
@@ -144,3 +163,5 @@ def test_the_file_tool_searches_only_this_workspace(
     assert [r["file_id"] for r in results] == [mine]
     assert theirs not in json.dumps(tool_messages)
     assert "Bob's" not in json.dumps(tool_messages)
+    assert side not in json.dumps(tool_messages)
+    assert "Side " not in json.dumps(tool_messages)

@@ -257,6 +257,15 @@ def test_cross_workspace_fan_out_never_happens(
     all_events = ["conversation.created", "message.created", "member.added"]
     register(alice, receiver.url("/alice"), all_events)
     register(mallory, receiver.url("/mallory"), all_events, include_content=True)
+    # Alice also owns a second workspace with its own endpoint: her session may reach both
+    # workspaces, so row-level security admits both and only the fan-out's workspace filter
+    # keeps the first one's events away from the second one's endpoint.
+    side_ws = create_workspace(alice, "Alice side")
+    side = alice.post(
+        f"/v1/workspaces/{side_ws}/webhook-endpoints",
+        json={"url": receiver.url("/alice-side"), "event_types": all_events},
+    )
+    assert side.status_code == 201, side.text
     conversations = {new_conversation(alice, alice_ws) for _ in range(3)}
     arrived = receiver.wait_for("/alice", 3)
     assert {json.loads(r.body)["data"]["conversation_id"] for r in arrived} == conversations
@@ -264,6 +273,11 @@ def test_cross_workspace_fan_out_never_happens(
     [own] = receiver.wait_for("/mallory", 1)
     assert json.loads(own.body)["data"]["conversation_id"] == mallory_conversation
     assert len(receiver.received("/alice")) == 3
+    assert receiver.received("/alice-side") == []
+    assert (
+        db.scalar("SELECT count(*) FROM webhook_delivery WHERE endpoint_id = %s", side.json()["id"])
+        == 0
+    )
     leaked = db.scalar(
         "SELECT count(*) FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id "
         "WHERE d.workspace_id <> e.workspace_id"
