@@ -1,6 +1,6 @@
 """Every domain router, included once. The route inventory test reads this app's routes."""
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, FastAPI
 
 from app.admin.router import router as admin_router
 from app.api_keys.router import router as api_keys_router
@@ -20,20 +20,21 @@ from app.webhooks.inbound.router import router as webhooks_inbound_router  # web
 from app.webhooks.outbound.router import router as webhook_endpoints_router  # webhooks (issue 5)
 from app.workspaces.router import router as workspaces_router
 
-api_router = APIRouter()
 # Public routers: every route on them is listed in PUBLIC_ROUTES below.
-for router in (health_router, auth_public_router):
-    api_router.include_router(router)
-# --- Webhooks: inbound calls carry a Standard Webhooks signature instead of a principal ---
-api_router.include_router(webhooks_inbound_router)
-# --- Observability: GET /metrics answers only a bearer METRICS_TOKEN (404 when unset) ---
-api_router.include_router(metrics_router)
+PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    auth_public_router,
+    # --- Webhooks: inbound calls carry a Standard Webhooks signature instead of a principal ---
+    webhooks_inbound_router,
+    # --- Observability: GET /metrics answers only a bearer METRICS_TOKEN (404 when unset) ---
+    metrics_router,
+)
 
 # Private routers deny by default: the principal dependency is attached at the router level, so a
 # route that forgets to declare its own still rejects anonymous callers (FastAPI resolves the
 # dependency once per request, so routes that declare it pay nothing extra). Every GET on them
 # also counts against the general per-principal read budget (RATE_LIMIT_READ, fails open).
-for router in (
+PRIVATE_ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     users_router,
     workspaces_router,
@@ -45,8 +46,27 @@ for router in (
     files_router,
     admin_router,
     webhook_endpoints_router,  # webhooks (issue 5)
-):
-    api_router.include_router(router, dependencies=[Depends(get_principal), Depends(limit_reads)])
+)
+PRIVATE_DEPENDENCIES = [Depends(get_principal), Depends(limit_reads)]
+
+
+def include_api(target: FastAPI | APIRouter) -> None:
+    """Include every domain router into ``target``, directly.
+
+    The application includes them itself rather than through one umbrella router: each level of
+    ``include_router`` nesting is walked again on every request to match the path (twice: once
+    to select, once to handle), which cost about a tenth of an authenticated read's CPU
+    (docs/performance.md).
+    """
+    for router in PUBLIC_ROUTERS:
+        target.include_router(router)
+    for router in PRIVATE_ROUTERS:
+        target.include_router(router, dependencies=PRIVATE_DEPENDENCIES)
+
+
+# The same routes under one router: what the route inventory and architecture tests read.
+api_router = APIRouter()
+include_api(api_router)
 
 # Routes that need no principal. Everything else must declare one; tests/test_route_inventory.py
 # fails on any route that is neither listed here nor guarded.

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import api_router
+from app.api import include_api
 from app.auth.passwords import PasswordService
 from app.chat.provider import create_client
 from app.core.body_limit import BodyLimitMiddleware
@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.storage = shared_storage(settings)
     app.state.scanner = scanner_client(settings)
     install_error_handlers(app)
-    app.include_router(api_router)
+    include_api(app)
 
     # Middleware, outermost last-added. Request order: request context (id, client IP; so every
     # answer below, 400/403/413 included, carries X-Request-ID) -> security headers (on every

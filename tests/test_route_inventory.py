@@ -10,6 +10,7 @@ revocation, suspension); the database is used only to move expiry times into the
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -179,6 +180,19 @@ def test_the_inventory_sees_every_domain() -> None:
     assert {"auth", "me", "workspaces", "invitations", "admin"} <= prefixes
     assert {"bots", "conversations", "tools"} <= prefixes
     assert len(private_routes()) >= 20
+
+
+def test_every_dependency_runs_on_the_event_loop() -> None:
+    """A plain ``def`` dependency is run in the thread pool on every request (a hand-off to a
+    worker thread and back, ~0.1 ms of CPU; docs/performance.md). Ours only read app state, so
+    they are ``async def``; this fails on the first one that is not."""
+    sync = {
+        f"{info.label}: {call.__module__}.{call.__qualname__}"
+        for info in route_table()
+        for call in info.calls
+        if not (inspect.iscoroutinefunction(call) or inspect.isasyncgenfunction(call))
+    }
+    assert not sync, sorted(sync)
 
 
 # --- The credential matrix ------------------------------------------------------------------

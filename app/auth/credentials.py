@@ -38,7 +38,7 @@ async def principal_from_session(
     if found is None:
         return None
     user_session, user = found
-    # Kept for the request's transaction: UserRepository.get_self (/v1/me) reuses it.
+    # Kept for the request's transaction: UserRepository.read_self (/v1/me) answers from it.
     session.info[AUTHENTICATED_USER] = user
     roles = await repo.bind_memberships(user.id)
     if now - user_session.last_seen_at > TOUCH_INTERVAL:

@@ -21,7 +21,7 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.metrics import AUTH_FAILURES
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -90,7 +90,7 @@ async def csrf_protect(request: Request, settings: SettingsDep) -> None:
     enforce_csrf(request, settings)
 
 
-def get_auth_deps(request: Request) -> AuthDeps:
+async def get_auth_deps(request: Request) -> AuthDeps:
     return AuthDeps(
         settings=request.app.state.settings,
         passwords=request.app.state.passwords,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from app.auth.models import OneTimeToken, TokenPurpose, UserSession
 from app.auth.principal import Principal
 from app.core.repository import Repository
 from app.users.models import User
+from app.users.snapshot import AuthenticatedUser
 from app.workspaces.models import WorkspaceMembership
 from app.workspaces.permissions import Role
 
@@ -39,10 +41,20 @@ from app.workspaces.permissions import Role
 # the expression and its compiled-cache key on every request was a large share of an
 # authenticated read's CPU (docs/performance.md, "CPU per request"); the SQL is the same as
 # building it inline, and only the values are bound per call.
+#
+# The session lookup selects the columns it needs, not the ``UserSession``/``User`` entities:
+# building two ORM instances (identity map, instance state) was about a tenth of /v1/me's CPU,
+# and nothing in the request needs them tracked (docs/performance.md).
 _SESSION_WITH_USER = (
     select(
-        UserSession,
-        User,
+        UserSession.id,
+        UserSession.last_seen_at,
+        User.id,
+        User.email,
+        User.display_name,
+        User.is_staff,
+        User.email_verified_at,
+        User.created_at,
         func.set_config("app.user_id", cast(User.id, Text), True),
         func.set_config("app.membership_probe", cast(User.id, Text), True),
         func.set_config(
@@ -79,12 +91,18 @@ _MEMBERSHIP_IN_WORKSPACE = _memberships_statement(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    id: uuid.UUID
+    last_seen_at: datetime
+
+
 class PrincipalContextRepository(Repository[WorkspaceMembership]):
     model = WorkspaceMembership
 
     async def session_with_user(
         self, token_hash: bytes, now: datetime
-    ) -> tuple[UserSession, User] | None:
+    ) -> tuple[LiveSession, AuthenticatedUser] | None:
         """A live session and its active user; binds ``app.user_id`` (and the one-shot
         ``app.membership_probe``) in the same round trip.
 
@@ -93,7 +111,13 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         """
         parameters = {"token_hash": token_hash, "now": now}
         row = (await self.session.execute(_SESSION_WITH_USER, parameters)).one_or_none()
-        return None if row is None else (row[0], row[1])
+        if row is None:
+            return None
+        session_id, last_seen_at, user_id, email, display_name, is_staff, verified_at, created = (
+            row[:8]
+        )
+        user = AuthenticatedUser(user_id, email, display_name, is_staff, verified_at, created)
+        return LiveSession(session_id, last_seen_at), user
 
     async def api_key_with_user(self, key_hash: bytes, now: datetime) -> tuple[ApiKey, User] | None:
         """A live API key and its active creator.

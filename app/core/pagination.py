@@ -27,7 +27,7 @@ class PageParams(BaseModel):
     cursor: str | None = Field(default=None, max_length=200)
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_=-]+$")] = None,
 ) -> PageParams:

@@ -22,7 +22,7 @@ from app.files.storage import Storage
 router = APIRouter(tags=["files"])
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     storage: Storage = request.app.state.storage
     return storage
 

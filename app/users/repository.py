@@ -7,6 +7,7 @@ from sqlalchemy import func, select, update
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
 from app.users.models import User
+from app.users.snapshot import AuthenticatedUser
 
 # ``session.info`` key under which session authentication keeps the caller's own user row for
 # the rest of the request's transaction (app/auth/credentials.py).
@@ -24,13 +25,19 @@ class UserRepository(Repository[User]):
         return await self.get_one_or_none(select(User).where(User.email == email))
 
     async def get_self(self, user_id: uuid.UUID) -> User | None:
-        # Session authentication already loaded this very row in the request's transaction
-        # (``AUTHENTICATED_USER``): reuse it instead of a second SELECT. A select() would return
-        # that same identity-map object anyway, after a round trip (docs/performance.md).
-        authenticated = self.session.info.get(AUTHENTICATED_USER)
-        if isinstance(authenticated, User) and authenticated.id == user_id:
-            return authenticated
+        """The caller's own row as an entity, for changes to it."""
         return await self.get_one_or_none(select(User).where(User.id == user_id))
+
+    async def read_self(self, user_id: uuid.UUID) -> User | AuthenticatedUser | None:
+        """The caller's own row, read-only.
+
+        Session authentication already read it in this request's transaction
+        (``AUTHENTICATED_USER``): reuse that instead of a second SELECT (docs/performance.md).
+        """
+        authenticated = self.session.info.get(AUTHENTICATED_USER)
+        if isinstance(authenticated, AuthenticatedUser) and authenticated.id == user_id:
+            return authenticated
+        return await self.get_self(user_id)
 
     async def staff_get(self, user_id: uuid.UUID) -> User | None:
         """Staff-only lookup (callers hold a ``StaffPrincipal``)."""

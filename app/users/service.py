@@ -14,10 +14,11 @@ from app.core.errors import NotFound
 from app.users.models import User
 from app.users.repository import UserRepository
 from app.users.schemas import SessionRead
+from app.users.snapshot import AuthenticatedUser
 
 
-async def get_me(session: AsyncSession, principal: Principal) -> User:
-    user = await UserRepository(session).get_self(principal.user_id)
+async def get_me(session: AsyncSession, principal: Principal) -> User | AuthenticatedUser:
+    user = await UserRepository(session).read_self(principal.user_id)
     if user is None:  # deleted between authentication and now
         raise NotFound()
     return user
@@ -26,7 +27,9 @@ async def get_me(session: AsyncSession, principal: Principal) -> User:
 async def update_me(
     session: AsyncSession, principal: Principal, *, display_name: str | None
 ) -> User:
-    user = await get_me(session, principal)
+    user = await UserRepository(session).get_self(principal.user_id)
+    if user is None:  # deleted between authentication and now
+        raise NotFound()
     if display_name is not None:
         user.display_name = display_name
     await session.flush()
