@@ -1,7 +1,8 @@
 """Launchproof against a bare-FastAPI ceiling, in one run on one machine (``make bench-ceiling``).
 
 Starts the load stack (``load.stack`` + ``load.load_env``), seeds a small platform through the
-API, starts ``load.reference_app`` (bare FastAPI ``/ping`` and asyncpg ``SELECT 1``) next to it,
+API, starts ``load.reference_app`` (bare FastAPI ``/ping`` and asyncpg ``SELECT 1``, and the
+``/floor/me`` floor of an authenticated read) next to it,
 then drives each endpoint with ``wrk -t1 -c32`` for ``--seconds`` after a ``--warmup`` run that
 is discarded. Then the Launchproof endpoints again while an attacker floods failed logins.
 Prints every figure as a ratio to the bare ``SELECT 1`` route of the same run (this machine drifts
@@ -48,6 +49,10 @@ TARGETS: dict[str, tuple[float, float]] = {
     "GET conversations?limit=20": (0.35, 2.5),
     "POST message (JSON, stub)": (0.3, 2.5),
 }
+# The floor (load/reference_app.py): GET /v1/me's SQL and read budget on raw asyncpg + limits,
+# nothing else. Not a target: the most any implementation of those controls can reach here.
+FLOOR = "floor /v1/me (raw asyncpg + limit)"
+FLOOR_NO_LIMIT = "floor /v1/me without the read limit"
 FLOOD_P95_FACTOR = 1.5  # a failed-login flood may raise the others' p95 by at most this factor
 FLOOD_DELAY_MS = 10  # per attacker connection: about 4 x 100 = 400 attempts/s at most
 FLOOD_CONNECTIONS = 4
@@ -237,7 +242,11 @@ def run(args: argparse.Namespace) -> int:
         )
         ref_port = free_port()
         ref_log = reports / f"{label}-reference.log"
-        ref_env = {**os.environ, "DATABASE_URL": stack.app_database_url}
+        ref_env = {
+            **os.environ,
+            "DATABASE_URL": stack.app_database_url,
+            "SECRET_KEY": stack.secret_key,
+        }
         ref_args = ["--port", str(ref_port), "--http", args.http or "h11"]
         reference = _spawn(ref_args, ref_env, ref_log, "load.reference_app")
         try:
@@ -251,6 +260,16 @@ def run(args: argparse.Namespace) -> int:
             results.append(
                 measure("bare SELECT 1", "quiet", f"{ref}/select1", os_env, args, scratch, ref_pid)
             )
+            floor = f"{ref}/floor/me"
+            results.append(
+                measure(FLOOR, "quiet", floor, _wrk_env(platform), args, scratch, ref_pid)
+            )
+            results.append(
+                measure(
+                    FLOOR_NO_LIMIT, "quiet", f"{floor}?limit=0", _wrk_env(platform), args,
+                    scratch, ref_pid,
+                )
+            )  # fmt: skip
             targets = launchproof_targets(platform)
             for name, url, env in targets:
                 results.append(measure(name, "quiet", url, env, args, scratch, api_pid))

@@ -1,11 +1,23 @@
-"""The bare ceiling: FastAPI + uvicorn with a ``/ping`` route and an asyncpg ``SELECT 1`` route.
+"""The bare ceiling: FastAPI + uvicorn with a ``/ping`` route and an asyncpg ``SELECT 1`` route,
+and the floor: ``/floor/me``, the least any FastAPI service must do for a checklist-compliant
+authenticated read.
 
 Started by ``load.ceiling`` on loopback, in the same run and on the same machine as Launchproof,
 so every Launchproof figure can be given as a ratio to it. No middleware, no auth, no ORM: what
 any FastAPI service pays before it does anything. The uvicorn options match ``app/cli.py``
 (one worker, the same HTTP parser) so the ratio measures the application, not the server.
 
-    DATABASE_URL=postgresql://... python -m load.reference_app --port 8123 [--http h11]
+``/floor/me`` answers the same question as Launchproof's ``GET /v1/me`` with the same SQL
+(compiled from ``app.auth.repository``'s statements) and the same read budget (``limits``'
+moving window on Redis), and nothing else: a session cookie hashed with ``SECRET_KEY``, one
+transaction (BEGIN, the session lookup binding ``app.user_id``, the memberships binding
+``app.workspace_ids``, COMMIT) on raw asyncpg, one rate-limit round trip, a JSON answer. No
+middleware, no access log, no metrics, no ORM, no dependency injection. ``?limit=0`` skips the
+rate limit. Its throughput is the most a service with these per-request controls can reach on
+this machine, whatever the framework code around them (docs/performance.md, "The floor").
+
+    DATABASE_URL=postgresql://... [SECRET_KEY=... REDIS_URL=redis://...] \
+        python -m load.reference_app --port 8123 [--http h11]
 """
 
 from __future__ import annotations
@@ -14,12 +26,23 @@ import argparse
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 import asyncpg
 import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
+from limits import parse
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import storage_from_string
+from sqlalchemy import Select
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import make_url
+
+from app.auth.credentials import SESSION_PURPOSE
+from app.auth.repository import _MEMBERSHIPS_OF_USER, _SESSION_WITH_USER
+from app.core.security import token_hash
+from load.seed import COOKIE
 
 POOL_SIZE = 10  # Launchproof's default DATABASE_POOL_SIZE
 
@@ -29,8 +52,33 @@ def _asyncpg_dsn(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+class _Compiled:
+    """An application statement compiled once to asyncpg's ``$n`` SQL, with its fixed values."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
+        self.sql = str(compiled)
+        self.defaults = dict(compiled.params)
+        self.order = list(compiled.positiontup or [])
+
+    def args(self, **values: object) -> list[object]:
+        merged = {**self.defaults, **values}
+        seen: list[object] = []
+        for name in dict.fromkeys(self.order):  # a repeated $n is bound once
+            seen.append(merged[name])
+        return seen
+
+
 def create_app() -> FastAPI:
     dsn = _asyncpg_dsn(os.environ["DATABASE_URL"])
+    secret = os.environ.get("SECRET_KEY", "").encode()
+    redis_url = os.environ.get("REDIS_URL")
+    session_sql, memberships_sql = _Compiled(_SESSION_WITH_USER), _Compiled(_MEMBERSHIPS_OF_USER)
+    storage = storage_from_string(
+        f"async+{redis_url}" if redis_url else "async+memory://",
+        **({"implementation": "redispy", "key_prefix": "lp-floor"} if redis_url else {}),
+    )
+    limiter, read_budget = MovingWindowRateLimiter(storage), parse("1000000/minute")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +100,31 @@ def create_app() -> FastAPI:
         async with pool.acquire() as connection:
             value = await connection.fetchval("SELECT 1")
         return {"value": int(value)}
+
+    @app.get("/floor/me")
+    async def floor_me(request: Request, limit: int = 1) -> dict[str, object]:
+        cookie = request.cookies.get(COOKIE)
+        if not cookie or not secret:
+            raise HTTPException(401)
+        digest = token_hash(secret, SESSION_PURPOSE, cookie)
+        pool: asyncpg.Pool = request.app.state.pool
+        async with pool.acquire() as connection, connection.transaction():
+            user = await connection.fetchrow(
+                session_sql.sql, *session_sql.args(token_hash=digest, now=datetime.now(UTC))
+            )
+            if user is None:
+                raise HTTPException(401)
+            await connection.fetchrow(memberships_sql.sql, *memberships_sql.args(user_id=user[2]))
+        if limit and not await limiter.hit(read_budget, "read.principal", f"user:{user[2]}"):
+            raise HTTPException(429)
+        return {
+            "id": str(user[2]),
+            "email": user[3],
+            "display_name": user[4],
+            "email_verified": user[6] is not None,
+            "is_staff": user[5],
+            "created_at": user[7].isoformat(),
+        }
 
     return app
 

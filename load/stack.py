@@ -50,6 +50,8 @@ class Stack:
     server_log: Path
     database_server: str  # "DATABASE_URL" or "embedded"
     app_database_url: str = ""  # the app role's URL (the bare reference app connects with it)
+    # This run's throwaway SECRET_KEY: the reference app's /floor/me hashes the same cookies.
+    secret_key: str = ""
 
     @property
     def stub_api_base(self) -> str:
@@ -247,4 +249,5 @@ def running_stack(
             server_log=server_log,
             database_server=source,
             app_database_url=urls.app,
+            secret_key=env["SECRET_KEY"],
         )
