@@ -110,7 +110,8 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         principal), so binding the user id in the projection, after the WHERE, is safe.
         """
         parameters = {"token_hash": token_hash, "now": now}
-        row = (await self.session.execute(_SESSION_WITH_USER, parameters)).one_or_none()
+        connection = await self.session.connection()
+        row = (await connection.execute(_SESSION_WITH_USER, parameters)).one_or_none()
         if row is None:
             return None
         session_id, last_seen_at, user_id, email, display_name, is_staff, verified_at, created = (
@@ -162,7 +163,8 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         if only_workspace is not None:
             statement = _MEMBERSHIP_IN_WORKSPACE
             parameters = {"user_id": user_id, "workspace_id": only_workspace}
-        workspace_ids, roles, *_ = (await self.session.execute(statement, parameters)).one()
+        connection = await self.session.connection()
+        workspace_ids, roles, *_ = (await connection.execute(statement, parameters)).one()
         if not workspace_ids:
             return {}
         return {ws: Role(role) for ws, role in zip(workspace_ids, roles, strict=True)}

@@ -3,8 +3,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Row, Select, or_, select, update
 
 from app.auth.principal import Principal
 from app.conversations.models import Conversation, Message, MessageRole, MessageStatus
@@ -35,8 +36,8 @@ class ConversationRepository(Repository[Conversation]):
 
     async def list_in(
         self, principal: Principal, workspace_id: AccessibleWorkspaceID, params: PageParams
-    ) -> PageResult[Conversation]:
-        return await self.paginate(
+    ) -> PageResult[Row[Any]]:
+        return await self.paginate_rows(
             self.readable_statement(principal).where(Conversation.workspace_id == workspace_id),
             params,
         )

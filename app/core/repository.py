@@ -6,18 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Row, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Base
 from app.core.pagination import PageParams, decode_cursor, encode_cursor
 
 M = TypeVar("M", bound=Base)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class PageResult(Generic[M]):
-    items: list[M]
+class PageResult(Generic[T]):
+    items: list[T]
     next_cursor: str | None
 
 
@@ -56,6 +57,26 @@ class Repository(Generic[M]):
         created_column: Any = None,
     ) -> PageResult[M]:
         """Newest first, keyset on (created_at, id)."""
+        rows = list(await self.get_all(self._keyset(statement, params, created_column)))
+        return self._page(rows, params)
+
+    async def paginate_rows(
+        self,
+        statement: Select[Any],
+        params: PageParams,
+        *,
+        created_column: Any = None,
+    ) -> PageResult[Row[Any]]:
+        """``paginate`` for read-only lists: plain rows through the session's connection (its
+        transaction and RLS context), without ORM instances. Building 21 tracked entities was
+        a large share of a 20-item list's CPU (docs/performance.md); a list endpoint whose
+        schema reads columns needs none of their identity map or change tracking."""
+        connection = await self.session.connection()
+        statement = self._keyset(statement, params, created_column)
+        rows = list((await connection.execute(statement)).all())
+        return self._page(rows, params)
+
+    def _keyset(self, statement: Select[Any], params: PageParams, created_column: Any) -> Any:
         model: Any = self.model
         created = created_column if created_column is not None else model.created_at
         if params.cursor:
@@ -63,8 +84,10 @@ class Repository(Generic[M]):
             statement = statement.where(
                 or_(created < created_at, and_(created == created_at, model.id < row_id))
             )
-        statement = statement.order_by(created.desc(), model.id.desc()).limit(params.limit + 1)
-        rows = list(await self.get_all(statement))
+        return statement.order_by(created.desc(), model.id.desc()).limit(params.limit + 1)
+
+    @staticmethod
+    def _page(rows: list[T], params: PageParams) -> PageResult[T]:
         next_cursor = None
         if len(rows) > params.limit:
             rows = rows[: params.limit]
