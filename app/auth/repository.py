@@ -72,6 +72,32 @@ _SESSION_WITH_USER = (
 )
 
 
+_PRESENT_CREDENTIAL = select(func.set_config("app.credential_hash", bindparam("hash"), True))
+_API_KEY_WITH_USER = (
+    select(
+        ApiKey.id,
+        ApiKey.workspace_id,
+        ApiKey.scopes,
+        ApiKey.last_used_at,
+        User.id,
+        User.email,
+        User.display_name,
+        User.is_staff,
+        User.email_verified_at,
+        User.created_at,
+        func.set_config("app.user_id", cast(User.id, Text), True),
+        func.set_config("app.membership_probe", cast(User.id, Text), True),
+    )
+    .join(User, User.id == ApiKey.created_by_id)
+    .where(
+        ApiKey.key_hash == bindparam("key_hash"),
+        ApiKey.revoked_at.is_(None),
+        (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > bindparam("now")),
+        User.suspended_at.is_(None),
+    )
+)
+
+
 def _memberships_statement(*conditions: ColumnElement[bool]) -> Select[Any]:
     return select(
         func.array_agg(WorkspaceMembership.workspace_id),
@@ -97,6 +123,14 @@ class LiveSession:
     last_seen_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class LiveApiKey:
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    scopes: tuple[str, ...]
+    last_used_at: datetime | None
+
+
 class PrincipalContextRepository(Repository[WorkspaceMembership]):
     model = WorkspaceMembership
 
@@ -120,34 +154,38 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         user = AuthenticatedUser(user_id, email, display_name, is_staff, verified_at, created)
         return LiveSession(session_id, last_seen_at), user
 
-    async def api_key_with_user(self, key_hash: bytes, now: datetime) -> tuple[ApiKey, User] | None:
+    async def api_key_with_user(
+        self, key_hash: bytes, now: datetime
+    ) -> tuple[LiveApiKey, AuthenticatedUser] | None:
         """A live API key and its active creator.
 
         ``api_key`` is RLS-protected; its SELECT policy shows a row to a transaction that
         presents the row's own hash in ``app.credential_hash`` (holding the key is the
-        capability to see it). Nothing else becomes visible.
+        capability to see it). Nothing else becomes visible, and the hash is cleared again
+        before anything else runs. Columns on the session's connection, as for sessions.
         """
-        await self.session.execute(
-            select(func.set_config("app.credential_hash", key_hash.hex(), True))
-        )
-        statement = (
-            select(
-                ApiKey,
-                User,
-                func.set_config("app.user_id", cast(User.id, Text), True),
-                func.set_config("app.membership_probe", cast(User.id, Text), True),
-            )
-            .join(User, User.id == ApiKey.created_by_id)
-            .where(
-                ApiKey.key_hash == key_hash,
-                ApiKey.revoked_at.is_(None),
-                (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now),
-                User.suspended_at.is_(None),
-            )
-        )
-        row = (await self.session.execute(statement)).one_or_none()
-        await self.session.execute(select(func.set_config("app.credential_hash", "", True)))
-        return None if row is None else (row[0], row[1])
+        connection = await self.session.connection()
+        await connection.execute(_PRESENT_CREDENTIAL, {"hash": key_hash.hex()})
+        row = (
+            await connection.execute(_API_KEY_WITH_USER, {"key_hash": key_hash, "now": now})
+        ).one_or_none()
+        await connection.execute(_PRESENT_CREDENTIAL, {"hash": ""})
+        if row is None:
+            return None
+        (
+            key_id,
+            workspace_id,
+            scopes,
+            last_used_at,
+            user_id,
+            email,
+            name,
+            staff,
+            verified,
+            created,
+        ) = row[:10]
+        user = AuthenticatedUser(user_id, email, name, staff, verified, created)
+        return LiveApiKey(key_id, workspace_id, tuple(scopes), last_used_at), user
 
     async def bind_memberships(
         self, user_id: uuid.UUID, only_workspace: uuid.UUID | None = None

@@ -85,15 +85,47 @@ def test_lists_do_not_grow_with_their_page(db: Database, monkeypatch: pytest.Mon
             json={"name": "Helper", "system_prompt": "Be brief.", "model": "stub-small"},
         )
         assert bot.status_code == 201, bot.text
+        created: list[str] = []
         for n in range(22):
             started = await http.post(
                 f"/v1/bots/{bot.json()['id']}/conversations", json={"title": f"Topic {n}"}
             )
             assert started.status_code == 201, started.text
+            created.append(started.json()["id"])
         listing = f"/v1/workspaces/{workspaces[0]}/conversations"
-        await http.get(f"{listing}?limit=20")  # warm-up
+        # The list reads plain rows (Repository.paginate_rows): the keyset cursor still walks
+        # every conversation exactly once, newest first.
+        seen: list[str] = []
+        cursor: str | None = None
+        while True:
+            params = {"limit": "5", **({"cursor": cursor} if cursor else {})}
+            page = (await http.get(listing, params=params)).json()
+            seen.extend(item["id"] for item in page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == created[::-1]
         assert await count(http, statements, f"{listing}?limit=20") == 3, statements
         assert await count(http, statements, f"{listing}?limit=2") == 3, statements
         assert await count(http, statements, "/v1/workspaces?limit=20") == 3, statements
+
+    run_signed_in(db, monkeypatch, scenario)
+
+
+def test_api_key_read_costs_four_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
+        workspace = (await http.post("/v1/workspaces", json={"name": "Keys"})).json()["id"]
+        created = await http.post(
+            f"/v1/workspaces/{workspace}/api-keys",
+            json={"name": "integration", "scopes": ["conversations:read"]},
+        )
+        assert created.status_code == 201, created.text
+        del http.headers["Cookie"]
+        http.headers["Authorization"] = f"Bearer {created.json()['key']}"
+        listing = f"/v1/workspaces/{workspace}/conversations?limit=20"
+        await http.get(listing)  # warm-up (and the once-a-minute last_used_at write)
+        # Present the key's hash to its RLS policy, read key + creator, clear the hash, bind
+        # the one workspace's membership; then the list itself.
+        assert await count(http, statements, listing) == 5, statements
 
     run_signed_in(db, monkeypatch, scenario)
