@@ -45,18 +45,23 @@ from app.workspaces.permissions import Role
 # The session lookup selects the columns it needs, not the ``UserSession``/``User`` entities:
 # building two ORM instances (identity map, instance state) was about a tenth of /v1/me's CPU,
 # and nothing in the request needs them tracked (docs/performance.md).
+# The caller's own columns (``AuthenticatedUser``), then binding ``app.user_id`` and the one-shot
+# ``app.membership_probe`` in the projection, after the WHERE found a live credential.
+_USER_COLUMNS_BINDING_USER = (
+    User.id,
+    User.email,
+    User.display_name,
+    User.is_staff,
+    User.email_verified_at,
+    User.created_at,
+    func.set_config("app.user_id", cast(User.id, Text), True),
+    func.set_config("app.membership_probe", cast(User.id, Text), True),
+)
 _SESSION_WITH_USER = (
     select(
         UserSession.id,
         UserSession.last_seen_at,
-        User.id,
-        User.email,
-        User.display_name,
-        User.is_staff,
-        User.email_verified_at,
-        User.created_at,
-        func.set_config("app.user_id", cast(User.id, Text), True),
-        func.set_config("app.membership_probe", cast(User.id, Text), True),
+        *_USER_COLUMNS_BINDING_USER,
         func.set_config(
             "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
         ),
@@ -79,14 +84,7 @@ _API_KEY_WITH_USER = (
         ApiKey.workspace_id,
         ApiKey.scopes,
         ApiKey.last_used_at,
-        User.id,
-        User.email,
-        User.display_name,
-        User.is_staff,
-        User.email_verified_at,
-        User.created_at,
-        func.set_config("app.user_id", cast(User.id, Text), True),
-        func.set_config("app.membership_probe", cast(User.id, Text), True),
+        *_USER_COLUMNS_BINDING_USER,
     )
     .join(User, User.id == ApiKey.created_by_id)
     .where(
