@@ -61,8 +61,8 @@ class MessageRepository(Repository[Message]):
 
     async def list_in(
         self, principal: Principal, conversation_id: uuid.UUID, params: PageParams
-    ) -> PageResult[Message]:
-        return await self.paginate(
+    ) -> PageResult[Row[Any]]:
+        return await self.paginate_rows(
             self.readable_statement(principal).where(Message.conversation_id == conversation_id),
             params,
         )
