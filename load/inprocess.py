@@ -111,7 +111,7 @@ def _apply(env: Mapping[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("endpoint", choices=["me", "list"])
+    parser.add_argument("endpoint", choices=["me", "list", "healthz"])
     parser.add_argument("--requests", type=int, default=2000, help="per batch (max 20000)")
     parser.add_argument("--repeats", type=int, default=5, help="batches (max 20)")
     parser.add_argument("--profile", action="store_true", help="one batch under pyinstrument")
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         from app.main import create_app  # after the environment holds the stack's settings
 
         path = {
+            "healthz": "/healthz",  # the middleware stack alone, no principal
             "me": "/v1/me",
             "list": f"/v1/workspaces/{user.workspace_id}/conversations?limit=20",
         }[args.endpoint]
