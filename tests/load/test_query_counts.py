@@ -19,6 +19,7 @@ from sqlalchemy import event
 
 from app.core.config import Settings
 from app.main import create_app
+from load import reference_app
 from tests.support import Database, base_env, run_cli
 
 COOKIE = "__Host-lp_session"
@@ -112,7 +113,7 @@ def test_lists_do_not_grow_with_their_page(db: Database, monkeypatch: pytest.Mon
     run_signed_in(db, monkeypatch, scenario)
 
 
-def test_api_key_read_costs_four_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key_list_costs_five_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
         workspace = (await http.post("/v1/workspaces", json={"name": "Keys"})).json()["id"]
         created = await http.post(
@@ -127,5 +128,27 @@ def test_api_key_read_costs_four_statements(db: Database, monkeypatch: pytest.Mo
         # Present the key's hash to its RLS policy, read key + creator, clear the hash, bind
         # the one workspace's membership; then the list itself.
         assert await count(http, statements, listing) == 5, statements
+
+    run_signed_in(db, monkeypatch, scenario)
+
+
+def test_the_floor_reads_the_same_user_as_v1_me(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``make bench-ceiling``'s floor (``load/reference_app.py``, ``/floor/me``) runs the app's
+    own authentication statements: it must find the signed-in user, or the floor would be
+    measuring a 401."""
+
+    async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
+        me = (await http.get("/v1/me")).json()
+        floor_app = reference_app.create_app()
+        async with floor_app.router.lifespan_context(floor_app):
+            transport = httpx.ASGITransport(app=floor_app)
+            async with httpx.AsyncClient(transport=transport, base_url=ORIGIN) as floor:
+                found = await floor.get("/floor/me", headers={"Cookie": http.headers["Cookie"]})
+                assert found.status_code == 200, found.text
+                assert (found.json()["id"], found.json()["email"]) == (me["id"], me["email"])
+                forged = await floor.get("/floor/me", headers={"Cookie": f"{COOKIE}=forged"})
+                assert forged.status_code == 401
 
     run_signed_in(db, monkeypatch, scenario)
