@@ -68,6 +68,29 @@ def _session_cookie(response: httpx.Response) -> str:
     raise RuntimeError("login set no session cookie")
 
 
+async def studio_with_conversations(
+    http: httpx.AsyncClient, *, name: str, bot_name: str, title: str, count: int
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Through the API, as the signed-in ``http`` client: a workspace, a ``stub-small`` bot and
+    ``count`` empty conversations titled ``"<title> <n>"``. Returns the workspace, the bot and
+    the conversation ids."""
+    workspace = _expect(await http.post("/v1/workspaces", json={"name": name}), 201)
+    bot_body = {
+        "name": bot_name,
+        "system_prompt": SYSTEM_PROMPT,
+        "model": "stub-small",
+        "max_output_tokens": MAX_OUTPUT_TOKENS,
+    }
+    bot = _expect(await http.post(f"/v1/workspaces/{workspace['id']}/bots", json=bot_body), 201)
+    ids: list[str] = []
+    for n in range(count):
+        created = await http.post(
+            f"/v1/bots/{bot['id']}/conversations", json={"title": f"{title} {n}"}
+        )
+        ids.append(str(_expect(created, 201)["id"]))
+    return workspace, bot, ids
+
+
 async def seed(stack: Stack, *, conversations: int, history_turns: int) -> Seeded:
     """One verified user, a workspace, a ``stub-small`` bot, conversations with history."""
     origin = stack.api_url
@@ -88,20 +111,9 @@ async def seed(stack: Stack, *, conversations: int, history_turns: int) -> Seede
     async with httpx.AsyncClient(
         base_url=stack.api_url, headers=partial.headers(), timeout=30
     ) as http:
-        workspace = _expect(await http.post("/v1/workspaces", json={"name": "Bench studio"}), 201)
-        bot_body = {
-            "name": "Bench bot",
-            "system_prompt": SYSTEM_PROMPT,
-            "model": "stub-small",
-            "max_output_tokens": MAX_OUTPUT_TOKENS,
-        }
-        bot = _expect(await http.post(f"/v1/workspaces/{workspace['id']}/bots", json=bot_body), 201)
-        ids: list[str] = []
-        for n in range(conversations):
-            created = await http.post(
-                f"/v1/bots/{bot['id']}/conversations", json={"title": f"Bench {n}"}
-            )
-            ids.append(str(_expect(created, 201)["id"]))
+        workspace, bot, ids = await studio_with_conversations(
+            http, name="Bench studio", bot_name="Bench bot", title="Bench", count=conversations
+        )
 
         async def history(index: int, conversation_id: str) -> None:
             for turn in range(history_turns):

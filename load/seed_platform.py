@@ -22,11 +22,10 @@ import httpx
 from load.chat_client import JSON_ACCEPT, user_text
 from load.seed import (
     COOKIE,
-    MAX_OUTPUT_TOKENS,
-    SYSTEM_PROMPT,
     _expect,
     _mail_token,
     _session_cookie,
+    studio_with_conversations,
 )
 from load.stack import Stack
 
@@ -84,21 +83,13 @@ async def _seed_user(
         cookie = _session_cookie(login)
     headers = {**anon_headers, "Cookie": f"{COOKIE}={cookie}"}
     async with httpx.AsyncClient(base_url=origin, headers=headers, timeout=60) as http:
-        name = {"name": f"Studio {index}"}
-        workspace = _expect(await http.post("/v1/workspaces", json=name), 201)
-        bot_body = {
-            "name": f"Helper {index}",
-            "system_prompt": SYSTEM_PROMPT,
-            "model": "stub-small",
-            "max_output_tokens": MAX_OUTPUT_TOKENS,
-        }
-        bot = _expect(await http.post(f"/v1/workspaces/{workspace['id']}/bots", json=bot_body), 201)
-        ids: list[str] = []
-        for n in range(conversations):
-            created = await http.post(
-                f"/v1/bots/{bot['id']}/conversations", json={"title": f"Topic {n}"}
-            )
-            ids.append(str(_expect(created, 201)["id"]))
+        workspace, bot, ids = await studio_with_conversations(
+            http,
+            name=f"Studio {index}",
+            bot_name=f"Helper {index}",
+            title="Topic",
+            count=conversations,
+        )
 
         async def history(offset: int, conversation_id: str) -> None:
             for turn in range(turns):

@@ -28,7 +28,7 @@ from app.core.metrics import WEBHOOK_DELIVERIES, WEBHOOK_QUEUE_DEPTH, WEBHOOK_QU
 from app.webhooks.events import EventType
 from app.webhooks.inbound import service as inbound_service
 from app.webhooks.outbound.delivery import AttemptResult, Outcome, attempt, backoff_seconds
-from app.webhooks.outbound.models import DeliveryStatus, WebhookDeliveryAttempt
+from app.webhooks.outbound.models import DeliveryStatus
 from app.webhooks.outbound.repository import (
     AttemptRepository,
     ClaimedDelivery,
@@ -138,17 +138,7 @@ async def _prepare(
         if reason is not None:
             delivery.status = DeliveryStatus.FAILED
             delivery.completed_at = datetime.now(UTC)
-            await AttemptRepository(session).add_attempt(
-                ws,
-                WebhookDeliveryAttempt(
-                    id=uuid.uuid4(),
-                    workspace_id=ws,
-                    delivery_id=delivery.id,
-                    outcome=reason,
-                    duration_ms=0,
-                    response_snippet="",
-                ),
-            )
+            await AttemptRepository(session).add_attempt(ws, delivery.id, outcome=reason)
             await QueueRepository(session).finish(item.delivery_id, lease_until)
             WEBHOOK_DELIVERIES.labels(outcome="disabled").inc()
             return None
@@ -189,15 +179,11 @@ async def _record(
         delivery, endpoint = found
         await AttemptRepository(session).add_attempt(
             ws,
-            WebhookDeliveryAttempt(
-                id=uuid.uuid4(),
-                workspace_id=ws,
-                delivery_id=delivery.id,
-                status_code=result.status_code,
-                outcome=f"{result.outcome.value}:{result.detail}"[:32],
-                duration_ms=result.duration_ms,
-                response_snippet=result.snippet,
-            ),
+            delivery.id,
+            outcome=f"{result.outcome.value}:{result.detail}"[:32],
+            status_code=result.status_code,
+            duration_ms=result.duration_ms,
+            response_snippet=result.snippet,
         )
         queue = QueueRepository(session)
         delivery.attempts += 1

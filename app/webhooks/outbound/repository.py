@@ -149,11 +149,27 @@ class AttemptRepository(Repository[WebhookDeliveryAttempt]):
         return list(result.scalars().all())
 
     async def add_attempt(
-        self, workspace_id: AccessibleWorkspaceID, attempt: WebhookDeliveryAttempt
+        self,
+        workspace_id: AccessibleWorkspaceID,
+        delivery_id: uuid.UUID,
+        *,
+        outcome: str,
+        status_code: int | None = None,
+        duration_ms: int = 0,
+        response_snippet: str = "",
     ) -> None:
-        if attempt.workspace_id != workspace_id:
-            raise ValueError("attempt outside the bound workspace")
-        self.session.add(attempt)
+        """One row of the delivery log, always in the bound workspace."""
+        self.session.add(
+            WebhookDeliveryAttempt(
+                id=uuid.uuid4(),
+                workspace_id=workspace_id,
+                delivery_id=delivery_id,
+                status_code=status_code,
+                outcome=outcome,
+                duration_ms=duration_ms,
+                response_snippet=response_snippet,
+            )
+        )
         await self.session.flush()
 
 
