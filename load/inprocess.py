@@ -24,14 +24,13 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import uvloop
 from starlette.types import ASGIApp, Message
 
-import load.stack as stack_module
 from load.gate import say
 from load.load_env import load_server_env
 from load.seed import COOKIE
@@ -40,25 +39,6 @@ from load.stack import ROOT, running_stack
 
 CONCURRENCY = 16  # requests in flight, above the default pool of 10 as under wrk -c32
 WARMUP = 400
-
-
-@contextlib.contextmanager
-def captured_server_env() -> Iterator[dict[str, str]]:
-    """The settings ``running_stack`` gives its server (SECRET_KEY included), to build the
-    same application here."""
-    captured: dict[str, str] = {}
-    original = stack_module._server_env
-
-    def capture(*args: Any, **kwargs: Any) -> dict[str, str]:
-        env = original(*args, **kwargs)
-        captured.update(env)
-        return env
-
-    stack_module._server_env = capture
-    try:
-        yield captured
-    finally:
-        stack_module._server_env = original
 
 
 async def _one(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> int:
@@ -120,13 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     reports = ROOT / "reports"
     reports.mkdir(exist_ok=True)
     label = f"inprocess-{args.endpoint}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
-    with (
-        captured_server_env() as env,
-        running_stack(reports, label, extra_env=load_server_env()) as stack,
-    ):
+    with running_stack(reports, label, extra_env=load_server_env()) as stack:
         platform = asyncio.run(seed_platform(stack, users=2, conversations=30, turns=1))
         user = platform.users[0]
-        _apply(env)
+        _apply(stack.server_env)
         from app.main import create_app  # after the environment holds the stack's settings
 
         path = {

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,13 @@ class Stack:
     server_log: Path
     database_server: str  # "DATABASE_URL" or "embedded"
     app_database_url: str = ""  # the app role's URL (the bare reference app connects with it)
-    # This run's throwaway SECRET_KEY: the reference app's /floor/me hashes the same cookies.
-    secret_key: str = ""
+    # The API server's settings (this run's throwaway SECRET_KEY included): load.inprocess
+    # builds the same application, and the reference app's /floor/me hashes the same cookies.
+    server_env: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def secret_key(self) -> str:
+        return self.server_env.get("SECRET_KEY", "")
 
     @property
     def stub_api_base(self) -> str:
@@ -249,5 +254,5 @@ def running_stack(
             server_log=server_log,
             database_server=source,
             app_database_url=urls.app,
-            secret_key=env["SECRET_KEY"],
+            server_env=dict(env),
         )
