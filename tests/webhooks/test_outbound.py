@@ -58,6 +58,14 @@ class TestRegistration:
         assert "secret" not in endpoint(admin, created["id"])
         listed = admin.get(f"/v1/workspaces/{workspace_of(admin)}/webhook-endpoints")
         assert "whsec_" not in listed.text
+        # No secret material of any kind (plaintext, ciphertext, a renamed field) in a read,
+        # a list or an update: every answer after creation names the same keys, none secret.
+        patched = admin.patch(f"/v1/webhook-endpoints/{created['id']}", json={"description": "x"})
+        assert patched.status_code == 200, patched.text
+        for answer in (endpoint(admin, created["id"]), listed.json()["items"][0], patched.json()):
+            secretish = {key for key in answer if "secret" in key}
+            assert secretish <= {"previous_secret_expires_at"}, sorted(answer)  # a time only
+            assert "gAAAAA" not in json.dumps(answer)  # no Fernet token under any name
         stored = bytes(
             db.scalar("SELECT secret_encrypted FROM webhook_endpoint WHERE id = %s", created["id"])
         )
@@ -101,6 +109,24 @@ class TestRegistration:
         )
         assert response.status_code == 422, response.text
         assert db.scalar("SELECT count(*) FROM webhook_endpoint") == before
+
+    @pytest.mark.parametrize(
+        "url",
+        [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://private.test/hook",
+            "ftp://hooks.test/x",
+        ],
+    )
+    def test_internal_urls_are_refused_on_update_too(
+        self, admin: Actor, db: Database, dns: LocalDNSServer, receiver: Receiver, url: str
+    ) -> None:
+        dns.set("private.test", "A", ["192.168.1.20"])
+        created = register(admin, receiver.url(host="hooks.test"))
+        stored = db.scalar("SELECT url FROM webhook_endpoint WHERE id = %s", created["id"])
+        response = admin.patch(f"/v1/webhook-endpoints/{created['id']}", json={"url": url})
+        assert response.status_code == 422, response.text
+        assert db.scalar("SELECT url FROM webhook_endpoint WHERE id = %s", created["id"]) == stored
 
     def test_test_event_type_is_not_subscribable(self, admin: Actor, receiver: Receiver) -> None:
         response = admin.post(
