@@ -145,6 +145,44 @@ def _body(raw: bytes) -> str:
     return str(part.get_content())
 
 
+def test_reset_mail_links_use_public_url_whatever_the_host_header(
+    stack: MailStack, db: Database
+) -> None:
+    """The password-reset mail is the classic Host-header poisoning target: a spoofed Host must
+    never become the link a victim clicks."""
+    stack.sink.start()
+    worker_log = (stack.logs / "worker-reset.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "app", "worker", "--jobs", "deliver_email"],
+        cwd=ROOT,
+        env=stack.env,
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        address, _ = signup(stack.server, db, email=unique_email("reset"))
+        port = stack.server.url.rsplit(":", 1)[1]
+        response = Anonymous(stack.server).post(
+            "/v1/auth/password-reset",
+            json={"email": address},
+            headers={"Host": f"localhost:{port}"},
+        )
+        assert response.status_code == 202, response.text
+
+        def reset_mails() -> list[bytes]:
+            return [raw for raw in stack.sink.to(address) if b"reset" in raw.lower()]
+
+        raw = wait_for(reset_mails)[0]
+    finally:
+        stop_process(worker)
+        worker_log.close()
+
+    links = re.findall(r"https?://\S+", _body(raw))
+    assert links
+    assert all(link.startswith(stack.server.url + "/") for link in links), links
+    assert "localhost" not in _body(raw)
+
+
 def test_verification_mail_arrives_signed_with_public_url_links(
     stack: MailStack, db: Database
 ) -> None:
