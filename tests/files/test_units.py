@@ -53,6 +53,15 @@ def test_text_is_served_with_a_charset_and_images_as_themselves() -> None:
     assert download_headers("a.png", "image/png", 3)["Content-Type"] == "image/png"
 
 
+def test_download_headers_pin_no_sniffing_themselves() -> None:
+    """The route sets nosniff, a sandbox CSP and no-store on its own, not only through the
+    app-wide security headers (which a proxy or another mount might not add)."""
+    headers = download_headers("a.txt", "text/plain", 3)
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in headers["Content-Security-Policy"]
+    assert "no-store" in headers["Cache-Control"]
+
+
 def test_binary_types_come_from_signatures(tmp_path: Path) -> None:
     assert _sniff(tmp_path, "x.png", png_bytes()) == "image/png"
     assert _sniff(tmp_path, "x", pdf_bytes()) == "application/pdf"
