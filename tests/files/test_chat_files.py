@@ -133,6 +133,38 @@ def test_files_pending_their_scan_cannot_be_attached(
     assert messages_in(db, conversation) == 0
 
 
+def test_the_file_tool_never_finds_a_file_awaiting_its_scan(
+    alice: tuple[Actor, str, str], db: Database, stub: Stub
+) -> None:
+    actor, ws, bot_id = alice
+    word = f"okapi{secrets.token_hex(3)}"
+    clean = clean_upload(actor, ws, "clean.md", f"The {word} is checked.\n".encode())
+    pending = upload_ok(actor, ws, "pending.md", f"Unscanned {word} payload.\n".encode())["id"]
+    with db.connect() as conn:  # held pending, as if clamd had not answered yet
+        conn.execute("DELETE FROM file_scan_job WHERE file_id = %s", (pending,))
+        conn.execute(
+            "UPDATE file SET status = 'pending_scan', scan_engine = NULL WHERE id = %s",
+            (pending,),
+        )
+    conversation = start_conversation(actor, bot_id)["id"]
+    session = new_session()
+    call = "[[tool:search_files " + json.dumps({"query": word}) + "]]"
+
+    response = send(actor, conversation, f"Find it. {call} {marker(session)}", [])
+
+    assert response.status_code == 200, response.text
+    tool_messages = [
+        m["content"]
+        for body in recorded(stub, session)
+        for m in body["messages"]
+        if m.get("role") == "tool"
+    ]
+    assert tool_messages, "the tool result was not sent back to the model"
+    assert [r["file_id"] for r in json.loads(tool_messages[-1])["results"]] == [clean]
+    assert pending not in json.dumps(tool_messages)
+    assert "Unscanned" not in json.dumps(tool_messages)
+
+
 def test_the_file_tool_searches_only_this_workspace(
     alice: tuple[Actor, str, str], bob: tuple[Actor, str], stub: Stub
 ) -> None:
