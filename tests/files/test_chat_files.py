@@ -133,6 +133,16 @@ def test_files_pending_their_scan_cannot_be_attached(
     assert messages_in(db, conversation) == 0
 
 
+def tool_messages_sent(stub: Stub, session: str) -> list[str]:
+    """What the tool calls of this session sent back to the model, as the stub recorded it."""
+    return [
+        m["content"]
+        for body in recorded(stub, session)
+        for m in body["messages"]
+        if m.get("role") == "tool"
+    ]
+
+
 def test_the_file_tool_never_finds_a_file_awaiting_its_scan(
     alice: tuple[Actor, str, str], db: Database, stub: Stub
 ) -> None:
@@ -153,12 +163,7 @@ def test_the_file_tool_never_finds_a_file_awaiting_its_scan(
     response = send(actor, conversation, f"Find it. {call} {marker(session)}", [])
 
     assert response.status_code == 200, response.text
-    tool_messages = [
-        m["content"]
-        for body in recorded(stub, session)
-        for m in body["messages"]
-        if m.get("role") == "tool"
-    ]
+    tool_messages = tool_messages_sent(stub, session)
     assert tool_messages, "the tool result was not sent back to the model"
     assert [r["file_id"] for r in json.loads(tool_messages[-1])["results"]] == [clean]
     assert pending not in json.dumps(tool_messages)
@@ -184,12 +189,7 @@ def test_the_file_tool_searches_only_this_workspace(
 
     assert response.status_code == 200, response.text
     assert [c["outcome"] for c in response.json()["tool_calls"]] == ["ok"]
-    tool_messages = [
-        m["content"]
-        for body in recorded(stub, session)
-        for m in body["messages"]
-        if m.get("role") == "tool"
-    ]
+    tool_messages = tool_messages_sent(stub, session)
     assert tool_messages, "the tool result was not sent back to the model"
     results = json.loads(tool_messages[-1])["results"]
     assert [r["file_id"] for r in results] == [mine]
