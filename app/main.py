@@ -24,6 +24,7 @@ from app.core.rate_limit import RateLimiter
 from app.core.security_headers import SecurityHeadersMiddleware
 from app.files.scanning import scanner_client
 from app.files.storage import shared_storage
+from app.files.upload_slots import UploadSlots
 from app.health.repository import DatabaseProbe
 
 AUDIT_POOL_SIZE = 2
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.openai.close()
+            await app.state.upload_slots.close()
             await audit_engine.dispose()
             await engine.dispose()
 
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings)
     # --- Files: object storage and the scanner readiness probes (app/files) ---
     app.state.storage = shared_storage(settings)
+    app.state.upload_slots = UploadSlots(settings)
     app.state.scanner = scanner_client(settings)
     install_error_handlers(app)
     include_api(app)
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_bytes=settings.max_request_body_bytes,
         upload_bytes=settings.max_upload_body_bytes,
         webhook_bytes=settings.max_webhook_body_bytes,
+        body_timeout=settings.request_body_timeout_seconds,
     )
     if settings.allowed_hosts:
         app.add_middleware(TrustedHostsMiddleware, allowed_hosts=settings.allowed_hosts)

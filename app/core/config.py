@@ -93,6 +93,8 @@ class Settings(FileSettings, BaseSettings):
     # Body caps per route class (413 while reading): uploads and inbound webhooks.
     max_upload_body_bytes: int = Field(default=25 * 1_048_576, ge=1024)
     max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # A client that sends no body bytes for this long gets 408 (uvicorn has no body timeout).
+    request_body_timeout_seconds: float = Field(default=30.0, ge=1.0, le=600.0)
 
     # --- Sessions and credentials --------------------------------------------------------
     session_cookie_secure: bool = True

@@ -35,6 +35,7 @@ from app.core.request_context import current_client_ip
 
 log = structlog.get_logger()
 STORE_TIMEOUT_SECONDS = 0.5
+STORE_RETRY_AFTER_SECONDS = 5
 
 
 class Budget(StrEnum):
@@ -124,9 +125,11 @@ class RateLimiter:
                 budget=budget.value,
                 error=type(exc).__name__,
             )
-            raise ServiceUnavailable(
+            unavailable = ServiceUnavailable(
                 "Rate limiting is unavailable; try again shortly.", code="rate_limit_unavailable"
-            ) from None
+            )
+            unavailable.headers = {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
+            raise unavailable from None
         RATE_LIMIT_REJECTIONS.labels(budget=budget.value).inc()
         raise RateLimited(int(stats.reset_time - time.time()) + 1, "Slow down; try again later.")
 
