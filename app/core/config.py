@@ -95,6 +95,9 @@ class Settings(FileSettings, BaseSettings):
     max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
     # A client that sends no body bytes for this long gets 408 (uvicorn has no body timeout).
     request_body_timeout_seconds: float = Field(default=30.0, ge=1.0, le=600.0)
+    # A request head (request line + headers) not complete this long after the connection opened
+    # (or its previous response ended) gets 408 and the connection closes (slowloris).
+    request_head_timeout_seconds: float = Field(default=10.0, ge=1.0, le=120.0)
 
     # --- Sessions and credentials --------------------------------------------------------
     session_cookie_secure: bool = True

@@ -82,15 +82,13 @@ async def upload_file(
     transaction (binding its RLS context): the record is written by whoever the caller is *then*.
     """
     ws = _writable(principal, workspace_id)
+    remaining = settings.file_workspace_quota_bytes - await FileRepository(session).used_bytes(ws)
+    if remaining <= 0:
+        raise QuotaExceeded("This workspace has used its storage quota.")
+    limit = min(settings.max_upload_body_bytes, remaining)
+    # Nothing pinned while the client sends: the connection goes back to the pool here.
+    await commit_early(session)
     async with slots.hold(principal.user_id, ws):
-        remaining = settings.file_workspace_quota_bytes - await FileRepository(session).used_bytes(
-            ws
-        )
-        if remaining <= 0:
-            raise QuotaExceeded("This workspace has used its storage quota.")
-        limit = min(settings.max_upload_body_bytes, remaining)
-        # Nothing pinned while the client sends: the connection goes back to the pool here.
-        await commit_early(session)
         try:
             async with received_upload(body, content_type=content_type, limit=limit) as upload:
                 key, detected = await _store(settings, storage, ws, upload)
