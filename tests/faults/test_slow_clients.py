@@ -469,3 +469,29 @@ def test_uploads_answer_503_with_retry_after_while_redis_is_down(
         assert db.scalar("SELECT count(*) FROM file WHERE workspace_id = %s", ws) == 0
     finally:
         stop_server(server)
+
+
+def test_the_slot_store_down_is_a_503_with_retry_after(private_redis: PrivateRedis) -> None:
+    """The slots themselves fail closed when Redis is gone (the rate budget before them too)."""
+    import asyncio
+    import uuid
+
+    from app.core.config import Settings
+    from app.files.errors import UploadSlotsUnavailable
+    from app.files.upload_slots import UploadSlots
+
+    async def scenario() -> None:
+        slots = UploadSlots(Settings(redis_url=private_redis.url))
+        async with slots.hold(uuid.uuid4(), uuid.uuid4()):
+            pass  # up: a slot is taken and given back
+        stop_process(private_redis.process)
+        try:
+            async with slots.hold(uuid.uuid4(), uuid.uuid4()):
+                pass
+        finally:
+            await slots.close()
+
+    with pytest.raises(UploadSlotsUnavailable) as refused:
+        asyncio.run(scenario())
+    assert refused.value.status_code == 503
+    assert int(refused.value.headers["Retry-After"]) >= 1
