@@ -291,6 +291,34 @@ def test_thirty_trickled_uploads_hold_no_connection_and_do_not_slow_others(
     assert db.scalar("SELECT count(*) FROM file WHERE workspace_id = %s", ws) == SLOW_UPLOADS
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"), [("remove", 404), ("viewer", 403)], ids=["removed", "demoted"]
+)
+def test_the_record_is_written_with_the_permissions_of_its_end(
+    roomy: Server, db: Database, change: str, expected: int
+) -> None:
+    """The connection is released while the body arrives, so the final transaction checks the
+    caller again: a member removed (or made a viewer) mid-upload stores nothing."""
+    owner = _as(create_actor(roomy, db, "mid-owner"), roomy)
+    ws = create_workspace(owner)
+    member = add_member(roomy, db, owner, ws, "member")
+    slow = start_upload(member, ws, b"written while a member " * 5, sent=5)
+    try:
+        time.sleep(0.5)
+        path = f"/v1/workspaces/{ws}/members/{member.user_id}"
+        if change == "remove":
+            assert owner.delete(path).status_code == 204
+        else:
+            assert owner.patch(path, json={"role": "viewer"}).status_code == 200
+        status = slow.finish()
+    finally:
+        slow.sock.close()
+    assert status == expected
+    assert db.scalar("SELECT count(*) FROM file WHERE workspace_id = %s", ws) == 0
+    stored = Path(roomy.env["STORAGE_LOCAL_DIR"]) / ws
+    assert not stored.exists() or not any(p.is_file() for p in stored.rglob("*"))
+
+
 def test_a_body_that_stops_arriving_gets_408_and_leaves_nothing(
     roomy: Server, db: Database
 ) -> None:
