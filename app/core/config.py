@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.config_edge import EdgeTimeoutSettings
 from app.core.config_files import FILE_SECRET_FIELDS, FileSettings
 from app.core.keys import strong_dkim_key
 from app.core.proxies import expand_proxy_tokens, within_cloudflare
@@ -48,7 +49,7 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
-class Settings(FileSettings, BaseSettings):
+class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
     # hide_input_in_errors: a rejected value (a malformed DKIM key, a URL with a password) must
     # not be echoed into a startup traceback and from there into logs.
     model_config = SettingsConfigDict(
@@ -93,11 +94,6 @@ class Settings(FileSettings, BaseSettings):
     # Body caps per route class (413 while reading): uploads and inbound webhooks.
     max_upload_body_bytes: int = Field(default=25 * 1_048_576, ge=1024)
     max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
-    # A client that sends no body bytes for this long gets 408 (uvicorn has no body timeout).
-    request_body_timeout_seconds: float = Field(default=30.0, ge=1.0, le=600.0)
-    # A request head (request line + headers) not complete this long after the connection opened
-    # (or its previous response ended) gets 408 and the connection closes (slowloris).
-    request_head_timeout_seconds: float = Field(default=10.0, ge=1.0, le=120.0)
 
     # --- Sessions and credentials --------------------------------------------------------
     session_cookie_secure: bool = True
