@@ -113,6 +113,8 @@ def test_concurrent_sends_overshoot_by_at_most_one_reservation(
 
     statuses = sorted(r.status_code for r in answers)
     assert len(answers) == SENDERS
+    spent, reserved = _ledger(db, workspace_id)
+    assert spent <= BUDGET + reservation, (spent, BUDGET, reservation, statuses)
     assert set(statuses) <= {200, 429}, statuses
     admitted = statuses.count(200)
     refused = [r for r in answers if r.status_code == 429]
@@ -125,8 +127,6 @@ def test_concurrent_sends_overshoot_by_at_most_one_reservation(
     # The first wave is refused while every admitted answer is still running (nothing settled
     # yet): that is a short wait, not "until midnight".
     assert min(int(r.headers["retry-after"]) for r in refused) <= 60
-    spent, reserved = _ledger(db, workspace_id)
-    assert spent <= BUDGET + reservation, (spent, BUDGET, reservation, statuses)
     _assert_released(db, workspace_id, reserved)
     # Every admitted turn was charged: the ledger equals the answers' own usage.
     charged = sum(
