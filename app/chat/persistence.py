@@ -33,6 +33,7 @@ async def finalize_turn(
         turn.assistant_message_id,
         prompt=prompt_tokens,
         completion=completion_tokens,
+        streamed_text=content,
     )
     message = await MessageRepository(session).get_own(turn.principal, turn.assistant_message_id)
     if message is None:  # the conversation was deleted mid-answer: nothing to keep

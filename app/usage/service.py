@@ -126,21 +126,23 @@ async def settle(
     *,
     prompt: int,
     completion: int,
+    streamed_text: str = "",
 ) -> None:
     """Release a turn's reservation and charge its usage, whatever the turn's ending.
 
     Called inside the transaction that writes the turn's final state. ``prompt``/``completion``
     are what the provider reported or, when it reported nothing, what the runner counted. A turn
-    is never free: with no prompt usage at all (the stream broke or the client left before the
-    provider's usage chunk) its prompt estimate is charged, since the provider read the prompt.
-    Taking the reservation is what makes the charge happen once: a turn already settled (or
-    one admitted before reservations existed) charges nothing here.
+    is never free: with no usage reported at all (the stream broke or the client left before the
+    provider's usage chunk) it is charged its prompt estimate, since the provider read the
+    prompt, and an estimate of the text it streamed (``streamed_text``), since that was
+    generated. Taking the reservation is what makes the charge happen once: a turn already
+    settled (or one admitted before reservations existed) charges nothing here.
     """
     held = await UsageReservationRepository(session).take(workspace_id, message_id)
     if held is None:
         return
     prompt = prompt if prompt > 0 else held.prompt_estimate
-    completion = max(completion, 0)
+    completion = completion if completion > 0 else _tokens(streamed_text)
     await UsageRepository(session).settle(
         workspace_id, held.day, released=held.reserved_tokens, prompt=prompt, completion=completion
     )

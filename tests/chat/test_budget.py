@@ -142,11 +142,12 @@ def test_a_client_that_disconnects_mid_stream_is_charged(
 ) -> None:
     workspace_id, bot_id = workspace
     conversation_id = str(start_conversation(owner, bot_id)["id"])
+    content = f"Read the first words then leave {SLOW}"
     deltas = 0
     with httpx.stream(
         "POST",
         owner.server.url + messages_url(conversation_id),
-        json={"content": f"Read the first words then leave {SLOW}"},
+        json={"content": content},
         headers=owner.headers(),
         timeout=30,
     ) as response:
@@ -160,8 +161,14 @@ def test_a_client_that_disconnects_mid_stream_is_charged(
     wait_for(lambda: _assistant_status(db, conversation_id) not in (None, "streaming"), 20)
 
     assert _assistant_status(db, conversation_id) == "incomplete"
+    streamed = db.scalar(
+        "SELECT content FROM message WHERE conversation_id = %s AND role = 'assistant'",
+        conversation_id,
+    )
+    assert streamed  # the words the client read before leaving are kept
     spent, reserved = _ledger(db, workspace_id)
-    assert spent > 0  # never free: at least the prompt the provider read
+    # Never free: the prompt the provider read and the words it streamed.
+    assert spent > estimate_prompt_tokens([{"content": SYSTEM_PROMPT}, {"content": content}])
     _assert_released(db, workspace_id, reserved)
 
 
