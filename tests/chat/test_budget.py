@@ -8,15 +8,26 @@ has finished: exactly the window in which a read-then-check budget lets every on
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
 
+from app.auth.repository import PrincipalContextRepository
+from app.core.config import Settings
+from app.core.db import async_url
+from app.usage import service as usage_service
 from app.usage.service import estimate_prompt_tokens, reservation_tokens
+from app.workspaces.access import AccessibleWorkspaceID
 from tests.chat.helpers import messages_url, tokens_spent_today, wait_for
 from tests.factories.bots import create_bot
 from tests.factories.conversations import JSON, start_conversation
@@ -205,3 +216,49 @@ def test_an_exhausted_day_waits_until_midnight(
     assert refused.status_code == 429
     assert refused.json()["code"] == "token_budget_exhausted"
     assert int(refused.headers["retry-after"]) > 60 or datetime.now(UTC).hour == 23
+
+
+def test_a_turn_is_settled_once_whoever_ends_it(workspace: tuple[str, str], db: Database) -> None:
+    """The runner and a late sweeper both end the same turn: one release, one charge.
+
+    Run as the worker runs (app role, forced RLS, one workspace bound), two transactions.
+    """
+    workspace_id = uuid.UUID(workspace[0])
+    ws = AccessibleWorkspaceID(workspace_id)
+    message_id = uuid.uuid4()
+    settings = Settings(secret_key=SecretStr(secrets.token_hex(32)), chat_daily_token_budget=BUDGET)
+
+    async def scenario() -> None:
+        engine = create_async_engine(async_url(db.app), poolclass=NullPool)
+
+        async def in_workspace(step: Callable[[AsyncSession], Awaitable[object]]) -> None:
+            async with AsyncSession(engine) as session, session.begin():
+                await PrincipalContextRepository(session).bind_worker_scope(workspace_id)
+                await step(session)
+
+        try:
+            await in_workspace(
+                lambda session: usage_service.reserve_turn(
+                    session,
+                    settings,
+                    ws,
+                    message_id,
+                    messages=[{"content": "hello"}],
+                    tool_names=(),
+                    max_tokens=MAX_OUTPUT,
+                )
+            )
+            assert _ledger(db, workspace[0])[1] > 0
+            for _ in range(2):
+                await in_workspace(
+                    lambda session: usage_service.settle(
+                        session, ws, message_id, prompt=7, completion=3
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
+
+    assert _ledger(db, workspace[0]) == (10, 0)
+    _assert_released(db, workspace[0], 0)
