@@ -140,8 +140,8 @@ def configure_logging(settings: Settings | None = None) -> None:
     access.propagate = False
     access.disabled = True
     # httpx (and the openai SDK's httpx2) log every outbound URL at INFO (model endpoints,
-    # fetched pages): not for our logs.
-    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai"):
+    # fetched pages): not for our logs; alembic lists its plugins at INFO on every run.
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2", "openai", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Python's warnings (DeprecationWarning, SAWarning, ...) become records, not stderr text.
     logging.captureWarnings(True)

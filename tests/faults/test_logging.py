@@ -6,6 +6,10 @@ the planted values, then restores it.
 
 * A crashing request: a chat message sent with an API key (``INSERT`` on ``message`` revoked)
   and a login (``INSERT`` on ``user_session`` revoked, after the password was checked).
+* A handled provider error (the model stub answers 500 to a message holding planted text): a
+  designed answer, so no Sentry event at all (no SDK integration reports it on its own).
+* A crashing CLI command (``create-user`` and ``migrate`` with the database unreachable, the
+  worker with a setting it cannot parse): JSON lines, no password, no rejected input.
 * A crashing worker job: a webhook delivery to a hostile receiver that echoes planted values in
   its answer, while ``INSERT`` on ``webhook_delivery_attempt`` is revoked. The delivery's frames
   hold the endpoint's decrypted signing secret, the signed headers and the payload.
@@ -43,6 +47,7 @@ from tests.support import (
     Server,
     Stub,
     base_env,
+    free_port,
     run_cli,
     start_server,
     stop_process,
@@ -150,6 +155,13 @@ def test_a_crashing_request_leaks_no_canary(
         "message text": f"canarymessage{secrets.token_hex(8)} private words",
     }
     events_before = len(sentry.events())
+    handled = httpx.post(
+        f"{app_server.url}/v1/conversations/{conversation_id}/messages",
+        json={"content": "[[fail:500]] " + planted["message text"]},
+        headers={"Authorization": f"Bearer {api_key}", "Accept": "application/json"},
+        timeout=30,
+    )
+    assert handled.status_code in (502, 503), handled.text
 
     with revoked(db, "INSERT", "message"):
         sent = httpx.post(
@@ -165,12 +177,41 @@ def test_a_crashing_request_leaks_no_canary(
         )
     assert logged_in.status_code in (500, 503), logged_in.text
     wait_for(lambda: len(sentry.events()) >= events_before + 2, 20, "two Sentry events")
+    time.sleep(1)  # the SDK sends in order: an event for the handled error would be here now
+    new_events = sentry.events()[events_before:]
+    assert len(new_events) == 2, [e.get("exception", {}).get("values") for e in new_events]
 
     log = app_server.log_text()
     assert_clean_output("API", log, planted)
     assert_clean_sentry(sentry.text(), planted)
     for body in (sent.text, logged_in.text):
         assert not any(value in body for value in planted.values())
+
+
+def test_a_crashing_cli_command_leaks_no_canary(db: Database) -> None:
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens: connecting fails at once
+    db_password = "dbpw" + secrets.token_hex(10)
+    password = "pw-canary-" + secrets.token_urlsafe(12)
+    unparsable = "canarysetting" + secrets.token_hex(6)
+    planted = {"database password": db_password, "password": password, "setting": unparsable}
+    unreachable = base_env(
+        db,
+        DATABASE_URL=f"postgresql://launchproof_app:{db_password}@{closed}/x",
+        DATABASE_MIGRATION_URL=f"postgresql://launchproof_owner:{db_password}@{closed}/x",
+    )
+    runs = {
+        "create-user": run_cli(
+            unreachable, "create-user", "--email", unique_email("cli"), stdin=password + "\n"
+        ),
+        "migrate": run_cli(unreachable, "migrate"),
+        "worker": run_cli(base_env(db, WORKER_POLL_SECONDS=unparsable), "worker", "--once"),
+    }
+    for command, result in runs.items():
+        assert result.returncode != 0, f"{command} did not fail"
+        assert_clean_output(f"{command} stdout", result.stdout, planted)
+        assert_clean_output(f"{command} stderr", result.stderr, planted)
+        crashed = [json.loads(line) for line in result.stdout.splitlines()]
+        assert any(line.get("event") == "uncaught exception" for line in crashed), command
 
 
 def test_a_crashing_worker_job_leaks_no_canary(
