@@ -9,7 +9,10 @@ structlog events and stdlib records (uvicorn, asyncio, SQLAlchemy, third-party l
 ``warnings``) go through the same processors: timestamp, level, the exception as structured
 frames (file, line, function: never local variables), redaction (app/core/redaction.py; the
 deep credential scan for exception text and third-party messages), one JSON line each on
-standard output. structlog's console renderer (which shows locals through rich) is never used.
+standard error. Standard output is left to what a command prints for a person or a script
+(``check-config``'s list, ``dev-db --admin-url-only``'s URL, ``check-domain``'s results), so
+a log line can never corrupt it. structlog's console renderer (which shows locals through rich)
+is never used.
 
 Uncaught exceptions at the top of a process (``sys.excepthook``, ``threading.excepthook``, an
 asyncio loop's exception handler) are logged through the same path and reported to Sentry
@@ -121,7 +124,7 @@ def logging_configured() -> bool:
 def configure_logging(settings: Settings | None = None) -> None:
     """Configure this process's logging; ``settings`` may be missing (they failed to load)."""
     level = logging.DEBUG if settings is not None and settings.debug else logging.INFO
-    handler = _JSONHandler(sys.stdout)
+    handler = _JSONHandler(sys.stderr)
     handler.setFormatter(stdlib_formatter())
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -148,7 +151,7 @@ def configure_logging(settings: Settings | None = None) -> None:
     structlog.configure(
         processors=[*shared_processors(), *tail_processors()],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
     sys.excepthook = log_uncaught

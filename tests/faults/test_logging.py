@@ -210,7 +210,8 @@ def test_a_crashing_cli_command_leaks_no_canary(db: Database) -> None:
         assert result.returncode != 0, f"{command} did not fail"
         assert_clean_output(f"{command} stdout", result.stdout, planted)
         assert_clean_output(f"{command} stderr", result.stderr, planted)
-        crashed = [json.loads(line) for line in result.stdout.splitlines()]
+        assert result.stdout == "", f"{command}: log lines belong on standard error"
+        crashed = [json.loads(line) for line in result.stderr.splitlines()]
         assert any(line.get("event") == "uncaught exception" for line in crashed), command
 
 
@@ -234,37 +235,32 @@ def test_a_crashing_worker_job_leaks_no_canary(
         # A hostile receiver: its answer (stored as the attempt's snippet) is planted text.
         echo = " ".join(planted[name] for name in ("message text", "api key", "password"))
         receiver.script("/canary", [(200, {}, echo.encode())] * 5)
-        log_path = tmp_path / "worker.log"
+        out_path, err_path = tmp_path / "worker.out", tmp_path / "worker.err"
         with revoked(db, "INSERT", "webhook_delivery_attempt"):
             queued = owner.post(f"/v1/webhook-endpoints/{created.json()['id']}/test")
             assert queued.status_code == 202, queued.text
             events_before = len(sentry.events())
-            with log_path.open("wb") as out:
+            with out_path.open("wb") as out, err_path.open("wb") as err:
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "app", "worker", "--jobs", "deliver_webhooks"],
                     cwd=ROOT,
                     env=app_server.env,
                     stdout=out,
-                    stderr=subprocess.PIPE,
+                    stderr=err,
                 )
                 try:
                     receiver.wait_for("/canary", 1, timeout=30)
-                    wait_for(
-                        lambda: exception_lines(log_path.read_text()), 20, "the worker's crash"
-                    )
+                    wait_for(lambda: exception_lines(err_path.read_text()), 20, "the crash")
                     wait_for(lambda: len(sentry.events()) > events_before, 20, "a Sentry event")
                 finally:
                     stop_process(worker)  # SIGTERM: the worker stops, the SDK flushes
-                    assert worker.stderr is not None
-                    stderr = worker.stderr.read().decode(errors="replace")
-                    worker.stderr.close()
         received = receiver.received("/canary")
     assert received[0].headers.get("webhook-signature")  # signed with the planted secret
     planted["signature"] = received[0].headers["webhook-signature"].split(",", 1)[-1]
 
-    output = log_path.read_text()
-    assert_clean_output("worker stdout", output, planted)
-    assert_clean_output("worker stderr", stderr, planted)
+    output = err_path.read_text()
+    assert out_path.read_text() == "", "log lines belong on standard error"
+    assert_clean_output("worker stderr", output, planted)
     assert_clean_sentry(sentry.text(), planted)
     crashed = [json.loads(line) for line in exception_lines(output)]
     assert any(isinstance(line.get("exception"), list) for line in crashed), output[-2000:]
