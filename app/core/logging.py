@@ -155,6 +155,7 @@ def configure_logging(settings: Settings | None = None) -> None:
         cache_logger_on_first_use=True,
     )
     sys.excepthook = log_uncaught
+    sys.unraisablehook = log_unraisable
     threading.excepthook = log_uncaught_in_thread
 
 
@@ -173,6 +174,18 @@ def log_uncaught(
         return
     log.critical("uncaught exception", exc_type=exc_type.__name__, exc_info=(exc_type, exc, tb))
     _report(exc)
+
+
+def log_unraisable(args: Any) -> None:
+    """``sys.unraisablehook``: an exception Python could not raise (``__del__``, a finaliser)."""
+    exc = args.exc_value
+    if exc is None:
+        return
+    log.warning(
+        "unraisable exception",
+        exc_type=type(exc).__name__,
+        exc_info=(type(exc), exc, args.exc_traceback),
+    )
 
 
 def log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
