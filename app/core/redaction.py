@@ -95,9 +95,9 @@ _MAY_NEED_SCRUB = re.compile(
     r"|signature|credential|@|[\x00-\x1f\x7f-\x9f\u2028\u2029]",
     re.IGNORECASE,
 )
-# Rendered tracebacks and error texts (rare, and may quote request data or a library's message):
-# worth the slower generic scan.
-_DEEP_SCAN_KEYS = frozenset({"exception", "exc_text", "exc_value", "stack", "error"})
+# Rendered tracebacks (rare, and may quote request data or a library's message): worth the
+# slower generic scan. Not ``error``: our events put an error class or code there on hot paths.
+_DEEP_SCAN_KEYS = frozenset({"exception", "exc_text", "exc_value", "stack"})
 
 # Exception text of third-party code quotes data. SQLAlchemy appends a failed statement's bound
 # values (``[parameters: ...]``, up to its "Background on this error" link), PostgreSQL's DETAIL
