@@ -14,6 +14,7 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.chat.conftest import Studio
@@ -24,6 +25,7 @@ from tests.chat.helpers import (
     parse_sse,
     recorded,
     script,
+    wait_for,
 )
 from tests.factories.bots import create_bot
 from tests.factories.conversations import send, start_conversation
@@ -238,6 +240,33 @@ class TestTokensOnEveryEnding:
         assert content
         assert prompt > 0
         assert completion == -(-len(content) // 4)
+
+    def test_a_client_that_leaves_is_charged_what_was_streamed(
+        self, studio: Studio, tool_conversation: str, db: Database
+    ) -> None:
+        words = " ".join(f"word{i}" for i in range(40))
+        owner = studio.owner
+        with (
+            httpx.Client(base_url=owner.server.url, timeout=30) as client,
+            client.stream(
+                "POST",
+                messages_url(tool_conversation),
+                json={"content": f"[[fail:slow:200]] {words}"},
+                headers=owner.headers(),
+            ) as response,
+        ):
+            seen = 0
+            for line in response.iter_lines():
+                seen += line.startswith("event: delta")
+                if seen == 3:
+                    break  # hang up mid-answer
+
+        wait_for(lambda: assistant_row(db, tool_conversation)[0] != "streaming")
+        status, code, content, prompt, completion = assistant_row(db, tool_conversation)
+        assert (status, code) == ("incomplete", "client_disconnected")
+        assert prompt > 0
+        assert completion >= -(-len(content) // 4) > 0
+        assert_nothing_left_streaming(db, tool_conversation)
 
     def test_refused_output_is_charged_the_reported_usage(
         self, studio: Studio, tool_conversation: str, db: Database, stub: Stub
