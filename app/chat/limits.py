@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Final
 
-MAX_TOOL_NAME_CHARS: Final = 64  # OpenAI's own limit on function names
+# Unknown names up to this length are refused per call by the executor (tool_not_allowed, audited
+# with the name cut to 100 characters); a longer one is not a tool call at all and ends the turn.
+MAX_TOOL_NAME_CHARS: Final = 256
 MAX_CALL_ID_CHARS: Final = 128
 MAX_TOOL_ARGUMENT_CHARS: Final = 32_768  # per call; the tools' own schemas accept far less
 MAX_ARGUMENT_DEPTH: Final = 32  # nesting of the arguments' JSON; the tools need 2
