@@ -194,8 +194,9 @@ async def _rounds(
             async for event in current:
                 if isinstance(event, TextDelta):
                     text = _within_limit(state, event.text, settings.chat_max_answer_chars)
-                    round_text.append(text)
-                    yield Delta(text)
+                    if text:
+                        round_text.append(text)
+                        yield Delta(text)
                     if len(text) < len(event.text):
                         raise _AnswerTooLong
                 else:
