@@ -31,6 +31,16 @@ async def finalize_turn(
 ) -> None:
     """The runner's ending. Only a turn still ``streaming`` is ended (row locked): a turn the
     orphan sweeper already ended keeps that ending, and emits no second event."""
+    # First, so a turn whose conversation was deleted mid-answer is still charged and released
+    # (settled once: whoever ends the turn first takes the reservation).
+    await usage_service.settle(
+        session,
+        turn.workspace_id,
+        turn.assistant_message_id,
+        prompt=prompt_tokens,
+        completion=completion_tokens,
+        streamed_text=content,
+    )
     message = await MessageRepository(session).lock_streaming(
         turn.principal, turn.assistant_message_id
     )
@@ -60,6 +70,9 @@ async def end_orphan(
     workspace and owner): ``failed``, ``turn_interrupted``, with the text it has (none:
     the answer is written only at the end), charged its lease's estimates. False when the turn
     had already ended."""
+    await usage_service.settle(
+        session, workspace_id, message_id, prompt=prompt_tokens, completion=completion_tokens
+    )
     message = await MessageRepository(session).lock_streaming_in(workspace_id, message_id)
     if message is None:
         await TurnLeaseRepository(session).release(message_id)
@@ -108,10 +121,6 @@ async def _end(
             "content": content,  # only for endpoints that opted in to content
         },
     )
-    if prompt_tokens or completion_tokens:
-        await usage_service.record_usage(
-            session, workspace_id, prompt=prompt_tokens, completion=completion_tokens
-        )
 
 
 async def load_result(

@@ -5,8 +5,8 @@ RLS, like ``file_scan_job``): the API process that streams the turn renews it; t
 rows whose lease passed (``FOR UPDATE SKIP LOCKED``), binds the row's workspace and user, and ends
 the orphaned turn ``failed``. ``error_code`` records why a turn ended ``failed``/``incomplete``.
 
-Revision ID: 0007_turn_leases
-Revises: 0006_email_delivery
+Revision ID: 0008_turn_leases
+Revises: 0007_token_reservations
 Create Date: 2026-12-07 08:00:00+00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_turn_leases"
-down_revision: str | None = "0006_email_delivery"
+revision: str = "0008_turn_leases"
+down_revision: str | None = "0007_token_reservations"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
