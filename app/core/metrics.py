@@ -117,6 +117,7 @@ DEPENDENCY_UP = Gauge(
     "1 when the last check of a dependency (database, redis, storage, scanner) passed, else 0.",
     ("dependency",),
     registry=REGISTRY,
+    multiprocess_mode="liveall",  # a restarted worker's last value must not linger
 )
 
 
