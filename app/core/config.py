@@ -63,18 +63,13 @@ class Settings(FileSettings, BaseSettings):
     release: str = "dev"
 
     # --- Database ------------------------------------------------------------------------
-    # The app role: owns nothing, is not superuser, subject to row-level security.
-    database_url: SecretStr | None = None
-    # The owner role: runs migrations only.
-    database_migration_url: SecretStr | None = None
+    database_url: SecretStr | None = None  # the app role: owns nothing, no superuser, under RLS
+    database_migration_url: SecretStr | None = None  # the owner role: runs migrations only
     # The role migrations grant to; defaults to the user in DATABASE_URL.
     database_app_role: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
-    # Dependency loss (docs/decisions/0011): a pooled connection is pinged before each checkout
-    # (a terminated backend is replaced, not reported as an error); a connection attempt and a
-    # wait for a free pooled connection are bounded, then the request answers 503.
-    database_pool_pre_ping: bool = True
+    database_pool_pre_ping: bool = True  # dependency loss: docs/decisions/0011-dependency-loss.md
     database_connect_timeout_seconds: float = Field(default=5.0, ge=0.5, le=60.0)
     database_pool_timeout_seconds: float = Field(default=10.0, ge=0.5, le=120.0)
 
