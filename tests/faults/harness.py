@@ -23,6 +23,7 @@ these and always leave the dependency running again after a test.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import os
@@ -95,6 +96,7 @@ class PrivatePostgres:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self._user: str | None = None
+        atexit.register(self.destroy)  # never leave a private server behind a crashed run
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("postgres")
@@ -232,6 +234,7 @@ class PrivateRedis:
         self.log_path = root / "redis.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.frozen = False
+        atexit.register(self.destroy)
 
     @property
     def url(self) -> str:
