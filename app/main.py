@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_engine = create_engine(settings, pool_size=AUDIT_POOL_SIZE)
         app.state.audit_sessionmaker = create_sessionmaker(audit_engine)
         app.state.openai = create_client(settings)
-        # Keeps launchproof_dependency_up current for the alerts (docs/decisions/0011).
+        # Keeps launchproof_dependency_up current for the alerts (docs/decisions/0013).
         monitor_task = asyncio.create_task(app.state.dependency_monitor.run(app))
         try:
             yield

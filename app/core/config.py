@@ -69,7 +69,7 @@ class Settings(FileSettings, BaseSettings):
     database_app_role: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
-    database_pool_pre_ping: bool = True  # dependency loss: docs/decisions/0011-dependency-loss.md
+    database_pool_pre_ping: bool = True  # docs/decisions/0013-dependency-loss.md
     database_connect_timeout_seconds: float = Field(default=5.0, ge=0.5, le=60.0)
     database_pool_timeout_seconds: float = Field(default=10.0, ge=0.5, le=120.0)
 

@@ -4,7 +4,7 @@ One request = one transaction: ``get_db_session`` opens it, the handler and its 
 ``flush()``, and the dependency commits after the handler returns (before the response leaves) or
 rolls back on any exception. See docs/decisions/0001-unit-of-work.md.
 
-Dependency loss (docs/decisions/0011-dependency-loss.md): pooled connections are pinged at
+Dependency loss (docs/decisions/0013-dependency-loss.md): pooled connections are pinged at
 checkout (``DATABASE_POOL_PRE_PING``), so a backend terminated while idle is replaced instead of
 failing the next request; an unreachable server is a 503 (``app/core/outages.py``); a connection
 lost *during* the commit of an unsafe request is a 503 ``outcome_unknown``, because the write may
@@ -53,7 +53,7 @@ def create_engine(
         pool_size=pool_size or settings.database_pool_size,
         max_overflow=pool_size or settings.database_pool_size,
         # One cheap round trip per checkout (asyncpg: an empty statement) in exchange for
-        # never handing out a connection the server already closed (docs/decisions/0011).
+        # never handing out a connection the server already closed (docs/decisions/0013).
         pool_pre_ping=settings.database_pool_pre_ping,
         pool_timeout=settings.database_pool_timeout_seconds,
         # Bound values never appear in exception messages (they reach logs and error reports).

@@ -6,7 +6,7 @@ a ``Retry-After``. Everything else stays an unexpected error (500, reported). Th
 looks at the whole exception chain (SQLAlchemy wraps the driver's error, the driver wraps the
 socket's) and is deliberately narrow: a statement timeout, a constraint violation or a driver
 misuse ("another operation is in progress") is a bug or an overload to see, not an outage.
-See docs/decisions/0011-dependency-loss.md.
+See docs/decisions/0013-dependency-loss.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The state of each dependency: probes, a cached report and the ``launchproof_dependency_up``
-gauge (docs/decisions/0011-dependency-loss.md).
+gauge (docs/decisions/0013-dependency-loss.md).
 
 Only the database is needed by every route, so only it decides readiness (``/readyz``). Redis
 (rate limits), object storage and the scanner are needed by some routes: when one is down those

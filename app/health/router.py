@@ -3,7 +3,7 @@
 ``/readyz`` fails only for what every route needs: the database. A load balancer routing on it
 keeps the API in service while Redis, storage or the scanner is down (the routes that need them
 answer 503 with Retry-After on their own); those are reported by ``/readyz/dependencies`` and by
-the ``launchproof_dependency_up`` gauge. See docs/decisions/0011-dependency-loss.md.
+the ``launchproof_dependency_up`` gauge. See docs/decisions/0013-dependency-loss.md.
 """
 
 from __future__ import annotations
