@@ -26,6 +26,15 @@ async def finalize_turn(
     prompt_tokens: int,
     completion_tokens: int,
 ) -> None:
+    # First, so a turn whose conversation was deleted mid-answer is still charged and released.
+    await usage_service.settle(
+        session,
+        turn.workspace_id,
+        turn.assistant_message_id,
+        prompt=prompt_tokens,
+        completion=completion_tokens,
+        streamed_text=content,
+    )
     message = await MessageRepository(session).get_own(turn.principal, turn.assistant_message_id)
     if message is None:  # the conversation was deleted mid-answer: nothing to keep
         return
@@ -46,10 +55,6 @@ async def finalize_turn(
             "content": content,  # only for endpoints that opted in to content
         },
     )
-    if prompt_tokens or completion_tokens:
-        await usage_service.record_usage(
-            session, turn.workspace_id, prompt=prompt_tokens, completion=completion_tokens
-        )
 
 
 async def load_result(

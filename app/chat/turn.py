@@ -80,7 +80,6 @@ async def prepare_turn(
     bot = await BotRepository(session).get_for_chat(principal, conversation.bot_id)
     if bot is None:  # the bot was deleted with its conversations: this one is going too
         raise NotFound()
-    await usage_service.ensure_budget(session, settings, ws)
     # Files: only clean files of this conversation's workspace the caller may read (404/422 first).
     attached = await file_service.check_attachments(session, principal, ws, file_ids)
     history = await messages.history(principal, conversation_id, settings.chat_history_messages - 1)
@@ -137,7 +136,7 @@ async def prepare_turn(
             "content": content,  # only for endpoints that opted in to content
         },
     )
-    return PreparedTurn(
+    prepared = PreparedTurn(
         principal=principal,
         workspace_id=ws,
         conversation_id=conversation_id,
@@ -159,6 +158,17 @@ async def prepare_turn(
             {"role": "user", "content": _with_files(content, blocks.get(user_message.id))},
         ),
     )
+    # Last, once the prompt is known (the reservation locks the day's ledger row until commit).
+    await usage_service.reserve_turn(
+        session,
+        settings,
+        ws,
+        assistant.id,
+        messages=({"content": bot.system_prompt}, *prepared.history),
+        tool_names=prepared.tool_names,
+        max_tokens=prepared.max_tokens,
+    )
+    return prepared
 
 
 def _with_files(content: str, block: str | None) -> str:
