@@ -63,14 +63,15 @@ class Settings(FileSettings, BaseSettings):
     release: str = "dev"
 
     # --- Database ------------------------------------------------------------------------
-    # The app role: owns nothing, is not superuser, subject to row-level security.
-    database_url: SecretStr | None = None
-    # The owner role: runs migrations only.
-    database_migration_url: SecretStr | None = None
+    database_url: SecretStr | None = None  # the app role: owns nothing, no superuser, under RLS
+    database_migration_url: SecretStr | None = None  # the owner role: runs migrations only
     # The role migrations grant to; defaults to the user in DATABASE_URL.
     database_app_role: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+    database_pool_pre_ping: bool = True  # docs/decisions/0013-dependency-loss.md
+    database_connect_timeout_seconds: float = Field(default=5.0, ge=0.5, le=60.0)
+    database_pool_timeout_seconds: float = Field(default=10.0, ge=0.5, le=120.0)
 
     redis_url: SecretStr | None = None
 

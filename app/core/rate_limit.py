@@ -31,6 +31,7 @@ from limits.storage import storage_from_string
 from app.core.config import Settings
 from app.core.errors import RateLimited, ServiceUnavailable
 from app.core.metrics import RATE_LIMIT_REJECTIONS
+from app.core.outages import ANSWERS, Outage
 from app.core.request_context import current_client_ip
 
 log = structlog.get_logger()
@@ -125,7 +126,9 @@ class RateLimiter:
                 error=type(exc).__name__,
             )
             raise ServiceUnavailable(
-                "Rate limiting is unavailable; try again shortly.", code="rate_limit_unavailable"
+                "Rate limiting is unavailable; try again shortly.",
+                code=Outage.RATE_LIMITER_UNAVAILABLE.value,
+                retry_after=ANSWERS[Outage.RATE_LIMITER_UNAVAILABLE].retry_after,
             ) from None
         RATE_LIMIT_REJECTIONS.labels(budget=budget.value).inc()
         raise RateLimited(int(stats.reset_time - time.time()) + 1, "Slow down; try again later.")
