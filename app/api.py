@@ -74,6 +74,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
         ("GET", "/healthz"),
         ("GET", "/readyz"),
+        ("GET", "/readyz/dependencies"),  # names and up/down only, cached (app/health)
         ("GET", "/metrics"),  # not a principal: a scraper's METRICS_TOKEN (app/monitoring)
         ("POST", "/v1/auth/signup"),
         ("POST", "/v1/auth/verify-email"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +27,7 @@ from app.core.security_headers import SecurityHeadersMiddleware
 from app.files.scanning import scanner_client
 from app.files.storage import shared_storage
 from app.files.upload_slots import UploadSlots
+from app.health.dependencies import DependencyMonitor
 from app.health.repository import DatabaseProbe
 
 AUDIT_POOL_SIZE = 2
@@ -61,9 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_engine = create_engine(settings, pool_size=AUDIT_POOL_SIZE)
         app.state.audit_sessionmaker = create_sessionmaker(audit_engine)
         app.state.openai = create_client(settings)
+        # Keeps launchproof_dependency_up current for the alerts (docs/decisions/0013).
+        monitor_task = asyncio.create_task(app.state.dependency_monitor.run(app))
         try:
             yield
         finally:
+            monitor_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitor_task
             await app.state.openai.close()
             await app.state.upload_slots.close()
             await audit_engine.dispose()
@@ -81,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.passwords = PasswordService(settings)
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.dependency_monitor = DependencyMonitor()
     # --- Files: object storage and the scanner readiness probes (app/files) ---
     app.state.storage = shared_storage(settings)
     app.state.upload_slots = UploadSlots(settings)

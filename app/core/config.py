@@ -64,14 +64,15 @@ class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
     release: str = "dev"
 
     # --- Database ------------------------------------------------------------------------
-    # The app role: owns nothing, is not superuser, subject to row-level security.
-    database_url: SecretStr | None = None
-    # The owner role: runs migrations only.
-    database_migration_url: SecretStr | None = None
+    database_url: SecretStr | None = None  # the app role: owns nothing, no superuser, under RLS
+    database_migration_url: SecretStr | None = None  # the owner role: runs migrations only
     # The role migrations grant to; defaults to the user in DATABASE_URL.
     database_app_role: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
+    database_pool_pre_ping: bool = True  # docs/decisions/0013-dependency-loss.md
+    database_connect_timeout_seconds: float = Field(default=5.0, ge=0.5, le=60.0)
+    database_pool_timeout_seconds: float = Field(default=10.0, ge=0.5, le=120.0)
 
     redis_url: SecretStr | None = None
 
@@ -122,6 +123,11 @@ class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
     chat_history_messages: int = Field(default=40, ge=2, le=500)
     chat_request_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     chat_max_retries: int = Field(default=2, ge=0, le=5)
+    # Untrusted model output (more ends the turn failed with a code), and the streaming lease
+    # after which the worker ends a turn whose process died: docs/configuration.md.
+    chat_max_tool_calls_per_round: int = Field(default=16, ge=1, le=128)
+    chat_max_answer_chars: int = Field(default=100_000, ge=1000, le=1_000_000)
+    chat_turn_lease_seconds: float = Field(default=60.0, ge=2, le=110)
     # Per-workspace model spend cap: tokens (prompt + completion) per UTC day.
     chat_daily_token_budget: int = Field(default=200_000, ge=0)
     # Development only: loopback addresses the HTTP fetch tool and webhooks may reach (local test

@@ -3,6 +3,12 @@
 One request = one transaction: ``get_db_session`` opens it, the handler and its services only
 ``flush()``, and the dependency commits after the handler returns (before the response leaves) or
 rolls back on any exception. See docs/decisions/0001-unit-of-work.md.
+
+Dependency loss (docs/decisions/0013-dependency-loss.md): pooled connections are pinged at
+checkout (``DATABASE_POOL_PRE_PING``), so a backend terminated while idle is replaced instead of
+failing the next request; an unreachable server is a 503 (``app/core/outages.py``); a connection
+lost *during* the commit of an unsafe request is a 503 ``outcome_unknown``, because the write may
+or may not have been stored.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.core.config import Settings
+from app.core.errors import OutcomeUnknown
+from app.core.outages import Outage, classify
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def async_url(raw: str) -> URL:
@@ -42,15 +52,19 @@ def create_engine(
         async_url(secret.get_secret_value()),
         pool_size=pool_size or settings.database_pool_size,
         max_overflow=pool_size or settings.database_pool_size,
-        pool_pre_ping=False,
+        # One cheap round trip per checkout (asyncpg: an empty statement) in exchange for
+        # never handing out a connection the server already closed (docs/decisions/0013).
+        pool_pre_ping=settings.database_pool_pre_ping,
+        pool_timeout=settings.database_pool_timeout_seconds,
         # Bound values never appear in exception messages (they reach logs and error reports).
         hide_parameters=True,
         connect_args={
+            "timeout": settings.database_connect_timeout_seconds,
             "server_settings": {
                 "statement_timeout": str(settings.database_statement_timeout_ms),
                 "idle_in_transaction_session_timeout": "60000",
                 "application_name": "launchproof",
-            }
+            },
         },
     )
 
@@ -66,9 +80,25 @@ async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
         except BaseException:
-            await session.rollback()
+            await _rollback_quietly(session)
             raise
-        await session.commit()
+        try:
+            await session.commit()
+        except Exception as exc:
+            # Lost during COMMIT: the server may have stored the write before the connection
+            # broke, so "nothing was changed" would be a lie. Safe methods wrote nothing.
+            if request.method not in SAFE_METHODS and classify(exc) is Outage.DATABASE_UNAVAILABLE:
+                await _rollback_quietly(session)
+                raise OutcomeUnknown() from exc
+            raise
+
+
+async def _rollback_quietly(session: AsyncSession) -> None:
+    """Roll back; on a dead connection the rollback fails too, and the original error matters."""
+    try:
+        await session.rollback()
+    except Exception:  # noqa: S110 - the connection is gone; SQLAlchemy invalidated it
+        pass
 
 
 # scope="function": the commit runs after the handler returns but before the response is sent,

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from app.core.outages import ANSWERS, classify
 from app.core.request_context import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
@@ -93,9 +94,32 @@ class RateLimited(AppError):
 
 
 class ServiceUnavailable(AppError):
+    """A dependency cannot serve: always with ``Retry-After`` (never a 500, never a host)."""
+
     status_code = 503
     code = "unavailable"
     title = "Service unavailable"
+
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, retry_after: int = 5
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """The connection was lost while a write committed: it may or may not have been stored."""
+
+    code = "outcome_unknown"
+    title = "Outcome unknown"
+    DETAIL = (
+        "The connection to the database was lost while your change was being saved; it may or"
+        " may not have been stored. Retry with the same Idempotency-Key where the route accepts"
+        " one, otherwise check the resource before repeating the request."
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.DETAIL, retry_after=5)
 
 
 STATUS_CODES: dict[int, tuple[str, str]] = {
@@ -177,7 +201,56 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc.status_code, code=code, title=title, headers=exc.headers)
 
 
+async def _dependency_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A driver/socket error: 503 when it means a dependency is unreachable, else re-raised.
+
+    Re-raising sends it on to the request-context middleware: a 500, logged and reported.
+    """
+    outage = classify(exc)
+    if outage is None:
+        raise exc
+    answer = ANSWERS[outage]
+    log.warning("dependency unavailable", code=outage.value, error=type(exc).__name__)
+    return problem_response(
+        503,
+        code=outage.value,
+        title="Service unavailable",
+        detail=answer.detail,
+        headers={"Retry-After": str(answer.retry_after)},
+    )
+
+
+# Every exception type a lost dependency surfaces as (the classifier decides which of them are
+# outages): SQLAlchemy's wrappers and pool timeout, asyncpg's own errors when raised unwrapped,
+# sockets (a refused connect is a bare ConnectionRefusedError), timeouts, Redis and S3 clients.
+def _dependency_exception_types() -> list[type[Exception]]:
+    import asyncpg
+    import sqlalchemy.exc
+
+    types: list[type[Exception]] = [
+        sqlalchemy.exc.SQLAlchemyError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        OSError,  # ConnectionError, TimeoutError
+    ]
+    try:
+        import redis.exceptions
+
+        types.append(redis.exceptions.RedisError)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import botocore.exceptions
+
+        types.append(botocore.exceptions.BotoCoreError)
+    except ImportError:  # pragma: no cover
+        pass
+    return types
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    for exception_type in _dependency_exception_types():
+        app.add_exception_handler(exception_type, _dependency_error)
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

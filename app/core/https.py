@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.core.errors import problem_response
 from app.core.request_context import Network, is_trusted_peer
 
-EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/readyz/dependencies"})
 
 
 def request_scheme(scope: Scope, trusted: list[Network]) -> str:

@@ -112,11 +112,12 @@ MODEL_TOKENS = Counter(
     ("kind", "workspace_bucket"),
     registry=REGISTRY,
 )
-READINESS = Gauge(
-    "launchproof_dependency_ready",
-    "1 when the last readiness check of a dependency passed, else 0.",
+DEPENDENCY_UP = Gauge(
+    "launchproof_dependency_up",
+    "1 when the last check of a dependency (database, redis, storage, scanner) passed, else 0.",
     ("dependency",),
     registry=REGISTRY,
+    multiprocess_mode="liveall",  # a restarted worker's last value must not linger
 )
 
 

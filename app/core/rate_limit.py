@@ -31,11 +31,11 @@ from limits.storage import storage_from_string
 from app.core.config import Settings
 from app.core.errors import RateLimited, ServiceUnavailable
 from app.core.metrics import RATE_LIMIT_REJECTIONS
+from app.core.outages import ANSWERS, Outage
 from app.core.request_context import current_client_ip
 
 log = structlog.get_logger()
 STORE_TIMEOUT_SECONDS = 0.5
-STORE_RETRY_AFTER_SECONDS = 5
 
 
 class Budget(StrEnum):
@@ -125,11 +125,11 @@ class RateLimiter:
                 budget=budget.value,
                 error=type(exc).__name__,
             )
-            unavailable = ServiceUnavailable(
-                "Rate limiting is unavailable; try again shortly.", code="rate_limit_unavailable"
-            )
-            unavailable.headers = {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
-            raise unavailable from None
+            raise ServiceUnavailable(
+                "Rate limiting is unavailable; try again shortly.",
+                code=Outage.RATE_LIMITER_UNAVAILABLE.value,
+                retry_after=ANSWERS[Outage.RATE_LIMITER_UNAVAILABLE].retry_after,
+            ) from None
         RATE_LIMIT_REJECTIONS.labels(budget=budget.value).inc()
         raise RateLimited(int(stats.reset_time - time.time()) + 1, "Slow down; try again later.")
 

@@ -10,8 +10,6 @@ from app.core.errors import (
     UnsupportedMediaType,
 )
 
-RETRY_AFTER_SECONDS = "5"
-
 
 class UnsupportedFileType(UnsupportedMediaType):
     code = "unsupported_file_type"
@@ -50,8 +48,6 @@ class AttachmentNotReady(Unprocessable):
 
 class DependencyUnavailable(ServiceUnavailable):
     """A dependency an upload or download needs is down: 503 with ``Retry-After``."""
-
-    headers = {"Retry-After": RETRY_AFTER_SECONDS}
 
 
 class StorageUnavailable(DependencyUnavailable):

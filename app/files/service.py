@@ -1,6 +1,6 @@
 """Files: upload (streamed, sniffed, quota-checked), list, read, delete, download.
 
-An upload holds no database connection while its body arrives (docs/decisions/0013): the
+An upload holds no database connection while its body arrives (docs/decisions/0014): the
 request's transaction authenticates and reads the quota, then commits early, giving its
 connection back; the body streams to a temporary file and to storage; a second short
 transaction authenticates the same credential again, re-checks permission and quota under the

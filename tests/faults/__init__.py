@@ -1,0 +1,1 @@
+"""Fault injection against real processes (private PostgreSQL/Redis; see harness.py)."""

@@ -20,6 +20,7 @@ REQUIRED_ALERTS = {
     "LaunchproofAuthFailureSpike",
     "LaunchproofLatencyP95OverBudget",
     "LaunchproofNotReady",
+    "LaunchproofDependencyDown",
     "LaunchproofWebhookFailureRate",
     "LaunchproofWebhookBacklog",
     "LaunchproofScannerDown",
