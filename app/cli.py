@@ -49,8 +49,8 @@ def _serve(args: argparse.Namespace) -> int:
         date_header=False,
         # Header size cap: h11 refuses to buffer a request head past this many bytes (400); the
         # exact cap is app.core.body_limit's 431. h11 is chosen explicitly because httptools
-        # buffers heads of any size.
-        http="h11",
+        # buffers heads of any size. The subclass adds a deadline for request heads (slowloris).
+        http="app.core.slow_heads:HeadTimeoutH11Protocol",
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,

@@ -26,6 +26,7 @@ from app.core.rate_limit import RateLimiter
 from app.core.security_headers import SecurityHeadersMiddleware
 from app.files.scanning import scanner_client
 from app.files.storage import shared_storage
+from app.files.upload_slots import UploadSlots
 from app.health.dependencies import DependencyMonitor
 from app.health.repository import DatabaseProbe
 
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await monitor_task
             await app.state.openai.close()
+            await app.state.upload_slots.close()
             await audit_engine.dispose()
             await engine.dispose()
 
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.dependency_monitor = DependencyMonitor()
     # --- Files: object storage and the scanner readiness probes (app/files) ---
     app.state.storage = shared_storage(settings)
+    app.state.upload_slots = UploadSlots(settings)
     app.state.scanner = scanner_client(settings)
     install_error_handlers(app)
     include_api(app)
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_bytes=settings.max_request_body_bytes,
         upload_bytes=settings.max_upload_body_bytes,
         webhook_bytes=settings.max_webhook_body_bytes,
+        body_timeout=settings.request_body_timeout_seconds,
     )
     if settings.allowed_hosts:
         app.add_middleware(TrustedHostsMiddleware, allowed_hosts=settings.allowed_hosts)

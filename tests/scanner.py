@@ -59,12 +59,13 @@ def _ping(port: int) -> bool:
         return False
 
 
-def start_clamd(state: Path) -> Clamd:
+def start_clamd(state: Path, port: int | None = None) -> Clamd:
+    """Start clamd on ``port`` (a free one by default; the same one to bring it back)."""
     binary = clamd_binary()
     database = state / "db"
     database.mkdir(parents=True, exist_ok=True)
     (database / "launchproof-test.ndb").write_text(f"{SIGNATURE}:0:*:{EICAR.hex()}\n")
-    port = free_port()
+    port = port or free_port()
     config = state / "clamd.conf"
     config.write_text(
         "\n".join(

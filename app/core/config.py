@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.core.config_edge import EdgeTimeoutSettings
 from app.core.config_files import FILE_SECRET_FIELDS, FileSettings
 from app.core.keys import strong_dkim_key
 from app.core.proxies import expand_proxy_tokens, within_cloudflare
@@ -48,7 +49,7 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
-class Settings(FileSettings, BaseSettings):
+class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
     # hide_input_in_errors: a rejected value (a malformed DKIM key, a URL with a password) must
     # not be echoed into a startup traceback and from there into logs.
     model_config = SettingsConfigDict(

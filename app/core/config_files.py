@@ -2,7 +2,8 @@
 
 Split from ``app/core/config.py`` by subdomain (size budget, CONVENTIONS rule 3); there is
 still one ``Settings`` object and one environment. Environment names: ``STORAGE_BACKEND``,
-``STORAGE_LOCAL_DIR``, ``S3_*``, ``CLAMD_URL``, ``SCANNER_DISABLED``, ``FILE_*``.
+``STORAGE_LOCAL_DIR``, ``S3_*``, ``CLAMD_URL``, ``SCANNER_DISABLED``, ``FILE_*``,
+``UPLOAD_*``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class FileSettings(BaseModel):
     file_text_max_chars: int = Field(default=20_000, ge=100, le=1_000_000)
     # Past this many failed attempts a scan keeps retrying hourly and is logged as an error.
     file_scan_max_attempts: int = Field(default=20, ge=1)
+    # Uploads in flight at once (slots in Redis, leased so a killed process frees its slots).
+    upload_max_concurrent_per_user: int = Field(default=3, ge=1, le=100)
+    upload_max_concurrent_per_workspace: int = Field(default=10, ge=1, le=1000)
+    upload_slot_lease_seconds: int = Field(default=60, ge=5, le=3600)
 
     def file_production_problems(self) -> list[str]:
         problems: list[str] = []

@@ -24,6 +24,10 @@ class ScannerError(Exception):
     """clamd was unreachable, timed out, or answered something other than OK/FOUND."""
 
 
+class ScannerUnavailable(ScannerError):
+    """clamd could not be reached at all: a scanner outage, not a problem with one file."""
+
+
 @dataclass(frozen=True)
 class ScanResult:
     infected: bool
@@ -46,7 +50,10 @@ class ClamdClient:
     async def _exchange(self, command: bytes, chunks: AsyncIterator[bytes] | None = None) -> str:
         try:
             async with asyncio.timeout(self.timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
+                try:
+                    reader, writer = await asyncio.open_connection(self.host, self.port)
+                except OSError:
+                    raise ScannerUnavailable("clamd is unreachable") from None
                 try:
                     writer.write(command)
                     if chunks is not None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from app.core.errors import Conflict, PayloadTooLarge, Unprocessable, UnsupportedMediaType
+from app.core.errors import (
+    Conflict,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unprocessable,
+    UnsupportedMediaType,
+)
 
 
 class UnsupportedFileType(UnsupportedMediaType):
@@ -38,3 +44,18 @@ class FileNotReady(Conflict):
 class AttachmentNotReady(Unprocessable):
     code = "file_not_clean"
     title = "The file cannot be attached yet"
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """A dependency an upload or download needs is down: 503 with ``Retry-After``."""
+
+
+class StorageUnavailable(DependencyUnavailable):
+    code = "storage_unavailable"
+
+
+class UploadSlotsUnavailable(DependencyUnavailable):
+    code = "upload_slots_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("Uploads cannot be admitted right now; try again shortly.")

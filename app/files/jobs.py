@@ -6,6 +6,9 @@ stream the stored bytes to clamd with no transaction open, and record the verdic
 short transaction. Infected files lose their bytes (deleted from storage first) and keep their
 row as the record, with an audit event. Scanner or storage errors leave the file
 ``pending_scan`` and push the job back with exponential backoff: an error is never a verdict.
+A scanner that cannot be reached at all is an outage, not a failing file: the batch is given back
+with its attempts refunded and retried every ``SCANNER_DOWN_RETRY`` (the probe of the next round),
+so files are scanned within seconds of clamd's return, however long it was away.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import structlog
 from app.audit import service as audit
 from app.auth.repository import PrincipalContextRepository
 from app.core.metrics import FILE_SCANS, SCANNER_UP
-from app.files.clamd import ClamdClient, ScannerError, ScanResult
+from app.files.clamd import ClamdClient, ScannerError, ScannerUnavailable, ScanResult
 from app.files.models import FileStatus
 from app.files.repository import FileRepository, FileScanJobRepository
 from app.files.scanning import scan_stored, scanner_client
@@ -38,6 +41,7 @@ LEASE = timedelta(minutes=5)
 BACKOFF_BASE_SECONDS = 5.0
 BACKOFF_MAX_SECONDS = 3600.0
 PROBE_EVERY_SECONDS = 15.0
+SCANNER_DOWN_RETRY = timedelta(seconds=5)
 _last_probe = float("-inf")
 
 
@@ -75,15 +79,28 @@ async def scan_pending_files(context: WorkerContext) -> int:
         engine = await client.version()
         SCANNER_UP.set(1)
     except ScannerError:
-        SCANNER_UP.set(0)
-        log.warning("scanner unavailable; scans postponed", jobs=len(claimed))
-        for job in claimed:
-            await _postpone(context, job, "scanner_unavailable")
+        await _scanner_down(context, claimed)
         return 0
     done = 0
-    for job in claimed:
-        done += await _scan_one(context, client, storage, engine, job)
+    for index, job in enumerate(claimed):
+        try:
+            done += await _scan_one(context, client, storage, engine, job)
+        except ScannerUnavailable:
+            await _scanner_down(context, claimed[index:])
+            break
     return done
+
+
+async def _scanner_down(context: WorkerContext, jobs: list[Claimed]) -> None:
+    SCANNER_UP.set(0)
+    FILE_SCANS.labels(outcome="error").inc(len(jobs))
+    log.warning("scanner unavailable; scans postponed", jobs=len(jobs))
+    async with context.sessionmaker() as session, session.begin():
+        await FileScanJobRepository(session).give_back(
+            [job.job_id for job in jobs],
+            datetime.now(UTC) + SCANNER_DOWN_RETRY,
+            "scanner_unavailable",
+        )
 
 
 async def _probe_when_idle(client: ClamdClient) -> None:
@@ -124,6 +141,8 @@ async def _scan_one(
         SCANNER_UP.set(1)
         if result.infected:
             await storage.delete(key)  # the bytes go first; the row stays as the record
+    except ScannerUnavailable:
+        raise  # the whole batch waits for the scanner (scan_pending_files)
     except ScannerError:
         SCANNER_UP.set(0)
         await _postpone(context, job, "scanner_error")

@@ -180,5 +180,18 @@ class FileScanJobRepository(Repository[FileScanJob]):
             .values(next_attempt_at=when, last_error=error[:100])
         )
 
+    async def give_back(self, job_ids: Sequence[uuid.UUID], when: datetime, error: str) -> None:
+        """Un-claim jobs the worker could not try (the scanner is down): the claim's attempt is
+        refunded, so an outage never pushes a file into the long backoff of a failing one."""
+        await self.session.execute(
+            update(FileScanJob)
+            .where(FileScanJob.id.in_(list(job_ids)))
+            .values(
+                next_attempt_at=when,
+                last_error=error[:100],
+                attempts=func.greatest(FileScanJob.attempts - 1, 0),
+            )
+        )
+
     async def pending_count(self) -> int:
         return int(await self.session.scalar(select(func.count()).select_from(FileScanJob)) or 0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.responses import StreamingResponse
 
-from app.auth.dependencies import AnyPrincipal, SettingsDep
+from app.auth.dependencies import AnyPrincipal, SettingsDep, get_principal
 from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
@@ -49,7 +50,7 @@ UPLOAD_BODY = {
     response_model=FileRead,
     summary="Upload a file",
     dependencies=[Depends(limit_by_user(Budget.UPLOAD))],
-    responses=responses(401, 403, 404, 413, 415, 422, 429, 503),
+    responses=responses(401, 403, 404, 408, 413, 415, 422, 429, 503),
     openapi_extra={"requestBody": UPLOAD_BODY},
 )
 async def upload_file(
@@ -67,6 +68,8 @@ async def upload_file(
         principal,
         settings,
         storage,
+        slots=request.app.state.upload_slots,
+        reauthenticate=functools.partial(get_principal, request, session, settings),
         workspace_id=workspace_id,
         content_type=request.headers.get("content-type", ""),
         body=request.stream(),

@@ -1,5 +1,12 @@
 """Files: upload (streamed, sniffed, quota-checked), list, read, delete, download.
 
+An upload holds no database connection while its body arrives (docs/decisions/0014): the
+request's transaction authenticates and reads the quota, then commits early, giving its
+connection back; the body streams to a temporary file and to storage; a second short
+transaction authenticates the same credential again, re-checks permission and quota under the
+workspace's quota lock, and writes the row. Concurrent uploads are capped per user and per
+workspace (``upload_slots``).
+
 Visibility first, then permission, as everywhere: a file in a workspace the caller cannot read
 files in is *missing* (404); one it can read but may not change is *forbidden* (403). Only
 ``clean`` files can be downloaded or reach the bot; ``pending_scan`` and ``infected`` ones answer
@@ -10,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -22,9 +29,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.config import Settings
-from app.core.errors import Forbidden, NotFound, ServiceUnavailable
+from app.core.db import commit_early
+from app.core.errors import Forbidden, NotFound
 from app.core.pagination import PageParams
-from app.files.errors import AttachmentNotReady, FileNotReady, QuotaExceeded, UploadTooLarge
+from app.files.errors import (
+    AttachmentNotReady,
+    FileNotReady,
+    QuotaExceeded,
+    StorageUnavailable,
+    UploadTooLarge,
+)
 from app.files.filenames import extension_of
 from app.files.models import File, FileScanJob, FileStatus
 from app.files.repository import FileRepository, FileScanJobRepository, MessageFileRepository
@@ -32,6 +46,7 @@ from app.files.schemas import FileList, FileRead
 from app.files.sniffing import Limits, sniff
 from app.files.storage import Storage, StorageError
 from app.files.upload import ReceivedUpload, received_upload
+from app.files.upload_slots import UploadSlots
 from app.workspaces import service as workspace_service
 from app.workspaces.access import AccessibleWorkspaceID
 from app.workspaces.permissions import WorkspacePermission
@@ -40,10 +55,8 @@ log = structlog.get_logger()
 SCANNER_DISABLED = "disabled"
 
 
-def _storage_unavailable() -> ServiceUnavailable:
-    return ServiceUnavailable(
-        "File storage is unavailable; try again shortly.", code="storage_unavailable"
-    )
+def _storage_unavailable() -> StorageUnavailable:
+    return StorageUnavailable("File storage is unavailable; try again shortly.")
 
 
 def storage_key(workspace_id: AccessibleWorkspaceID) -> str:
@@ -57,58 +70,85 @@ async def upload_file(
     settings: Settings,
     storage: Storage,
     *,
+    slots: UploadSlots,
+    reauthenticate: Callable[[], Awaitable[Principal]],
     workspace_id: uuid.UUID,
     content_type: str,
     body: AsyncIterator[bytes],
 ) -> File:
-    """Receive, check and store one upload; the scan job is written in the same transaction."""
-    ws = workspace_service.require_collection(
+    """Receive, check and store one upload; the scan job is written in the same transaction.
+
+    ``reauthenticate`` resolves the request's credential again inside the session's current
+    transaction (binding its RLS context): the record is written by whoever the caller is *then*.
+    """
+    ws = _writable(principal, workspace_id)
+    remaining = settings.file_workspace_quota_bytes - await FileRepository(session).used_bytes(ws)
+    if remaining <= 0:
+        raise QuotaExceeded("This workspace has used its storage quota.")
+    limit = min(settings.max_upload_body_bytes, remaining)
+    # Nothing pinned while the client sends: the connection goes back to the pool here.
+    await commit_early(session)
+    async with slots.hold(principal.user_id, ws):
+        try:
+            async with received_upload(body, content_type=content_type, limit=limit) as upload:
+                key, detected = await _store(settings, storage, ws, upload)
+                try:
+                    current = await reauthenticate()
+                    return await _record(
+                        session,
+                        current,
+                        settings,
+                        _writable(current, workspace_id),
+                        key=key,
+                        content_type=detected,
+                        upload=upload,
+                    )
+                except BaseException:
+                    # Nothing half-stored: the object goes if its row does not get written.
+                    with anyio.CancelScope(shield=True):
+                        await _delete_quietly(storage, key)
+                    raise
+        except UploadTooLarge:
+            if limit < settings.max_upload_body_bytes:
+                raise QuotaExceeded(
+                    "The file does not fit in this workspace's storage quota."
+                ) from None
+            raise
+
+
+def _writable(principal: Principal, workspace_id: uuid.UUID) -> AccessibleWorkspaceID:
+    return workspace_service.require_collection(
         principal,
         workspace_id,
         WorkspacePermission.FILES_WRITE,
         visible_with=WorkspacePermission.FILES_READ,
     )
-    files = FileRepository(session)
-    remaining = settings.file_workspace_quota_bytes - await files.used_bytes(ws)
-    if remaining <= 0:
-        raise QuotaExceeded("This workspace has used its storage quota.")
-    limit = min(settings.max_upload_body_bytes, remaining)
+
+
+async def _store(
+    settings: Settings, storage: Storage, ws: AccessibleWorkspaceID, upload: ReceivedUpload
+) -> tuple[str, str]:
+    """Decide the type from the bytes and put them in storage: (storage key, content type)."""
+    detected = await anyio.to_thread.run_sync(
+        functools.partial(
+            sniff,
+            upload.path,
+            size=upload.size,
+            extension=extension_of(upload.display_name),
+            declared=upload.declared_type,
+            limits=Limits(
+                archive_max_entries=settings.file_archive_max_entries,
+                archive_max_expanded_bytes=settings.file_archive_max_expanded_bytes,
+            ),
+        )
+    )
+    key = storage_key(ws)
     try:
-        async with received_upload(body, content_type=content_type, limit=limit) as upload:
-            detected = await anyio.to_thread.run_sync(
-                functools.partial(
-                    sniff,
-                    upload.path,
-                    size=upload.size,
-                    extension=extension_of(upload.display_name),
-                    declared=upload.declared_type,
-                    limits=Limits(
-                        archive_max_entries=settings.file_archive_max_entries,
-                        archive_max_expanded_bytes=settings.file_archive_max_expanded_bytes,
-                    ),
-                )
-            )
-            key = storage_key(ws)
-            try:
-                await storage.put(key, upload.path, content_type=detected)
-            except StorageError:
-                log.warning("file storage put failed", backend=storage.name)
-                raise _storage_unavailable() from None
-            try:
-                return await _record(
-                    session, principal, settings, ws, key=key, content_type=detected, upload=upload
-                )
-            except BaseException:
-                # Nothing half-stored: the object goes if its row does not get written.
-                with anyio.CancelScope(shield=True):
-                    await _delete_quietly(storage, key)
-                raise
-    except UploadTooLarge:
-        if limit < settings.max_upload_body_bytes:
-            raise QuotaExceeded(
-                "The file does not fit in this workspace's storage quota."
-            ) from None
-        raise
+        await storage.put(key, upload.path, content_type=detected)
+    except StorageError:
+        log.warning("file storage put failed", backend=storage.name)
+        raise _storage_unavailable() from None
+    return key, detected
 
 
 async def _record(

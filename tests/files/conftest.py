@@ -65,6 +65,8 @@ def scanning_env(db: Database, clamd: Clamd, storage_dir: Path, **extra: str) ->
         FILE_ARCHIVE_MAX_ENTRIES=str(ARCHIVE_MAX_ENTRIES),
         FILE_ARCHIVE_MAX_EXPANDED_BYTES=str(ARCHIVE_MAX_EXPANDED),
         WORKER_POLL_SECONDS="0.2",
+        # The quota race test sends five uploads at once; the caps have tests of their own.
+        UPLOAD_MAX_CONCURRENT_PER_USER="10",
         **extra,
     )
 

@@ -1,0 +1,18 @@
+"""Slow-client timeouts at the HTTP edge, mixed into the one ``Settings`` class.
+
+Split from ``app/core/config.py`` for its size budget (CONVENTIONS rule 3), like
+``config_files.py``: one ``Settings`` object, one environment. docs/files.md ("Slow clients and
+timeouts") sets them beside Cloudflare's.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class EdgeTimeoutSettings(BaseModel):
+    # A client that sends no body bytes for this long gets 408 (uvicorn has no body timeout).
+    request_body_timeout_seconds: float = Field(default=30.0, ge=1.0, le=600.0)
+    # A request head (request line + headers) not complete this long after the connection opened
+    # (or its previous response ended) gets 408 and the connection closes (slowloris).
+    request_head_timeout_seconds: float = Field(default=10.0, ge=1.0, le=120.0)
