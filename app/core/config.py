@@ -142,6 +142,7 @@ class Settings(FileSettings, BaseSettings):
     rate_limit_webhook: str = "120/minute"  # per webhook source and client IP
     rate_limit_api_key_create: str = "10/hour"  # per user
     rate_limit_invitation: str = "20/hour"  # per user
+    rate_limit_webhook_replay: str = "60/hour"  # per user: redeliver, recover, enable
     rate_limit_admin: str = "120/minute"  # per staff user
     rate_limit_read: str = "600/minute"  # per principal, GET routes; fails open
     rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -224,6 +225,7 @@ class Settings(FileSettings, BaseSettings):
         "rate_limit_webhook",
         "rate_limit_api_key_create",
         "rate_limit_invitation",
+        "rate_limit_webhook_replay",
         "rate_limit_admin",
         "rate_limit_read",
     )
