@@ -207,7 +207,7 @@ async def _record(
         )
         if success:
             status: DeliveryStatus | None = DeliveryStatus.SUCCEEDED
-        elif (disable_reason or not endpoint.enabled) and delivery.event_type != EventType.TEST:
+        elif disable_reason or not endpoint.enabled:
             status = DeliveryStatus.HELD  # the endpoint is (being) disabled: keep it
         elif delivery.attempts >= settings.webhook_max_attempts:
             status = DeliveryStatus.FAILED  # kept; recover queues it again
