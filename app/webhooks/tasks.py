@@ -183,7 +183,7 @@ async def _record(
     now = datetime.now(UTC)
     async with sessionmaker() as session, session.begin():
         ws = await _bind(session, item.workspace_id)
-        found = await DeliveryRepository(session).get_with_endpoint(ws, item.delivery_id)
+        found = await DeliveryRepository(session).get_with_endpoint(ws, item.delivery_id, lock=True)
         if found is None:
             return
         delivery, endpoint = found

@@ -214,9 +214,11 @@ class DeliveryRepository(Repository[WebhookDelivery]):
         )
 
     async def get_with_endpoint(
-        self, workspace_id: AccessibleWorkspaceID, delivery_id: uuid.UUID
+        self, workspace_id: AccessibleWorkspaceID, delivery_id: uuid.UUID, *, lock: bool = False
     ) -> tuple[WebhookDelivery, WebhookEndpoint] | None:
-        result = await self.session.execute(
+        """The delivery and its endpoint; ``lock`` row-locks both, so concurrent outcomes of
+        one endpoint's deliveries update its failure streak one after the other."""
+        statement = (
             select(WebhookDelivery, WebhookEndpoint)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(
@@ -225,6 +227,9 @@ class DeliveryRepository(Repository[WebhookDelivery]):
                 WebhookDelivery.id == delivery_id,
             )
         )
+        if lock:
+            statement = statement.with_for_update()
+        result = await self.session.execute(statement)
         row = result.one_or_none()
         return None if row is None else (row[0], row[1])
 
