@@ -217,7 +217,11 @@ class DeliveryRepository(Repository[WebhookDelivery]):
         self, workspace_id: AccessibleWorkspaceID, delivery_id: uuid.UUID, *, lock: bool = False
     ) -> tuple[WebhookDelivery, WebhookEndpoint] | None:
         """The delivery and its endpoint; ``lock`` row-locks both, so concurrent outcomes of
-        one endpoint's deliveries update its failure streak one after the other."""
+        one endpoint's deliveries update its failure streak one after the other.
+
+        Locks are taken endpoint first, then delivery: the same order as every other writer
+        (enable, disable, hold), so two of them never wait on each other in a cycle.
+        """
         statement = (
             select(WebhookDelivery, WebhookEndpoint)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
@@ -228,6 +232,21 @@ class DeliveryRepository(Repository[WebhookDelivery]):
             )
         )
         if lock:
+            endpoint_of = (
+                select(WebhookEndpoint.id)
+                .where(
+                    WebhookEndpoint.workspace_id == workspace_id,
+                    WebhookEndpoint.id
+                    == select(WebhookDelivery.endpoint_id)
+                    .where(
+                        WebhookDelivery.workspace_id == workspace_id,
+                        WebhookDelivery.id == delivery_id,
+                    )
+                    .scalar_subquery(),
+                )
+                .with_for_update()
+            )
+            await self.session.execute(endpoint_of)
             statement = statement.with_for_update()
         result = await self.session.execute(statement)
         row = result.one_or_none()
