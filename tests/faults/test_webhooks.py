@@ -118,6 +118,20 @@ def all_settled(db: Database, endpoint_id: str, count: int) -> bool:
     return len(found) == count and all(status == "succeeded" for _, status, _ in found)
 
 
+def server_errors(api: Server) -> list[str]:
+    """Requests the API answered with a 5xx other than 503 (its JSON access log)."""
+    errors = []
+    for line in api.log_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        status = entry.get("status") if isinstance(entry, dict) else None
+        if isinstance(status, int) and status >= 500 and status != 503:
+            errors.append(f"{entry.get('method')} {entry.get('route')} {status}")
+    return errors
+
+
 def assert_no_secret(output: str, *secrets: str) -> None:
     for secret in secrets:
         assert secret not in output
@@ -140,7 +154,7 @@ HOSTILE: dict[str, Answer] = {
 
 
 def test_hostile_answers_are_recorded_and_every_event_arrives(
-    owner: Actor, db: Database, receiver: Receiver, workers: Workers
+    api: Server, owner: Actor, db: Database, receiver: Receiver, workers: Workers
 ) -> None:
     endpoints = {path: register(owner, receiver.url(path)) for path in [*HOSTILE, "/slow"]}
     for path, answer in HOSTILE.items():
@@ -172,6 +186,7 @@ def test_hostile_answers_are_recorded_and_every_event_arrives(
     assert attempts(db, endpoints["/slow"]["id"])[0][0] == "failed:timeout"
     assert receiver.received("/internal") == []
     assert_no_secret(workers.output(), *(created["secret"] for created in endpoints.values()))
+    assert server_errors(api) == []
 
 
 def endpoint_state(owner: Actor, endpoint_id: str) -> dict[str, Any]:
@@ -211,6 +226,7 @@ def assert_one_webhook_id_per_event(receiver: Receiver, path: str) -> None:
 
 @pytest.mark.parametrize("disabled_during_outage", [False, True], ids=["stays-on", "disabled"])
 def test_an_outage_loses_no_event(
+    api: Server,
     owner: Actor,
     db: Database,
     receiver: Receiver,
@@ -274,10 +290,11 @@ def test_an_outage_loses_no_event(
     assert outcomes["success:http_204"] == len(emitted)
     assert outcomes["error:internal"] == 0
     assert_no_secret(workers.output(), created["secret"])
+    assert server_errors(api) == []
 
 
 def test_worker_killed_mid_batch_and_restarted_loses_nothing(
-    owner: Actor, db: Database, receiver: Receiver, workers: Workers
+    api: Server, owner: Actor, db: Database, receiver: Receiver, workers: Workers
 ) -> None:
     created = register(owner, receiver.url("/killed"))
     emitted = {
@@ -297,10 +314,11 @@ def test_worker_killed_mid_batch_and_restarted_loses_nothing(
     assert duplicates <= 4  # at most the requests in flight at the kill, same webhook-id
     assert stuck(db, created["id"]) == 0
     assert_no_secret(workers.output(), created["secret"])
+    assert server_errors(api) == []
 
 
 def test_an_unexpected_exception_is_recorded_backs_off_and_ends(
-    owner: Actor, db: Database, receiver: Receiver, workers: Workers
+    api: Server, owner: Actor, db: Database, receiver: Receiver, workers: Workers
 ) -> None:
     """Every attempt raises (injected; the exception text holds the signing secret): each is
     recorded as ``error:internal`` with backoff until the attempts run out, nothing loops
@@ -325,3 +343,4 @@ def test_an_unexpected_exception_is_recorded_backs_off_and_ends(
     assert arrived.webhook_id == queued["webhook_id"]
     wait_until(lambda: all_settled(db, created["id"], 1), timeout=20)
     assert_no_secret(workers.output(), created["secret"])
+    assert server_errors(api) == []

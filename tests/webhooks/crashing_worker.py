@@ -20,7 +20,7 @@ async def _crash(*_args: object, secrets: Sequence[str] = (), **_kwargs: object)
     raise RuntimeError("injected fault; secrets in scope: " + " ".join(secrets))
 
 
-tasks.attempt = _crash  # type: ignore[assignment]
+setattr(tasks, "attempt", _crash)  # noqa: B010 - replaces the name the worker calls
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))
