@@ -218,6 +218,14 @@ class TestDelivery:
             admin.email,
         )
         assert mails == 1
+        [body] = db.rows(
+            "SELECT body_text FROM email_outbox WHERE kind = 'webhook_endpoint_disabled' "
+            "AND to_address = %s",
+            admin.email,
+        )
+        assert created["id"] in body[0]
+        assert "/gone" not in body[0]  # the host only: a URL path may carry a token
+        assert created["secret"].removeprefix("whsec_") not in body[0]
         # A disabled endpoint still records its events (held), and sends nothing.
         new_conversation(admin)
         statuses = [d["status"] for d in deliveries(admin, created["id"])]
