@@ -1,15 +1,25 @@
-"""The management CLI: ``python -m app <command>`` (also installed as ``launchproof``)."""
+"""The management CLI: ``python -m app <command>`` (also installed as ``launchproof``).
+
+``main`` configures logging and error reporting once, before any command runs
+(app/core/logging.py): every process started through here (API, worker, migrations, model stub,
+mail sink, management commands) logs redacted JSON lines and never prints a traceback of its
+own. What a command prints for a person (``check-config``'s list, ``dev-admin``'s one-time
+password, ``created user ...``) stays plain text: that output is the command's purpose.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import os
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from app.core.config import Environment, Settings, get_settings
+from app.core.logging import configure_logging
+from app.core.logging import run as run_async
 
 MAX_REQUEST_HEAD_BYTES = 16 * 1024
 KEEP_ALIVE_SECONDS = 5
@@ -45,6 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,
         log_level="warning",
+        log_config=None,  # keep this process's logging (uvicorn's own config is plain text)
     )
     return 0
 
@@ -68,7 +79,7 @@ def _worker(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    ok = asyncio.run(run_worker(get_settings(), once=args.once, only=only))
+    ok = run_async(run_worker(get_settings(), once=args.once, only=only))
     return 0 if ok else 1
 
 
@@ -113,7 +124,7 @@ def _create_user(args: argparse.Namespace) -> int:
 
     password = _read_password()
     try:
-        user_id = asyncio.run(
+        user_id = run_async(
             create_user(
                 get_settings(),
                 email=args.email,
@@ -271,11 +282,25 @@ def _dev_admin(_args: argparse.Namespace) -> int:
     if settings.environment is Environment.PRODUCTION:
         print("dev-admin is for development only; use create-user", file=sys.stderr)
         return 2
-    print(asyncio.run(ensure_first_admin(settings)))
+    print(run_async(ensure_first_admin(settings)))
     return 0
+
+
+def _init_observability() -> None:
+    """Logging and error reporting for this process, whatever the command."""
+    try:
+        settings: Settings | None = get_settings()
+    except ValidationError:
+        settings = None  # the command that needs settings fails on them, through the hook
+    configure_logging(settings)
+    if settings is not None:
+        from app.core.error_reporting import init_error_reporting
+
+        init_error_reporting(settings)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _init_observability()
     result: int = args.func(args)
     return result

@@ -10,7 +10,7 @@ from app.email.models import OutboxEmail
 from app.files.models import File, FileScanJob, MessageFile  # files (issue 4)
 from app.invitations.models import Invitation
 from app.tools.models import Note, ToolCall
-from app.usage.models import WorkspaceUsage
+from app.usage.models import UsageReservation, WorkspaceUsage
 from app.users.models import User
 from app.webhooks.inbound.models import InboundWebhookEvent  # webhooks (issue 5)
 from app.webhooks.outbound.models import (  # webhooks (issue 5)
@@ -36,6 +36,7 @@ __all__ = [
     "OneTimeToken",
     "OutboxEmail",
     "ToolCall",
+    "UsageReservation",
     "User",
     "UserSession",
     "Workspace",

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.housekeeping import purge_expired_credentials
+from app.chat.tasks import SWEEP_EVERY_SECONDS, end_orphaned_turns
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.error_reporting import init_error_reporting, report_exception
@@ -59,6 +60,7 @@ JOBS: dict[str, JobSpec] = {
     # Webhooks (issue 5): signed outgoing deliveries; verified inbound events.
     "deliver_webhooks": JobSpec(deliver_webhooks, every_seconds=1.0),
     "process_inbound_webhooks": JobSpec(process_inbound_webhooks, every_seconds=1.0),
+    "end_orphaned_turns": JobSpec(end_orphaned_turns, every_seconds=SWEEP_EVERY_SECONDS),
 }
 
 

@@ -15,9 +15,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import app.models  # noqa: F401 - registers every model on the metadata
 from app.core.config import get_settings
 from app.core.db import async_url
+from app.core.logging import configure_logging, logging_configured
 from app.core.models import Base
 
 target_metadata = Base.metadata
+
+# The project's logging (JSON lines, redacted), never alembic.ini's fileConfig: ``python -m app
+# migrate`` has configured it already; a bare ``alembic upgrade`` gets it here.
+if not logging_configured():
+    configure_logging(get_settings())
 
 
 def _urls() -> tuple[str, str]:

@@ -61,6 +61,7 @@ TRANSACTION_OWNERS = frozenset(
         "app/audit/service.py",  # record_detached: a failed login's event outlives its rollback
         "app/users/admin_cli.py",  # the create-user command
         "app/chat/runner.py",  # a streamed answer outlives its request (CONVENTIONS rule 18)
+        "app/chat/tasks.py",  # the orphaned-turn sweeper: claim expired leases, end each turn
         # E-mail delivery job: claim, then send with no transaction open, then record.
         "app/email/tasks.py",
         # Files scan job: claim, scan with no transaction open, then record (app/files/jobs.py).
@@ -93,7 +94,8 @@ UNSCOPED_METHODS_ALLOWED: dict[tuple[str, str], str] = {
 }
 # Routes whose 200 body is a file's bytes (documented in responses=), not a JSON model.
 BINARY_ROUTES = frozenset({("/v1/files/{file_id}/content", "GET")})  # files: the download
-SIZE_BUDGET = {"router.py": 250, "schemas.py": 300}
+# config.py is one flat list of documented settings, not logic: it grows with every setting.
+SIZE_BUDGET = {"router.py": 250, "schemas.py": 300, "config.py": 450}
 DEFAULT_SIZE_BUDGET = 400
 
 

@@ -79,12 +79,17 @@ PLATFORM_TABLES = {
     # any principal or workspace exists (a signature-verified call from a configured source).
     "webhook_queue",
     "inbound_webhook_event",
+    # Chat: streaming turns' leases hold ids and times only (message, workspace, owner, expiry,
+    # counters); the worker claims expired ones across workspaces, then binds the row's
+    # workspace and owner before it ends the turn (app/chat/tasks.py).
+    "turn_lease",
 }
 # Carries a nullable workspace_id but is not tenant data: the append-only, staff-read audit log.
 NOT_TENANT_BUT_HAS_WORKSPACE_ID = {
     "audit_event",
     "webhook_queue",  # ids only: the workspace the worker binds before reading the delivery
     "file_scan_job",  # files: ids only, the workspace the worker binds before reading the file
+    "turn_lease",  # chat: ids only, the workspace the worker binds before ending the turn
 }
 
 

@@ -219,15 +219,19 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
             )
         )
 
-    async def bind_worker_scope(self, workspace_id: uuid.UUID) -> None:
+    async def bind_worker_scope(
+        self, workspace_id: uuid.UUID, *, user_id: uuid.UUID | None = None
+    ) -> None:
         """Scope a worker transaction to exactly one workspace (the job's own).
 
         Background jobs act for no user: they see one tenant's rows, the one the job row names,
-        and nothing else, so a job bug cannot reach across workspaces either.
+        and nothing else, so a job bug cannot reach across workspaces either. A job about rows
+        private to one user (a conversation's messages) also names that user, the one its job
+        row names, and sees only that user's private rows.
         """
         await self.session.execute(
             select(
-                func.set_config("app.user_id", "", True),
+                func.set_config("app.user_id", "" if user_id is None else str(user_id), True),
                 func.set_config("app.workspace_ids", str(workspace_id), True),
                 func.set_config("app.is_staff", "off", True),
             )

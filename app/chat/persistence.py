@@ -7,14 +7,16 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.chat.errors import TURN_INTERRUPTED
 from app.chat.turn import PreparedTurn
-from app.conversations.models import MessageStatus
-from app.conversations.repository import MessageRepository
+from app.conversations.models import Message, MessageStatus
+from app.conversations.repository import MessageRepository, TurnLeaseRepository
 from app.conversations.schemas import MessageRead, ToolCallRead, TurnResult
 from app.core.errors import NotFound
 from app.tools.repository import ToolCallRepository
 from app.usage import service as usage_service
 from app.webhooks.events import EventType, emit_event
+from app.workspaces.access import AccessibleWorkspaceID
 
 
 async def finalize_turn(
@@ -25,31 +27,100 @@ async def finalize_turn(
     status: MessageStatus,
     prompt_tokens: int,
     completion_tokens: int,
+    error_code: str | None = None,
 ) -> None:
-    message = await MessageRepository(session).get_own(turn.principal, turn.assistant_message_id)
-    if message is None:  # the conversation was deleted mid-answer: nothing to keep
+    """The runner's ending. Only a turn still ``streaming`` is ended (row locked): a turn the
+    orphan sweeper already ended keeps that ending, and emits no second event."""
+    # First, so a turn whose conversation was deleted mid-answer is still charged and released
+    # (settled once: whoever ends the turn first takes the reservation).
+    await usage_service.settle(
+        session,
+        turn.workspace_id,
+        turn.assistant_message_id,
+        prompt=prompt_tokens,
+        completion=completion_tokens,
+        streamed_text=content,
+    )
+    message = await MessageRepository(session).lock_streaming(
+        turn.principal, turn.assistant_message_id
+    )
+    if message is None:  # deleted with its conversation mid-answer, or already ended
         return
+    await _end(
+        session,
+        message,
+        turn.workspace_id,
+        content=content,
+        status=status,
+        error_code=error_code,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+    )
+
+
+async def end_orphan(
+    session: AsyncSession,
+    workspace_id: AccessibleWorkspaceID,
+    message_id: uuid.UUID,
+    *,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> bool:
+    """The sweeper's ending for a turn whose process died (the worker bound the message's
+    workspace and owner): ``failed``, ``turn_interrupted``, with the text it has (none:
+    the answer is written only at the end), charged its lease's estimates. False when the turn
+    had already ended."""
+    await usage_service.settle(
+        session, workspace_id, message_id, prompt=prompt_tokens, completion=completion_tokens
+    )
+    message = await MessageRepository(session).lock_streaming_in(workspace_id, message_id)
+    if message is None:
+        await TurnLeaseRepository(session).release(message_id)
+        return False
+    await _end(
+        session,
+        message,
+        workspace_id,
+        content=message.content,
+        status=MessageStatus.FAILED,
+        error_code=TURN_INTERRUPTED,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+    )
+    return True
+
+
+async def _end(
+    session: AsyncSession,
+    message: Message,
+    workspace_id: AccessibleWorkspaceID,
+    *,
+    content: str,
+    status: MessageStatus,
+    error_code: str | None,
+    prompt_tokens: int,
+    completion_tokens: int,
+) -> None:
     message.content = content
     message.status = status
+    message.error_code = error_code
     message.prompt_tokens = prompt_tokens
     message.completion_tokens = completion_tokens
     await session.flush()
+    await TurnLeaseRepository(session).release(message.id)
     await emit_event(
         session,
-        workspace_id=turn.workspace_id,
+        workspace_id=workspace_id,
         event_type=EventType.MESSAGE_CREATED,
         data={
             "message_id": message.id,
             "conversation_id": message.conversation_id,
             "role": message.role.value,
             "status": status.value,
+            "error_code": error_code,
             "content": content,  # only for endpoints that opted in to content
         },
     )
-    if prompt_tokens or completion_tokens:
-        await usage_service.record_usage(
-            session, turn.workspace_id, prompt=prompt_tokens, completion=completion_tokens
-        )
 
 
 async def load_result(

@@ -64,10 +64,13 @@ async def send_message(
     )
     wants_json = "application/json" in request.headers.get("accept", "")
     if isinstance(outcome, TurnResult):
+        failure = chat_service.replayed_failure(outcome)
+        if wants_json and failure is not None:
+            raise failure
         if wants_json:
             return outcome
         return StreamingResponse(
-            sse_replay(outcome), media_type="text/event-stream", headers=SSE_HEADERS
+            sse_replay(outcome, failure), media_type="text/event-stream", headers=SSE_HEADERS
         )
     events = chat_service.stream_turn(
         outcome,

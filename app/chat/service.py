@@ -9,23 +9,19 @@ from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.principal import Principal
+from app.chat.errors import MODEL_UNAVAILABLE, TurnFailed
 from app.chat.persistence import load_result
 from app.chat.runner import Done, Failed, TurnEvent, run_turn
 from app.chat.turn import PreparedTurn, ReplayedTurn, prepare_turn
 from app.conversations import service as conversation_service
+from app.conversations.models import MessageStatus
 from app.conversations.schemas import ToolCallList, ToolCallRead, TurnResult
 from app.core.config import Settings
-from app.core.errors import AppError, NotFound
+from app.core.errors import NotFound
 from app.core.pagination import PageParams
 from app.tools.registry import REGISTRY
 from app.tools.repository import ToolCallRepository
 from app.tools.schemas import ToolList, ToolRead
-
-
-class ModelUnavailable(AppError):
-    status_code = 502
-    code = "model_unavailable"
-    title = "The model provider failed"
 
 
 async def send_message(
@@ -66,16 +62,24 @@ def stream_turn(
 
 
 async def collect_turn(events: AsyncIterator[TurnEvent]) -> TurnResult:
-    """JSON mode: run the turn to the end and answer once."""
+    """JSON mode: run the turn to the end and answer once (a failure: its 502/503 problem)."""
     result: TurnResult | None = None
+    failure: str | None = None
     async for event in events:  # consumed to the end, so the generator closes cleanly
         if isinstance(event, Done):
             result = event.result
         elif isinstance(event, Failed):
-            raise ModelUnavailable("The model provider did not answer. Try again.")
+            failure = event.code
     if result is None:
-        raise ModelUnavailable("The model provider did not answer. Try again.")
+        raise TurnFailed(failure or MODEL_UNAVAILABLE)
     return result
+
+
+def replayed_failure(result: TurnResult) -> TurnFailed | None:
+    """A replayed turn that had failed answers its recorded failure again, as it did first."""
+    if result.message.status != MessageStatus.FAILED.value:
+        return None
+    return TurnFailed(result.message.error_code or MODEL_UNAVAILABLE, replayed=True)
 
 
 async def list_tool_calls(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -13,9 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.bots.repository import BotRepository
+from app.chat.accounting import estimate_prompt_tokens
 from app.conversations import service as conversation_service
-from app.conversations.models import Message, MessageRole, MessageStatus
-from app.conversations.repository import ConversationRepository, MessageRepository
+from app.conversations.models import Message, MessageRole, MessageStatus, TurnLease
+from app.conversations.repository import (
+    ConversationRepository,
+    MessageRepository,
+    TurnLeaseRepository,
+)
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.files import service as file_service
@@ -80,7 +85,6 @@ async def prepare_turn(
     bot = await BotRepository(session).get_for_chat(principal, conversation.bot_id)
     if bot is None:  # the bot was deleted with its conversations: this one is going too
         raise NotFound()
-    await usage_service.ensure_budget(session, settings, ws)
     # Files: only clean files of this conversation's workspace the caller may read (404/422 first).
     attached = await file_service.check_attachments(session, principal, ws, file_ids)
     history = await messages.history(principal, conversation_id, settings.chat_history_messages - 1)
@@ -137,7 +141,28 @@ async def prepare_turn(
             "content": content,  # only for endpoints that opted in to content
         },
     )
-    return PreparedTurn(
+    # Context comes only from this conversation's stored turns: clients cannot inject system,
+    # assistant or tool messages.
+    prompt = (
+        {"role": "system", "content": bot.system_prompt},
+        *(
+            {"role": m.role.value, "content": _with_files(m.content, blocks.get(m.id))}
+            for m in history
+        ),
+        {"role": "user", "content": _with_files(content, blocks.get(user_message.id))},
+    )
+    # The lease the runner renews; if this process dies, the worker ends the turn from it.
+    await TurnLeaseRepository(session).create(
+        TurnLease(
+            message_id=assistant.id,
+            workspace_id=ws,
+            user_id=principal.user_id,
+            expires_at=now + timedelta(seconds=settings.chat_turn_lease_seconds),
+            prompt_tokens=estimate_prompt_tokens(prompt),
+            streamed_chars=0,
+        )
+    )
+    prepared = PreparedTurn(
         principal=principal,
         workspace_id=ws,
         conversation_id=conversation_id,
@@ -149,16 +174,19 @@ async def prepare_turn(
         system_prompt=bot.system_prompt,
         allowed_domains=tuple(bot.allowed_domains),
         tool_names=tuple(tools_for(principal, bot)),
-        # Context comes only from this conversation's stored turns: clients cannot inject
-        # system, assistant or tool messages.
-        history=(
-            *(
-                {"role": m.role.value, "content": _with_files(m.content, blocks.get(m.id))}
-                for m in history
-            ),
-            {"role": "user", "content": _with_files(content, blocks.get(user_message.id))},
-        ),
+        history=prompt[1:],
     )
+    # Last, once the prompt is known (the reservation locks the day's ledger row until commit).
+    await usage_service.reserve_turn(
+        session,
+        settings,
+        ws,
+        assistant.id,
+        messages=({"content": bot.system_prompt}, *prepared.history),
+        tool_names=prepared.tool_names,
+        max_tokens=prepared.max_tokens,
+    )
+    return prepared
 
 
 def _with_files(content: str, block: str | None) -> str:

@@ -38,7 +38,7 @@ class MessageStatus(StrEnum):
     COMPLETE = "complete"
     STREAMING = "streaming"
     INCOMPLETE = "incomplete"  # the client went away mid-answer
-    FAILED = "failed"  # the model provider failed mid-answer
+    FAILED = "failed"  # the turn could not finish (``error_code`` says why)
 
 
 def _enum(cls: type[StrEnum], name: str) -> Enum:
@@ -85,8 +85,38 @@ class Message(IDMixin, TimestampMixin, TenantMixin, Base):
     model: Mapped[str | None] = mapped_column(String(100))
     prompt_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # On ``failed``/``incomplete`` assistant messages: why the turn ended (a stable code, never
+    # upstream text); replayed to a retry with the same Idempotency-Key.
+    error_code: Mapped[str | None] = mapped_column(String(64))
     # clock_timestamp(), not now(): a user message and its reply are inserted in one transaction
     # and must still sort in the order they were written.
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.clock_timestamp(), nullable=False
     )
+
+
+class TurnLease(Base):
+    """A platform row (ids and times only, no tenant data) for each assistant message that is
+    ``streaming``: the process streaming it pushes ``expires_at`` ahead while it runs. A row whose
+    lease has passed belongs to a process that died; the worker ends that turn
+    (``app/chat/tasks.py``). Deleted in the transaction that ends the turn."""
+
+    __tablename__ = "turn_lease"
+
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("message.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False
+    )
+    # The conversation owner: messages are private to them, so the worker binds this user too.
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False
+    )
+    expires_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )
+    # What the turn would be charged if its process died now: the prompt estimate (written once)
+    # and the characters streamed so far (written with each renewal).
+    prompt_tokens: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    streamed_chars: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

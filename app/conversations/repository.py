@@ -5,10 +5,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, or_, select, update
+from sqlalchemy import Row, Select, delete, or_, select, update
 
 from app.auth.principal import Principal
-from app.conversations.models import Conversation, Message, MessageRole, MessageStatus
+from app.conversations.models import (
+    Conversation,
+    Message,
+    MessageRole,
+    MessageStatus,
+    TurnLease,
+)
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
@@ -104,6 +110,30 @@ class MessageRepository(Repository[Message]):
             self.readable_statement(principal).where(Message.id == message_id)
         )
 
+    async def lock_streaming(self, principal: Principal, message_id: uuid.UUID) -> Message | None:
+        """The caller's assistant message if it is still ``streaming``, locked until the end of
+        the transaction: whoever ends a turn (its runner or the orphan sweeper) ends it once."""
+        return await self.get_one_or_none(
+            self.readable_statement(principal)
+            .where(Message.id == message_id, Message.status == MessageStatus.STREAMING)
+            .with_for_update()
+        )
+
+    async def lock_streaming_in(
+        self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID
+    ) -> Message | None:
+        """The worker's variant of ``lock_streaming``: RLS is bound to this workspace and the
+        message's owner (``bind_worker_scope``), and the statement names the workspace too."""
+        return await self.get_one_or_none(
+            select(Message)
+            .where(
+                Message.workspace_id == workspace_id,
+                Message.id == message_id,
+                Message.status == MessageStatus.STREAMING,
+            )
+            .with_for_update()
+        )
+
     async def search(
         self, principal: Principal, workspace_id: AccessibleWorkspaceID, query: str, limit: int
     ) -> Sequence[Message]:
@@ -119,3 +149,37 @@ class MessageRepository(Repository[Message]):
             .limit(limit)
         )
         return await self.get_all(statement)
+
+
+class TurnLeaseRepository(Repository[TurnLease]):
+    """The platform table of streaming turns' leases (ids and times only)."""
+
+    model = TurnLease
+
+    async def renew(self, message_id: uuid.UUID, expires_at: datetime, streamed_chars: int) -> None:
+        """One small indexed UPDATE: the only write a healthy streaming turn makes."""
+        await self.session.execute(
+            update(TurnLease)
+            .where(TurnLease.message_id == message_id)
+            .values(expires_at=expires_at, streamed_chars=streamed_chars)
+        )
+
+    async def claim_expired(
+        self, now: datetime, *, limit: int, hold_until: datetime
+    ) -> Sequence[TurnLease]:
+        """Leases that passed, locked with SKIP LOCKED (other workers take others) and pushed to
+        ``hold_until``, so a worker that dies mid-sweep gives them back."""
+        leases = await self.get_all(
+            select(TurnLease)
+            .where(TurnLease.expires_at <= now)
+            .order_by(TurnLease.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        for lease in leases:
+            lease.expires_at = hold_until
+        await self.session.flush()
+        return leases
+
+    async def release(self, message_id: uuid.UUID) -> None:
+        await self.session.execute(delete(TurnLease).where(TurnLease.message_id == message_id))

@@ -74,6 +74,8 @@ class MessageRead(BaseModel):
     model: str | None
     prompt_tokens: int
     completion_tokens: int
+    # Why a ``failed``/``incomplete`` answer ended (docs/decisions/0005-streaming-persistence.md).
+    error_code: str | None = None
     created_at: datetime
 
 

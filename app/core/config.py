@@ -126,6 +126,11 @@ class Settings(FileSettings, WebhookSettings, BaseSettings):
     chat_history_messages: int = Field(default=40, ge=2, le=500)
     chat_request_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     chat_max_retries: int = Field(default=2, ge=0, le=5)
+    # Untrusted model output (more ends the turn failed with a code), and the streaming lease
+    # after which the worker ends a turn whose process died: docs/configuration.md.
+    chat_max_tool_calls_per_round: int = Field(default=16, ge=1, le=128)
+    chat_max_answer_chars: int = Field(default=100_000, ge=1000, le=1_000_000)
+    chat_turn_lease_seconds: float = Field(default=60.0, ge=2, le=110)
     # Per-workspace model spend cap: tokens (prompt + completion) per UTC day.
     chat_daily_token_budget: int = Field(default=200_000, ge=0)
     # Development only: loopback addresses the HTTP fetch tool and webhooks may reach (local test

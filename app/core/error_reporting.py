@@ -1,6 +1,12 @@
 """Error reporting to Sentry, scrubbed before anything leaves the process.
 
-Off unless ``SENTRY_DSN`` is set. The SDK is told to collect as little as it can (no default PII,
+Off unless ``SENTRY_DSN`` is set. Every process initialises it the same way (the CLI entry point,
+``create_app`` and the worker call ``init_error_reporting``; a second call is a no-op). Only
+unexpected exceptions are events: the SDK's default and auto-enabling integrations are off and
+the few it keeps are listed explicitly, so no library integration (the OpenAI one reports
+provider errors the app handles, with the provider's text; logging, SQLAlchemy, Redis, httpx
+add breadcrumbs quoting queries, commands and URLs) can report a handled error or capture text.
+The SDK is told to collect as little as it can (no default PII,
 no local variables, no request bodies, traces off unless a sample rate is configured), and every
 event and breadcrumb then goes through the same redaction as the logs (app/core/redaction.py)
 plus rules for Sentry's own fields: request headers are cut to an allowlist, cookies, query
@@ -9,7 +15,8 @@ deep credential scan and lose SQLAlchemy's bound ``[parameters: ...]``.
 
 ``RequestContextMiddleware`` swallows unexpected exceptions (it renders the bare 500 itself), so
 the SDK's ASGI integration never sees them: the middleware calls ``report_exception``, which
-tags the event with the request id a user quotes from the problem response.
+tags the event with the request id a user quotes from the problem response. The worker reports a
+failed job the same way, and app/core/logging.py's hooks report uncaught exceptions.
 """
 
 from __future__ import annotations
@@ -19,21 +26,25 @@ from datetime import datetime
 from typing import Any, cast
 
 import sentry_sdk
+from sentry_sdk.integrations.atexit import AtexitIntegration
+from sentry_sdk.integrations.dedupe import DedupeIntegration
 from sentry_sdk.integrations.fastapi import FastApiIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration
+from sentry_sdk.integrations.modules import ModulesIntegration
 from sentry_sdk.integrations.openai import OpenAIIntegration
+from sentry_sdk.integrations.sqlalchemy import SqlalchemyIntegration
 from sentry_sdk.integrations.starlette import StarletteIntegration
+from sentry_sdk.integrations.stdlib import StdlibIntegration
 from sentry_sdk.types import Breadcrumb, BreadcrumbHint, Event, Hint
 from sentry_sdk.utils import event_from_exception
 
 from app.core.config import Settings
-from app.core.redaction import REDACTED, redact_value, scrub_text
+from app.core.redaction import REDACTED, redact_value, scrub_exception_text, scrub_text
 from app.core.request_context import current_request_id
 
 # Request headers an event may keep (everything else, Authorization and Cookie included, goes).
 _KEPT_HEADERS = frozenset({"accept", "content-length", "content-type"})
 _KEPT_REQUEST_FIELDS = ("method", "url")
-# SQLAlchemy appends the bound values to a DBAPI error's message: e-mails, tokens, anything.
-_SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(?:\(Background|\Z|\n|\\n))", re.DOTALL)
 _QUERY = re.compile(r"(https?://[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
 # Frame fields that are the application's source and paths, not request data.
 _FRAME_CODE_FIELDS = frozenset(
@@ -45,6 +56,8 @@ def init_error_reporting(settings: Settings) -> bool:
     """Start the SDK when a DSN is configured; ``True`` when it did."""
     if settings.sentry_dsn is None:
         return False
+    if sentry_sdk.get_client().is_active():
+        return True  # the CLI entry point initialised it; create_app or the worker call again
     sentry_sdk.init(
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.environment.value,
@@ -56,19 +69,32 @@ def init_error_reporting(settings: Settings) -> bool:
         before_send=scrub_event,
         before_send_transaction=scrub_event,
         before_breadcrumb=scrub_breadcrumb,
+        # Nothing the SDK would enable on its own: each integration below is chosen.
+        default_integrations=False,
+        auto_enabling_integrations=False,
         integrations=[
             # Handled problem responses (AppError 503s included) are designed answers that
             # metrics count; only unexpected exceptions are events (report_exception).
             StarletteIntegration(failed_request_status_codes=set()),
             FastApiIntegration(failed_request_status_codes=set()),
-            # Prompts and completions never leave through the tracing integration either.
-            OpenAIIntegration(include_prompts=False),
+            AtexitIntegration(),  # flush queued events when a process exits
+            DedupeIntegration(),  # one event when a hook and a handler both see an exception
+            ModulesIntegration(),  # installed package versions
+        ],
+        # Denied by name as well, should a later option re-enable defaults: each captures
+        # handled errors, log text, queries or URLs (uncaught exceptions are reported by the
+        # hooks of app/core/logging.py, not the SDK's excepthook and threading integrations).
+        disabled_integrations=[
+            OpenAIIntegration(),
+            LoggingIntegration(),
+            SqlalchemyIntegration(),
+            StdlibIntegration(),
         ],
     )
     return True
 
 
-def report_exception(exc: BaseException) -> None:
+def report_exception(exc: BaseException, *, mechanism: str = "launchproof") -> None:
     """Send an exception the last-resort middleware handled, tagged with the request id."""
     client = sentry_sdk.get_client()
     if not client.is_active():
@@ -76,7 +102,7 @@ def report_exception(exc: BaseException) -> None:
     event, hint = event_from_exception(
         exc,
         client_options=client.options,
-        mechanism={"type": "launchproof.request_context", "handled": False},
+        mechanism={"type": mechanism, "handled": False},
     )
     with sentry_sdk.new_scope() as scope:
         request_id = current_request_id()
@@ -86,11 +112,8 @@ def report_exception(exc: BaseException) -> None:
 
 
 def scrub_text_deep(text: str) -> str:
-    """Exception text: drop SQL parameters and query strings, then the deep credential scan."""
-    text = _SQL_PARAMETERS.sub("[parameters: [redacted]]", text)
-    text = _QUERY.sub(r"\1?[redacted]", text)
-    # Line by line: an event is JSON, not a log line, so its newlines stay readable.
-    return "\n".join(scrub_text(line, deep=True) for line in text.split("\n"))
+    """Exception text: the same scrub as in log lines (app/core/redaction.py)."""
+    return scrub_exception_text(text)
 
 
 def _scrub_request(request: Any) -> dict[str, Any] | None:

@@ -78,7 +78,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         re.compile(
             r"""(?P<k>["']?[A-Za-z0-9_-]*(?:password|passwd|secret|token|cookie|authorization"""
             r"""|api[_-]?key|signature|credential)[A-Za-z0-9_-]*["']?\s*[:=]\s*)"""
-            r"""(?P<v>"[^"]*"|'[^']*'|[^\s,;&}\]]+)""",
+            # (?!...): an already-redacted value stays as it is (scrubbing twice is harmless).
+            r"""(?P<v>"[^"]*"|'[^']*'|(?!\[redacted\])[^\s,;&}\]]+)""",
             re.IGNORECASE,
         ),
         r"\g<k>[redacted]",
@@ -94,8 +95,22 @@ _MAY_NEED_SCRUB = re.compile(
     r"|signature|credential|@|[\x00-\x1f\x7f-\x9f\u2028\u2029]",
     re.IGNORECASE,
 )
-# Rendered tracebacks (rare, and may quote request data): worth the slower generic scan.
-_DEEP_SCAN_KEYS = frozenset({"exception", "exc_text", "stack"})
+# Rendered tracebacks (rare, and may quote request data or a library's message): worth the
+# slower generic scan. Not ``error``: our events put an error class or code there on hot paths.
+_DEEP_SCAN_KEYS = frozenset({"exception", "exc_text", "exc_value", "stack"})
+
+# Exception text of third-party code quotes data. SQLAlchemy appends a failed statement's bound
+# values (``[parameters: ...]``, up to its "Background on this error" link), PostgreSQL's DETAIL
+# line quotes the offending row or key, pydantic repeats the rejected input, and URLs carry
+# query strings: all go before the credential scan, which cannot recognise plain text.
+_SQL_PARAMETERS = re.compile(
+    r"\[parameters: .*?(?=\s*\(Background on this error|\Z)", re.DOTALL | re.IGNORECASE
+)
+_PG_DETAIL = re.compile(r"^(\s*DETAIL:\s*).*$", re.MULTILINE)
+_PYDANTIC_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]$)", re.DOTALL | re.MULTILINE)
+_URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>]*)\?[^\s#\"'<>]*")
+# An exception message longer than this is cut (a hostile peer's 10 MB error body).
+MAX_EXCEPTION_TEXT = 4000
 
 
 def _escape_control(match: re.Match[str]) -> str:
@@ -119,6 +134,20 @@ def scrub_text(text: str, *, deep: bool = False) -> str:
         kept = [line for line in lines if not find_secret_types(line)]
         text = "\n".join(kept + ["[redacted line(s) holding a credential]"])
     return _CONTROL.sub(_escape_control, text)
+
+
+def scrub_exception_text(text: str) -> str:
+    """Text of an exception (any library's): cut, data-quoting parts dropped, deep-scanned.
+
+    Newlines stay (a Sentry event keeps them readable); log lines escape them when rendered.
+    """
+    if len(text) > MAX_EXCEPTION_TEXT:
+        text = text[:MAX_EXCEPTION_TEXT] + " [truncated]"
+    text = _SQL_PARAMETERS.sub("[parameters: [redacted]]", text)
+    text = _PG_DETAIL.sub(r"\1[redacted]", text)
+    text = _PYDANTIC_INPUT.sub("input_value=[redacted]", text)
+    text = _URL_QUERY.sub(r"\1?[redacted]", text)
+    return "\n".join(scrub_text(line, deep=True) for line in text.split("\n"))
 
 
 def _is_sensitive_key(key: str, value: Any) -> bool:
@@ -150,7 +179,7 @@ def redact_value(value: Any, *, key: str = "", depth: int = 0) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [redact_value(item, depth=depth + 1) for item in value]
     if isinstance(value, BaseException):
-        return scrub_text(f"{type(value).__name__}: {value}", deep=True)
+        return scrub_exception_text(f"{type(value).__name__}: {value}")
     return scrub_text(str(value))
 
 
@@ -160,7 +189,11 @@ def redact_event(
     """structlog processor: run after ``format_exc_info`` and before the renderer."""
     redacted: dict[str, Any] = {}
     for key, value in event_dict.items():
-        if key == "event":
+        if key == "event" and value is not None and event_dict.get("_from_structlog") is False:
+            # A stdlib record's message is free text from third-party code (often an
+            # exception's): the deep scan. Our own events are constant sentences.
+            redacted[key] = scrub_exception_text(str(value)).replace("\n", "\\n")
+        elif key == "event":
             redacted[key] = scrub_text(str(value)) if value is not None else value
         elif key in ("_record", "_from_structlog"):
             redacted[key] = value  # ProcessorFormatter bookkeeping, removed before rendering

@@ -1,4 +1,8 @@
-"""Run Alembic migrations programmatically (``python -m app migrate``)."""
+"""Run Alembic migrations programmatically (``python -m app migrate``).
+
+Logging is the project's (app/core/logging.py): the CLI configures it, and migrations/env.py
+does when nothing has; alembic.ini carries no logging sections for ``fileConfig`` to apply.
+"""
 
 from __future__ import annotations
 

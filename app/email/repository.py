@@ -61,6 +61,14 @@ class OutboxRepository(Repository[OutboxEmail]):
             .values(next_attempt_at=at, locked_until=None, last_error=error[:200])
         )
 
+    async def release(self, email_id: uuid.UUID) -> None:
+        """Give back a claimed row that was not attempted (its claim counted an attempt)."""
+        await self.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id == email_id)
+            .values(locked_until=None, attempts=OutboxEmail.attempts - 1)
+        )
+
     async def mark_failed(self, email_id: uuid.UUID, error: str) -> None:
         await self.session.execute(
             update(OutboxEmail)

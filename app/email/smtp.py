@@ -77,6 +77,21 @@ def is_permanent(exc: BaseException) -> bool:
     return False
 
 
+# "421 Service not available": the relay answered only to say it cannot take mail at all now.
+SERVICE_NOT_AVAILABLE = 421
+
+
+def relay_unavailable(exc: BaseException) -> bool:
+    """The relay was not reached or dropped us (refused, reset, timed out, 421 at connect).
+
+    Our relay's outage, not anything about the message: such a failure never counts towards
+    giving a message up, however long the outage lasts.
+    """
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.code == SERVICE_NOT_AVAILABLE
+    return isinstance(exc, OSError | TimeoutError)
+
+
 def error_label(exc: BaseException) -> str:
     """What ``last_error`` keeps: the class and SMTP code, never the reply text or an address."""
     code = getattr(exc, "code", None)

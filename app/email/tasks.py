@@ -1,14 +1,20 @@
 """The outbox delivery job: claim due rows, sign and send with no transaction open, record.
 
 A mail-server outage loses nothing: a failed attempt leaves the row pending with a later
-``next_attempt_at`` (exponential backoff, capped), and only a permanent refusal (5xx) or
-EMAIL_MAX_ATTEMPTS attempts mark it failed. Delivery is at-least-once: a worker that dies after
-the relay accepted a message but before the mark sends it again after the lease, with the same
-Message-ID. Logs name the row id, kind and error class; never an address, subject or body.
+``next_attempt_at`` (exponential backoff, capped). Only a permanent refusal (5xx) marks it failed
+at once, and EMAIL_MAX_ATTEMPTS bounds the other failures *about the message* (a relay that
+answers 4xx, a message that cannot be built). An unreachable relay (refused, reset, timed out,
+421) is the relay's outage: it never counts, however long it lasts, and it defers the rest of
+the batch without trying each row. Delivery is at-least-once: a worker that dies after the relay
+accepted a message but before the mark sends it again after the lease, with the same Message-ID.
+A batch never outlives its lease: rows it could not reach in time are given back untried, so
+another worker never sends a row this one is still sending. Logs name the row id, kind and error
+class; never an address, subject or body.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -67,20 +73,30 @@ async def deliver_outbox(context: WorkerContext) -> int:
             )
             for row in rows
         ]
-    sent = 0
+    sent = tried = 0
+    relay_down: Exception | None = None
+    # The last send must finish (or time out) before the lease ends.
+    deadline = time.monotonic() + settings.email_lease_seconds - settings.smtp_timeout_seconds
     for email_id, kind, attempts, to, subject, body, message_id, created_at in claimed:
         assert message_id is not None
-        raw = build_message(
-            settings,
-            to=to,
-            subject=subject,
-            body_text=body,
-            message_id=message_id,
-            created_at=created_at,
-        )
-        if signer is not None:
-            raw = signer.sign(raw)
+        if relay_down is not None:  # the relay is down: this row waits like the first one
+            await _record_failure(context, email_id, kind, attempts, relay_down)
+            continue
+        if tried and time.monotonic() > deadline:
+            await _release(context, email_id)
+            continue
+        tried += 1
         try:
+            raw = build_message(
+                settings,
+                to=to,
+                subject=subject,
+                body_text=body,
+                message_id=message_id,
+                created_at=created_at,
+            )
+            if signer is not None:
+                raw = signer.sign(raw)
             await smtp.deliver(
                 target,
                 raw,
@@ -90,6 +106,8 @@ async def deliver_outbox(context: WorkerContext) -> int:
             )
         except Exception as exc:  # any failure: record it and retry later, never lose the row
             await _record_failure(context, email_id, kind, attempts, exc)
+            if smtp.relay_unavailable(exc):
+                relay_down = exc
             continue
         async with context.sessionmaker() as session, session.begin():
             await OutboxRepository(session).mark_sent(email_id, datetime.now(UTC))
@@ -106,7 +124,8 @@ async def _record_failure(
     error = smtp.error_label(exc)
     async with context.sessionmaker() as session, session.begin():
         repo = OutboxRepository(session)
-        if smtp.is_permanent(exc) or attempts >= settings.email_max_attempts:
+        gives_up = not smtp.relay_unavailable(exc) and attempts >= settings.email_max_attempts
+        if smtp.is_permanent(exc) or gives_up:
             await repo.mark_failed(email_id, error)
             outcome = "failed"
         else:
@@ -124,6 +143,11 @@ async def _record_failure(
         error=error,
         outcome=outcome,
     )
+
+
+async def _release(context: WorkerContext, email_id: uuid.UUID) -> None:
+    async with context.sessionmaker() as session, session.begin():
+        await OutboxRepository(session).release(email_id)
 
 
 async def _update_queue_gauges(context: WorkerContext) -> None:

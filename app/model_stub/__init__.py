@@ -33,7 +33,9 @@ Control API (loopback callers, no auth; ``?session=ID`` optional everywhere):
 
 * ``POST /_stub/script`` ``{"responses": [item, ...]}``, item = ``{"text"?, "tool_calls"?:
   [{"name", "arguments": object|string, "id"?}], "fail"?, "delay_ms"?, "retry_after"?,
-  "repeat"?}``: consumed in order by that session's next completions, ahead of any marker;
+  "repeat"?, "raw_chunks"?: [str, ...]}`` (``raw_chunks``: each string sent verbatim as one
+  event's ``data:``, then ``[DONE]``; a hostile model's wrong types, nesting and floods): consumed
+  in order by that session's next completions, ahead of any marker;
 * ``GET /_stub/requests``: ``{"requests": [{"seq", "session", "received_at", "body"}]}`` (the
   last 500 request bodies, as sent);
 * ``POST /_stub/reset``: forget that session's script and recordings (no ``session``: all).

@@ -30,6 +30,7 @@ from app.model_stub.wire import (
     completion,
     cut_stream_events,
     error_response,
+    raw_events,
     stream_events,
 )
 
@@ -142,6 +143,8 @@ def _stream(
         with_usage=body.include_usage,
     )
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if plan.raw_chunks:
+        return StreamingResponse(raw_events(plan), media_type=SSE_MEDIA_TYPE, headers=headers)
     if plan.fail is FailMode.BROKEN_STREAM:
         return AbortedResponse(
             broken_stream_parts(plan, writer), media_type=SSE_MEDIA_TYPE, delay=plan.delay

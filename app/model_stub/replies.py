@@ -57,6 +57,7 @@ class Plan:
     retry_after: int = 1
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    raw_chunks: tuple[str, ...] = ()  # sent verbatim instead of a generated stream
 
     @property
     def text(self) -> str:
@@ -193,6 +194,8 @@ def plan_reply(body: ChatCompletionRequest, script: ScriptItem | None, call_id: 
         slow_ms = DEFAULT_SLOW_MS
     delay = (slow_ms or 0) / 1000
     prompt = prompt_tokens(body.messages)
+    if script is not None and script.raw_chunks is not None:
+        return Plan(fail=fail, delay=delay, raw_chunks=tuple(script.raw_chunks))
     if calls:
         planned = tuple(
             PlannedToolCall(id=given or f"{call_id}_{i}", name=name, arguments=arguments)

@@ -157,6 +157,9 @@ class ScriptItem(BaseModel):
 
     text: str | None = None
     tool_calls: list[ScriptedToolCall] | None = Field(default=None, min_length=1, max_length=128)
+    # A hostile model: each string is sent verbatim as one event's ``data:`` (any JSON, or not
+    # JSON at all: wrong types, deep nesting, floods), then ``[DONE]``. Streaming requests only.
+    raw_chunks: list[str] | None = Field(default=None, min_length=1, max_length=10_000)
     fail: FailMode | None = None
     delay_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
     retry_after: int = Field(default=1, ge=0, le=3600)
@@ -164,8 +167,8 @@ class ScriptItem(BaseModel):
 
     @model_validator(mode="after")
     def _one_reply(self) -> Self:
-        if self.text is not None and self.tool_calls is not None:
-            raise ValueError("a script item has text or tool_calls, not both")
+        if sum(x is not None for x in (self.text, self.tool_calls, self.raw_chunks)) > 1:
+            raise ValueError("a script item has text, tool_calls or raw_chunks, only one")
         return self
 
 

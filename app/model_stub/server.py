@@ -52,6 +52,7 @@ def _config(app: Any, host: str, port: int, **extra: Any) -> uvicorn.Config:
         server_header=False,
         date_header=False,
         log_level="warning",
+        log_config=None,  # the CLI's JSON logging (app/core/logging.py), not uvicorn's text
         **extra,
     )
 

@@ -125,6 +125,14 @@ async def stream_events(plan: Plan, writer: ChunkWriter) -> AsyncIterator[bytes]
     yield DONE
 
 
+async def raw_events(plan: Plan) -> AsyncIterator[bytes]:
+    """A scripted hostile stream: each chunk verbatim as one event, then ``[DONE]``."""
+    for chunk in plan.raw_chunks:
+        yield b"data: " + chunk.encode() + b"\n\n"
+        await asyncio.sleep(plan.delay)
+    yield DONE
+
+
 async def cut_stream_events(plan: Plan, writer: ChunkWriter) -> AsyncIterator[bytes]:
     """A stream that ends cleanly after a few deltas: no finish_reason, no usage, no [DONE]."""
     for index, delta in enumerate(deltas(plan)):

@@ -1,13 +1,24 @@
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.core.repository import Repository
-from app.usage.models import WorkspaceUsage
+from app.usage.models import UsageReservation, WorkspaceUsage
 from app.workspaces.access import AccessibleWorkspaceID
+
+
+@dataclass(frozen=True)
+class Held:
+    """A turn's reservation as it was taken back at settlement."""
+
+    day: date
+    reserved_tokens: int
+    prompt_estimate: int
 
 
 class UsageRepository(Repository[WorkspaceUsage]):
@@ -20,12 +31,57 @@ class UsageRepository(Repository[WorkspaceUsage]):
         value = (await self.session.execute(statement)).scalar_one_or_none()
         return int(value or 0)
 
-    async def add(
-        self, workspace_id: AccessibleWorkspaceID, day: date, *, prompt: int, completion: int
-    ) -> None:
-        """Atomic upsert: concurrent turns of one workspace add up, never overwrite."""
+    async def reserve(
+        self, workspace_id: AccessibleWorkspaceID, day: date, *, tokens: int, budget: int
+    ) -> bool:
+        """Add ``tokens`` to the day's reservations if any budget is left; one statement.
+
+        The upsert locks the day's row and evaluates its ``WHERE`` on the latest committed
+        version (not the statement's snapshot), so concurrent sends of a workspace are admitted
+        one after the other, each seeing every reservation admitted before it. A turn is admitted
+        while settled + reserved is still below the budget: only the turn that crosses the line
+        can overshoot, by at most its own reservation. A first turn of the day is always
+        admitted (the caller refuses a zero budget before calling).
+        """
         statement = insert(WorkspaceUsage).values(
-            workspace_id=workspace_id, day=day, prompt_tokens=prompt, completion_tokens=completion
+            workspace_id=workspace_id,
+            day=day,
+            prompt_tokens=0,
+            completion_tokens=0,
+            reserved_tokens=tokens,
+        )
+        upsert = statement.on_conflict_do_update(
+            index_elements=[WorkspaceUsage.workspace_id, WorkspaceUsage.day],
+            set_={
+                "reserved_tokens": WorkspaceUsage.reserved_tokens
+                + statement.excluded.reserved_tokens,
+                "updated_at": func.now(),
+            },
+            where=(
+                WorkspaceUsage.prompt_tokens
+                + WorkspaceUsage.completion_tokens
+                + WorkspaceUsage.reserved_tokens
+                < budget
+            ),
+        ).returning(WorkspaceUsage.day)
+        return (await self.session.execute(upsert)).first() is not None
+
+    async def settle(
+        self,
+        workspace_id: AccessibleWorkspaceID,
+        day: date,
+        *,
+        released: int,
+        prompt: int,
+        completion: int,
+    ) -> None:
+        """Release a reservation and charge what the turn used, on the reservation's day."""
+        statement = insert(WorkspaceUsage).values(
+            workspace_id=workspace_id,
+            day=day,
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            reserved_tokens=0,
         )
         statement = statement.on_conflict_do_update(
             index_elements=[WorkspaceUsage.workspace_id, WorkspaceUsage.day],
@@ -33,7 +89,54 @@ class UsageRepository(Repository[WorkspaceUsage]):
                 "prompt_tokens": WorkspaceUsage.prompt_tokens + statement.excluded.prompt_tokens,
                 "completion_tokens": WorkspaceUsage.completion_tokens
                 + statement.excluded.completion_tokens,
+                # Never below zero, even for a ledger edited by hand.
+                "reserved_tokens": func.greatest(WorkspaceUsage.reserved_tokens - released, 0),
                 "updated_at": func.now(),
             },
         )
         await self.session.execute(statement)
+
+
+class UsageReservationRepository(Repository[UsageReservation]):
+    model = UsageReservation
+
+    async def hold(
+        self,
+        workspace_id: AccessibleWorkspaceID,
+        message_id: uuid.UUID,
+        day: date,
+        *,
+        tokens: int,
+        prompt_estimate: int,
+    ) -> None:
+        await self.create(
+            UsageReservation(
+                message_id=message_id,
+                workspace_id=workspace_id,
+                day=day,
+                reserved_tokens=tokens,
+                prompt_estimate=prompt_estimate,
+            ),
+            flush=True,
+        )
+
+    async def take(self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID) -> Held | None:
+        """Delete and return a turn's reservation; a second taker (already settled) gets None."""
+        statement = (
+            delete(UsageReservation)
+            .where(
+                UsageReservation.workspace_id == workspace_id,
+                UsageReservation.message_id == message_id,
+            )
+            .returning(
+                UsageReservation.day,
+                UsageReservation.reserved_tokens,
+                UsageReservation.prompt_estimate,
+            )
+        )
+        row = (await self.session.execute(statement)).first()
+        if row is None:
+            return None
+        return Held(
+            day=row.day, reserved_tokens=row.reserved_tokens, prompt_estimate=row.prompt_estimate
+        )

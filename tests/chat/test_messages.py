@@ -323,7 +323,7 @@ class TestClientDisconnect:
         session = new_session()
         calls = [
             {"name": "create_note", "arguments": {"title": f"Note {i}", "body": "Body"}}
-            for i in range(20)
+            for i in range(16)  # CHAT_MAX_TOOL_CALLS_PER_ROUND
         ]
         script(stub, session, [{"tool_calls": calls}])
         owner = studio.owner

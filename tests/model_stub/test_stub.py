@@ -418,6 +418,40 @@ async def test_script_failures_and_repeat(stub: RunningStub) -> None:
     assert reply.choices[0].message.content == "ok now"
 
 
+async def test_raw_chunks_reach_the_sdk_verbatim(stub: RunningStub) -> None:
+    """A hostile model: wrong types pass through untouched (the SDK does not validate chunks)."""
+    hostile = {
+        "id": "x",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "delta": {"tool_calls": [{"index": 0, "function": {"name": 7, "arguments": {}}}]},
+                "finish_reason": None,
+            }
+        ],
+    }
+    await control(
+        stub, "POST", "/script", json={"responses": [{"raw_chunks": [json.dumps(hostile)]}]}
+    )
+    async with sdk(stub) as client:
+        stream = await client.chat.completions.create(model="m", messages=user("hi"), stream=True)
+        chunks = await collect(stream)
+    [chunk] = chunks
+    function = chunk.choices[0].delta.tool_calls[0].function  # type: ignore[index]
+    assert (function.name, function.arguments) == (7, {})  # type: ignore[union-attr]
+
+
+async def test_a_script_item_is_one_kind_of_reply(stub: RunningStub) -> None:
+    async with httpx.AsyncClient(base_url=stub.url, timeout=5) as http:
+        response = await http.post(
+            "/_stub/script", json={"responses": [{"text": "a", "raw_chunks": ["{}"]}]}
+        )
+    assert response.status_code == 400
+
+
 async def test_sessions_keep_scripts_and_recordings_apart(stub: RunningStub) -> None:
     await control(
         stub, "POST", "/script", params={"session": "s1"}, json={"responses": [{"text": "for s1"}]}

@@ -12,7 +12,13 @@ import pytest
 import structlog
 
 from app.core.logging import shared_processors, stdlib_formatter, tail_processors
-from app.core.redaction import REDACTED, redact_event, redact_value, scrub_text
+from app.core.redaction import (
+    REDACTED,
+    redact_event,
+    redact_value,
+    scrub_exception_text,
+    scrub_text,
+)
 
 EVENT = "request handled"
 
@@ -154,9 +160,42 @@ class TestChains:
             line = render("unhandled exception", exc_info=True)
         out = json.loads(line)
         assert out["event"] == "unhandled exception"
-        assert "ValueError" in out["exception"]
+        assert out["exception"][0]["exc_type"] == "ValueError"
         assert "plantedpw2" not in line
         assert "planted@example.com" not in line
+
+    def test_exception_frames_never_carry_local_variables(self) -> None:
+        def send(secret: str) -> None:
+            payload = {"signing_secret": secret}
+            raise RuntimeError(f"send failed ({len(payload)} fields)")
+
+        try:
+            send("planted-local-" + "z" * 12)
+        except RuntimeError:
+            line = render("job failed", exc_info=True)
+        (stack,) = json.loads(line)["exception"]
+        assert [frame["name"] for frame in stack["frames"]][-1] == "send"
+        assert all(set(frame) == {"filename", "lineno", "name"} for frame in stack["frames"])
+        assert "planted-local" not in line
+
+    def test_sql_parameters_detail_and_pydantic_input_are_dropped(self) -> None:
+        text = (
+            "(sqlalchemy.dialects.postgresql.asyncpg.IntegrityError) violates check\n"
+            "DETAIL:  Failing row contains (plantedrow1).\n"
+            "[SQL: INSERT INTO message (content) VALUES ($1)]\n"
+            "[parameters: ('plantedparam2 ] \n with a bracket',)]\n"
+            "(Background on this error at: https://sqlalche.me/e/20/gkpj)\n"
+            "  Value error [type=value_error, input_value='plantedinput3', input_type=str]"
+        )
+        out = scrub_exception_text(text)
+        for planted in ("plantedrow1", "plantedparam2", "plantedinput3"):
+            assert planted not in out
+        assert "[SQL: INSERT INTO message (content) VALUES ($1)]" in out
+        assert "sqlalche.me" in out
+
+    def test_scrubbing_twice_changes_nothing(self) -> None:
+        once = scrub_text("password=plantedpw4 token: 'plantedtok5'")
+        assert scrub_text(once) == once
 
     def test_stdlib_record_rendered_and_redacted(self) -> None:
         try:
@@ -180,7 +219,7 @@ class TestChains:
         assert out["event"] == "Exception in ASGI application from p***@example.org"
         assert "plantedtoken3" not in line
         assert "Q" * 24 not in line
-        assert "RuntimeError" in out["exception"]
+        assert out["exception"][0]["exc_type"] == "RuntimeError"
 
     def test_a_log_call_is_fast(self) -> None:
         fields = {

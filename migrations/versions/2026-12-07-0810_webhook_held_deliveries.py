@@ -6,9 +6,9 @@ events still recorded) instead of being marked failed; re-enabling queues them a
 disabled only after failing continuously for ``WEBHOOK_DISABLE_AFTER_SECONDS``) and
 ``disabled_at`` (a disabled endpoint records events for ``WEBHOOK_RETENTION_DAYS`` after it).
 
-Revision ID: 0007_webhook_held_deliveries
-Revises: 0006_email_delivery
-Create Date: 2026-12-07 08:00:00+00:00
+Revision ID: 0009_webhook_held_deliveries
+Revises: 0008_turn_leases
+Create Date: 2026-12-07 08:10:00+00:00
 """
 
 from collections.abc import Sequence
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_webhook_held_deliveries"
-down_revision: str | None = "0006_email_delivery"
+revision: str = "0009_webhook_held_deliveries"
+down_revision: str | None = "0008_turn_leases"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

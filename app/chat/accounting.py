@@ -1,0 +1,48 @@
+"""Tokens a turn is charged, however it ends.
+
+The provider's reported usage wins. When it reported none (the stream was cut, the client left,
+the output was refused, the process died) the turn is still charged what it cost: prompt tokens
+estimated from the prompt's size and completion tokens from what was streamed, at
+``CHARS_PER_TOKEN`` characters per token (OpenAI's rule of thumb for English text; tokenizers
+differ, an estimate that never makes a turn free is the point). One completion per tool round:
+each round is charged on its own.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Final
+
+from app.chat.provider import StreamMeter
+
+CHARS_PER_TOKEN: Final = 4
+
+
+def estimate_tokens(chars: int) -> int:
+    return -(-max(chars, 0) // CHARS_PER_TOKEN)
+
+
+def estimate_prompt_tokens(messages: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> int:
+    """The prompt as sent (roles, text, tool calls and results), serialised, over 4."""
+    return estimate_tokens(len(json.dumps(list(messages), default=str)))
+
+
+@dataclass
+class Tally:
+    """The turn's running total: rounds settled so far."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def settle(self, meter: StreamMeter, prompt_estimate: int) -> None:
+        """Charge one completion: its reported usage, else the estimates (nothing when the
+        provider refused the request outright)."""
+        if not meter.opened:
+            return
+        if meter.usage is not None:
+            prompt, completion = meter.usage
+        else:
+            prompt, completion = prompt_estimate, estimate_tokens(meter.chars)
+        self.prompt_tokens += prompt
+        self.completion_tokens += completion
