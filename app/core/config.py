@@ -22,7 +22,12 @@ from app.core.config_edge import EdgeTimeoutSettings
 from app.core.config_files import FILE_SECRET_FIELDS, FileSettings
 from app.core.keys import strong_dkim_key
 from app.core.proxies import expand_proxy_tokens, within_cloudflare
-from app.core.webhook_config import parse_inbound_secrets, split_list, webhook_problems
+from app.core.webhook_config import (
+    WebhookSettings,
+    parse_inbound_secrets,
+    split_list,
+    webhook_problems,
+)
 
 SECRET_FIELDS = ("secret_key", "openai_api_key")
 PLACEHOLDER_MARKERS = (
@@ -49,7 +54,7 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
-class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
+class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings):
     # hide_input_in_errors: a rejected value (a malformed DKIM key, a URL with a password) must
     # not be echoed into a startup traceback and from there into logs.
     model_config = SettingsConfigDict(
@@ -149,6 +154,7 @@ class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
     rate_limit_webhook: str = "120/minute"  # per webhook source and client IP
     rate_limit_api_key_create: str = "10/hour"  # per user
     rate_limit_invitation: str = "20/hour"  # per user
+    rate_limit_webhook_replay: str = "60/hour"  # per user: redeliver, recover, enable
     rate_limit_admin: str = "120/minute"  # per staff user
     rate_limit_read: str = "600/minute"  # per principal, GET routes; fails open
     rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -161,16 +167,7 @@ class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
     webhook_encryption_keys: SecretStr | None = None
     # Inbound sources and their Standard Webhooks secrets: "billing=whsec_...,creator=whsec_...".
     webhook_inbound_secrets: SecretStr | None = None
-    # After a rotation the previous secret keeps signing (a second v1 signature) this long.
-    webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
-    webhook_max_attempts: int = Field(default=10, ge=1, le=50)  # per delivery, then failed
-    webhook_disable_after_failures: int = Field(default=50, ge=1)  # consecutive, per endpoint
-    webhook_retry_base_seconds: float = Field(default=10.0, gt=0, le=3600)
-    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0, le=7 * 24 * 3600)
-    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    webhook_batch_size: int = Field(default=50, ge=1, le=1000)  # deliveries claimed per round
-    webhook_concurrency: int = Field(default=10, ge=1, le=100)  # requests in flight per worker
-    webhook_lease_seconds: float = Field(default=120.0, ge=5, le=3600)
+    # Delivery tuning and the disable/retention policy: WebhookSettings (webhook_config.py).
     # Extra receiver ports production allows besides 443 (development/test allow any port).
     webhook_allowed_ports: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Development/test only: the DNS server ("127.0.0.1:5353") outbound requests resolve with,
@@ -226,6 +223,7 @@ class Settings(FileSettings, EdgeTimeoutSettings, BaseSettings):
         "rate_limit_webhook",
         "rate_limit_api_key_create",
         "rate_limit_invitation",
+        "rate_limit_webhook_replay",
         "rate_limit_admin",
         "rate_limit_read",
     )

@@ -51,6 +51,7 @@ class Budget(StrEnum):
     WEBHOOK = "webhook.source_ip"
     API_KEY_CREATE = "api_key_create.user"
     INVITATION = "invitation.user"
+    WEBHOOK_REPLAY = "webhook_replay.user"
     ADMIN = "admin.staff"
     READ = "read.principal"
 
@@ -69,6 +70,7 @@ SETTING: dict[Budget, str] = {
     Budget.WEBHOOK: "rate_limit_webhook",
     Budget.API_KEY_CREATE: "rate_limit_api_key_create",
     Budget.INVITATION: "rate_limit_invitation",
+    Budget.WEBHOOK_REPLAY: "rate_limit_webhook_replay",
     Budget.ADMIN: "rate_limit_admin",
     Budget.READ: "rate_limit_read",
 }

@@ -13,6 +13,31 @@ import base64
 import binascii
 import re
 
+from pydantic import BaseModel, Field
+
+
+class WebhookSettings(BaseModel):
+    """Outgoing delivery tuning and the disable/retention policy, mixed into ``Settings``
+    (split from config.py by subdomain, like ``FileSettings``; one environment, ``WEBHOOK_*``).
+    """
+
+    # After a rotation the previous secret keeps signing (a second v1 signature) this long.
+    webhook_secret_overlap_seconds: int = Field(default=24 * 3600, ge=0, le=30 * 24 * 3600)
+    webhook_max_attempts: int = Field(default=10, ge=1, le=50)  # per delivery, then failed
+    # An endpoint is disabled only when it has failed continuously this long AND at least this
+    # many attempts in a row (410 Gone disables at once); its deliveries are held, not failed.
+    webhook_disable_after_seconds: float = Field(default=5 * 24 * 3600.0, ge=0, le=90 * 24 * 3600)
+    webhook_disable_after_failures: int = Field(default=20, ge=1, le=100_000)
+    # Deliveries stay replayable (recover) and a disabled endpoint keeps recording events this long.
+    webhook_retention_days: int = Field(default=30, ge=1, le=365)
+    webhook_retry_base_seconds: float = Field(default=10.0, gt=0, le=3600)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0, le=7 * 24 * 3600)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_batch_size: int = Field(default=50, ge=1, le=1000)  # deliveries claimed per round
+    webhook_concurrency: int = Field(default=10, ge=1, le=100)  # requests in flight per worker
+    webhook_lease_seconds: float = Field(default=120.0, ge=5, le=3600)
+
+
 _SOURCE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MIN_INBOUND_SECRET_BYTES = 16
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.webhooks.outbound.models import WebhookDelivery, WebhookEndpoint
+from app.core.config import get_settings
+from app.webhooks.outbound.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.webhooks.outbound.repository import DeliveryRepository, EndpointRepository
 from app.workspaces.access import AccessibleWorkspaceID
 
@@ -58,7 +59,11 @@ async def emit_event(
     event_type: EventType,
     data: Mapping[str, object],
 ) -> None:
-    """Queue ``event_type`` for every enabled endpoint of ``workspace_id`` subscribed to it.
+    """Record ``event_type`` for every endpoint of ``workspace_id`` subscribed to it.
+
+    Enabled endpoints get a queued delivery; one disabled within the retention window gets a held
+    delivery (sent when it is enabled again; ``WEBHOOK_RETENTION_DAYS``), so no event is lost
+    while a receiver is down.
 
     Call it from a service, in the transaction of the change that caused the event, after that
     service checked the caller may make the change. The fan-out query is filtered by workspace
@@ -69,7 +74,11 @@ async def emit_event(
     # The caller's transaction already carries this workspace in its RLS context: it is the
     # workspace whose row the caller just changed.
     ws = AccessibleWorkspaceID(workspace_id)
-    endpoints = await EndpointRepository(session).subscribed_in(ws, event_type.value)
+    # A disabled endpoint still records its events (held) during the retention window.
+    cutoff = datetime.now(UTC) - timedelta(days=get_settings().webhook_retention_days)
+    endpoints = await EndpointRepository(session).subscribed_in(
+        ws, event_type.value, disabled_after=cutoff
+    )
     await queue_deliveries(session, ws, endpoints, event_type, data)
 
 
@@ -80,7 +89,8 @@ async def queue_deliveries(
     event_type: EventType,
     data: Mapping[str, object],
 ) -> list[WebhookDelivery]:
-    """Write one delivery (and its queue row) per endpoint, in the caller's transaction."""
+    """Write one delivery per endpoint in the caller's transaction: queued for an enabled
+    endpoint (and for a test event), held for a disabled one."""
     if not endpoints:
         return []
     now = datetime.now(UTC)
@@ -93,9 +103,14 @@ async def queue_deliveries(
             payload=build_payload(
                 event_type, data, include_content=endpoint.include_content, occurred_at=now
             ),
+            status=(
+                DeliveryStatus.PENDING
+                if endpoint.enabled or event_type is EventType.TEST
+                else DeliveryStatus.HELD
+            ),
         )
         for endpoint in endpoints
     ]
     await DeliveryRepository(session).enqueue(workspace_id, deliveries, due_at=now)
-    log.info("webhook event queued", event_type=event_type.value, deliveries=len(deliveries))
+    log.info("webhook event recorded", event_type=event_type.value, deliveries=len(deliveries))
     return deliveries

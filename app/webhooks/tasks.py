@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.audit import service as audit
 from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
 from app.core.error_reporting import report_exception
 from app.core.metrics import WEBHOOK_DELIVERIES, WEBHOOK_QUEUE_DEPTH, WEBHOOK_QUEUE_LAG
 from app.webhooks.events import EventType
 from app.webhooks.inbound import service as inbound_service
+from app.webhooks.outbound import lifecycle
 from app.webhooks.outbound.delivery import AttemptResult, Outcome, attempt, backoff_seconds
 from app.webhooks.outbound.models import DeliveryStatus
 from app.webhooks.outbound.repository import (
@@ -52,6 +52,9 @@ class _Prepared:
     body: str
     secrets: tuple[str, ...]
 
+
+# The attempt recorded when a delivery raised something unexpected (a bug, not the receiver).
+CRASH_OUTCOME = "error:internal"
 
 # One job run keeps claiming full batches for at most this long, so a backlog drains at the
 # receivers' pace rather than one batch per job interval, and other jobs still get their turn.
@@ -91,9 +94,14 @@ async def _deliver_batch(settings: Settings, sessionmaker: Sessionmaker) -> tupl
             try:
                 return await _deliver_one(settings, sessionmaker, item, lease_until)
             except Exception as exc:  # one broken delivery must not abandon the batch
-                log.exception("webhook delivery crashed", delivery_id=str(item.delivery_id))
+                # The class only: a traceback's locals would hold the secret and the payload.
+                log.error(
+                    "webhook delivery crashed",
+                    delivery_id=str(item.delivery_id),
+                    error=type(exc).__name__,
+                )
                 report_exception(exc)
-                return 0  # its lease expires and another round retries it
+                return await _record_crash(settings, sessionmaker, item, lease_until)
 
     results = await asyncio.gather(*(one(item) for item in claimed))
     return sum(results), len(claimed)
@@ -116,9 +124,12 @@ async def _prepare(
             await QueueRepository(session).finish(item.delivery_id, lease_until)
             return None
         delivery, endpoint = found
-        reason = None
         if not endpoint.enabled and delivery.event_type != EventType.TEST:
-            reason = "endpoint_disabled"
+            # Disabled after this was queued: keep it, unqueued, until the endpoint is enabled.
+            delivery.status = DeliveryStatus.HELD
+            await QueueRepository(session).finish(item.delivery_id, lease_until)
+            return None
+        reason = None
         secrets: list[str] = []
         try:
             secrets.append(decrypt_secret(settings, endpoint.secret_encrypted))
@@ -172,8 +183,7 @@ async def _record(
     now = datetime.now(UTC)
     async with sessionmaker() as session, session.begin():
         ws = await _bind(session, item.workspace_id)
-        deliveries = DeliveryRepository(session)
-        found = await deliveries.get_with_endpoint(ws, item.delivery_id)
+        found = await DeliveryRepository(session).get_with_endpoint(ws, item.delivery_id, lock=True)
         if found is None:
             return
         delivery, endpoint = found
@@ -185,7 +195,6 @@ async def _record(
             duration_ms=result.duration_ms,
             response_snippet=result.snippet,
         )
-        queue = QueueRepository(session)
         delivery.attempts += 1
         delivery.last_status_code = result.status_code
         success = result.outcome is Outcome.SUCCESS
@@ -193,46 +202,89 @@ async def _record(
             "success" if success else "refused" if result.outcome is Outcome.REFUSED else "failure"
         )
         WEBHOOK_DELIVERIES.labels(outcome=metric).inc()
-        if success:
-            endpoint.consecutive_failures = 0
-        else:
-            endpoint.consecutive_failures += 1
-        disable = result.outcome is Outcome.GONE or (
-            endpoint.enabled
-            and endpoint.consecutive_failures >= settings.webhook_disable_after_failures
+        disable_reason = lifecycle.note_outcome(
+            settings, endpoint, success=success, gone=result.outcome is Outcome.GONE, now=now
         )
-        final = success or disable or delivery.attempts >= settings.webhook_max_attempts
-        if final:
-            if not await queue.finish(item.delivery_id, lease_until):
-                log.warning("webhook lease lost", delivery_id=str(delivery.id))
-                return  # another worker took the delivery over; it records its own outcome
-            delivery.status = DeliveryStatus.SUCCEEDED if success else DeliveryStatus.FAILED
-            delivery.completed_at = now
+        if success:
+            status: DeliveryStatus | None = DeliveryStatus.SUCCEEDED
+        elif disable_reason or not endpoint.enabled:
+            status = DeliveryStatus.HELD  # the endpoint is (being) disabled: keep it
+        elif delivery.attempts >= settings.webhook_max_attempts:
+            status = DeliveryStatus.FAILED  # kept; recover queues it again
         else:
-            due = now + timedelta(
-                seconds=backoff_seconds(settings, delivery.attempts, result.retry_after_seconds)
-            )
-            if not await queue.reschedule(item.delivery_id, lease_until, due):
-                log.warning("webhook lease lost", delivery_id=str(delivery.id))
-                return
-        if disable and endpoint.enabled:
-            endpoint.enabled = False
-            endpoint.disabled_reason = "gone" if result.outcome is Outcome.GONE else "failing"
-            WEBHOOK_DELIVERIES.labels(outcome="disabled").inc()
-            log.warning(
-                "webhook endpoint disabled",
-                endpoint_id=str(endpoint.id),
-                reason=endpoint.disabled_reason,
-            )
-            await audit.record(
+            status = None
+        if not await _release(
+            session, settings, item, lease_until, status, delivery.attempts, result
+        ):
+            log.warning("webhook lease lost", delivery_id=str(delivery.id))
+            return  # another worker took the delivery over; it records its own outcome
+        if status is not None:
+            delivery.status = status
+            delivery.completed_at = now if status is not DeliveryStatus.HELD else None
+        if disable_reason is not None:
+            await lifecycle.disable(
                 session,
-                "webhook_endpoint.disabled",
-                workspace_id=ws,
-                target_type="webhook_endpoint",
-                target_id=endpoint.id,
-                details={"reason": endpoint.disabled_reason, "status": result.status_code},
+                settings,
+                ws,
+                endpoint,
+                reason=disable_reason,
+                now=now,
+                status_code=result.status_code,
             )
         await session.flush()
+
+
+async def _release(
+    session: AsyncSession,
+    settings: Settings,
+    item: ClaimedDelivery,
+    lease_until: datetime,
+    status: DeliveryStatus | None,
+    attempts: int,
+    result: AttemptResult,
+) -> bool:
+    """Remove the queue row (final or held) or reschedule it; False when our lease was lost."""
+    queue = QueueRepository(session)
+    if status is not None:
+        return await queue.finish(item.delivery_id, lease_until)
+    due = datetime.now(UTC) + timedelta(
+        seconds=backoff_seconds(settings, attempts, result.retry_after_seconds)
+    )
+    return await queue.reschedule(item.delivery_id, lease_until, due)
+
+
+async def _record_crash(
+    settings: Settings, sessionmaker: Sessionmaker, item: ClaimedDelivery, lease_until: datetime
+) -> int:
+    """Record an unexpected failure as an attempt and back off, so no delivery loops forever
+    unrecorded; 1 when recorded. If even this fails, the lease expires and a later round
+    retries the delivery."""
+    try:
+        async with sessionmaker() as session, session.begin():
+            ws = await _bind(session, item.workspace_id)
+            found = await DeliveryRepository(session).get_with_endpoint(ws, item.delivery_id)
+            if found is None:
+                return 0
+            delivery, _endpoint = found
+            await AttemptRepository(session).add_attempt(ws, delivery.id, outcome=CRASH_OUTCOME)
+            delivery.attempts += 1
+            WEBHOOK_DELIVERIES.labels(outcome="failure").inc()
+            queue = QueueRepository(session)
+            if delivery.attempts >= settings.webhook_max_attempts:
+                if await queue.finish(item.delivery_id, lease_until):
+                    delivery.status = DeliveryStatus.FAILED
+                    delivery.completed_at = datetime.now(UTC)
+            else:
+                due = datetime.now(UTC) + timedelta(
+                    seconds=backoff_seconds(settings, delivery.attempts, None)
+                )
+                await queue.reschedule(item.delivery_id, lease_until, due)
+            await session.flush()
+    except Exception as exc:  # the database itself may be what failed
+        log.error("webhook crash not recorded", error=type(exc).__name__)
+        report_exception(exc)
+        return 0
+    return 1
 
 
 async def process_inbound_webhooks(context: WorkerContext) -> int:

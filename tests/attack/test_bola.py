@@ -20,7 +20,7 @@ import secrets
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import product
 from typing import Any
 
@@ -78,6 +78,7 @@ class Tenant:
     bot_id: str
     conversation_id: str
     endpoint_id: str  # a webhook endpoint (webhooks, issue 5)
+    delivery_id: str  # a delivery of that endpoint (a queued test event)
     file_id: str  # an uploaded file (files, issue 4)
 
     def ids(self) -> dict[str, str]:
@@ -90,6 +91,7 @@ class Tenant:
             "bot_id": self.bot_id,
             "conversation_id": self.conversation_id,
             "endpoint_id": self.endpoint_id,
+            "delivery_id": self.delivery_id,
             "file_id": self.file_id,
         }
 
@@ -137,6 +139,8 @@ def _tenant(server: Server, db: Database, http: Http, label: str) -> Tenant:
         owner, "POST", f"/v1/workspaces/{workspace_id}/webhook-endpoints", WEBHOOK_ENDPOINT
     )
     assert endpoint.status_code == 201, endpoint.text
+    queued = http.request(owner, "POST", f"/v1/webhook-endpoints/{endpoint.json()['id']}/test")
+    assert queued.status_code == 202, queued.text
     # Files (issue 4): the shared server runs without a scanner (SCANNER_DISABLED), so it is usable.
     uploaded = owner.post(
         f"/v1/workspaces/{workspace_id}/files",
@@ -153,6 +157,7 @@ def _tenant(server: Server, db: Database, http: Http, label: str) -> Tenant:
         bot_id=str(bot["id"]),
         conversation_id=str(conversation["id"]),
         endpoint_id=str(endpoint.json()["id"]),
+        delivery_id=str(queued.json()["delivery_id"]),
         file_id=str(uploaded.json()["id"]),
     )
 
@@ -203,6 +208,9 @@ def body_for(route: RouteInfo, attacker: Tenant) -> dict[str, Any] | None:
         # Webhooks (issue 5)
         ("POST", "/v1/workspaces/{workspace_id}/webhook-endpoints"): WEBHOOK_ENDPOINT,
         ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"url": "http://127.0.0.2:9/mallory"},
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/recover"): {
+            "since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+        },
     }
     if route.key in bodies:
         return bodies[route.key]
@@ -216,6 +224,7 @@ BODILESS = frozenset(
         ("POST", "/v1/admin/users/{user_id}/suspend"),
         ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),  # webhooks (issue 5)
         ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"),  # webhooks (issue 5)
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"),
         # Files (issue 4): a multipart upload, sent here without a body: the workspace is checked
         # before the body is read (tests/files/ sends real uploads into foreign workspaces).
         ("POST", "/v1/workspaces/{workspace_id}/files"),

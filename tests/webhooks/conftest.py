@@ -89,11 +89,14 @@ class Worker:
 WEBHOOK_JOBS = "deliver_webhooks,process_inbound_webhooks"
 
 
-def start_worker(env: dict[str, str], log_path: Path, **overrides: str) -> Worker:
-    """The real worker (``python -m app worker``) against the test database."""
+def start_worker(
+    env: dict[str, str], log_path: Path, *, module: str = "app", **overrides: str
+) -> Worker:
+    """The real worker (``python -m app worker``) against the test database; ``module`` runs a
+    fault-injecting launcher instead (tests/webhooks/crashing_worker.py)."""
     log = log_path.open("ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker", "--jobs", WEBHOOK_JOBS],
+        [sys.executable, "-m", module, "worker", "--jobs", WEBHOOK_JOBS],
         cwd=ROOT,
         env={**env, **overrides},
         stdout=log,

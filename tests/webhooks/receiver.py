@@ -1,7 +1,9 @@
 """A webhook receiver on loopback that records every request and answers as scripted.
 
 ``Receiver.script(path, [(status, headers, body), ...])`` queues answers for a path (then 204
-for anything unscripted); ``delay`` slows every answer (to kill a worker mid-batch).
+for anything unscripted); ``delay`` slows every answer (to kill a worker mid-batch), or one path's
+(``set_delay(seconds, path)``); ``outage(path, seconds, answer)`` answers every request of a path
+with ``answer`` for a while (a receiver that is down), without consuming its script.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class _State:
     requests: list[Captured] = field(default_factory=list)
     scripts: dict[str, deque[Answer]] = field(default_factory=lambda: defaultdict(deque))
     delay: float = 0.0
+    path_delays: dict[str, float] = field(default_factory=dict)
+    outages: dict[str, tuple[float, Answer]] = field(default_factory=dict)
 
 
 class Receiver:
@@ -60,8 +64,12 @@ class Receiver:
                 with state.lock:
                     state.requests.append(captured)
                     queued = state.scripts[self.path]
-                    status, headers, payload = queued.popleft() if queued else (204, {}, b"")
-                    delay = state.delay
+                    until, down_answer = state.outages.get(self.path, (0.0, (204, {}, b"")))
+                    if time.monotonic() < until:
+                        status, headers, payload = down_answer
+                    else:
+                        status, headers, payload = queued.popleft() if queued else (204, {}, b"")
+                    delay = state.path_delays.get(self.path, state.delay)
                 if delay:
                     time.sleep(delay)
                 self.send_response(status)
@@ -83,9 +91,24 @@ class Receiver:
         with self.state.lock:
             self.state.scripts[path].extend(answers)
 
-    def set_delay(self, seconds: float) -> None:
+    def set_delay(self, seconds: float, path: str | None = None) -> None:
         with self.state.lock:
-            self.state.delay = seconds
+            if path is None:
+                self.state.delay = seconds
+            else:
+                self.state.path_delays[path] = seconds
+
+    def outage(self, path: str, seconds: float, answer: Answer = (500, {}, b"down")) -> None:
+        with self.state.lock:
+            self.state.outages[path] = (time.monotonic() + seconds, answer)
+
+    def end_outage(self, path: str) -> None:
+        with self.state.lock:
+            self.state.outages.pop(path, None)
+
+    def down(self, path: str) -> bool:
+        with self.state.lock:
+            return time.monotonic() < self.state.outages.get(path, (0.0, (204, {}, b"")))[0]
 
     def received(self, path: str | None = None) -> list[Captured]:
         with self.state.lock:

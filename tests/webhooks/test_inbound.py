@@ -247,3 +247,26 @@ def test_rate_limited_per_source_and_ip(db: Database, tmp_path: Path) -> None:
         assert creator.status_code == 202
     finally:
         stop_server(server)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "x", "data": ' + b"[" * 5000 + b"]" * 5000 + b"}",  # RecursionError in json
+        b"{" + b'"a":{' * 3000 + b"}" * 3001,
+        b'{"type": "x", "data": ' + b"[" * 65 + b"]" * 65 + b"}",  # just past the bound
+        b'{"type": "x", "amount": ' + b"9" * 5000 + b"}",  # int() digit limit: ValueError
+    ],
+    ids=["arrays-5000", "objects-3000", "depth-66", "huge-integer"],
+)
+def test_signed_hostile_json_is_400_never_500(wh_server: Server, db: Database, body: bytes) -> None:
+    headers = signed(body)
+    response = post(wh_server, body, headers)
+    assert_problem(response, 400)
+    assert response.json()["code"] == "invalid_json"
+    assert stored(db, headers["webhook-id"]) == []
+
+
+def test_signed_json_within_the_depth_bound_is_accepted(wh_server: Server) -> None:
+    body = b'{"type": "x", "data": ' + b"[" * 60 + b"]" * 60 + b"}"
+    assert post(wh_server, body, signed(body)).status_code == 202

@@ -202,7 +202,7 @@ class TestDelivery:
         admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
         wait_until(lambda: not endpoint(admin, created["id"])["enabled"])
         assert endpoint(admin, created["id"])["disabled_reason"] == "gone"
-        assert deliveries(admin, created["id"])[0]["status"] == "failed"
+        assert deliveries(admin, created["id"])[0]["status"] == "held"  # kept, not failed
         assert (
             db.scalar(
                 "SELECT count(*) FROM audit_event WHERE action = 'webhook_endpoint.disabled' "
@@ -211,7 +211,25 @@ class TestDelivery:
             )
             == 1
         )
-        new_conversation(admin)  # a disabled endpoint is not subscribed any more
+        # The owners hear about it (platform mail goes through the outbox).
+        mails = db.scalar(
+            "SELECT count(*) FROM email_outbox WHERE kind = 'webhook_endpoint_disabled' "
+            "AND to_address = %s",
+            admin.email,
+        )
+        assert mails == 1
+        [body] = db.rows(
+            "SELECT body_text FROM email_outbox WHERE kind = 'webhook_endpoint_disabled' "
+            "AND to_address = %s",
+            admin.email,
+        )
+        assert created["id"] in body[0]
+        assert "/gone" not in body[0]  # the host only: a URL path may carry a token
+        assert created["secret"].removeprefix("whsec_") not in body[0]
+        # A disabled endpoint still records its events (held), and sends nothing.
+        new_conversation(admin)
+        statuses = [d["status"] for d in deliveries(admin, created["id"])]
+        assert statuses == ["held", "held"]
         assert len(receiver.received("/gone")) == 1
 
     def test_failure_streak_disables_the_endpoint(
@@ -222,13 +240,36 @@ class TestDelivery:
         for _ in range(3):
             admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
         streaky = start_worker(
-            wh_server.env, tmp_path / "worker.log", WEBHOOK_DISABLE_AFTER_FAILURES="3"
+            wh_server.env,
+            tmp_path / "worker.log",
+            WEBHOOK_DISABLE_AFTER_FAILURES="3",
+            WEBHOOK_DISABLE_AFTER_SECONDS="0",  # the streak's length alone decides here
         )
         try:
             wait_until(lambda: not endpoint(admin, created["id"])["enabled"])
         finally:
             streaky.stop()
         assert endpoint(admin, created["id"])["disabled_reason"] == "failing"
+        assert {d["status"] for d in deliveries(admin, created["id"])} == {"held"}
+
+    def test_a_short_outage_never_disables_the_endpoint(
+        self, admin: Actor, wh_server: Server, receiver: Receiver, tmp_path: Path
+    ) -> None:
+        """Many failures in a few seconds are not "failing for days": the endpoint stays on."""
+        created = register(admin, receiver.url("/blip"))
+        receiver.script("/blip", [(500, {}, b"")] * 12)
+        for _ in range(3):
+            admin.post(f"/v1/webhook-endpoints/{created['id']}/test")
+        streaky = start_worker(
+            wh_server.env, tmp_path / "worker.log", WEBHOOK_DISABLE_AFTER_FAILURES="3"
+        )
+        try:
+            wait_until(lambda: endpoint(admin, created["id"])["consecutive_failures"] >= 6)
+        finally:
+            streaky.stop()
+        state = endpoint(admin, created["id"])
+        assert state["enabled"] is True
+        assert state["failing_since"] is not None
 
     @pytest.mark.usefixtures("worker")
     def test_rotation_signs_with_both_secrets_during_the_overlap(

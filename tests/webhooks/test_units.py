@@ -16,6 +16,7 @@ from app.core.config import Environment, Settings
 from app.core.outbound import OutboundPolicyError
 from app.core.outbound.dns import resolver_for
 from app.webhooks.events import EventType, build_payload
+from app.webhooks.inbound.json_limits import JSONRefused, loads_bounded, nesting_depth_exceeds
 from app.webhooks.outbound.delivery import backoff_seconds, parse_retry_after
 from app.webhooks.outbound.policy import delivery_policy
 from app.webhooks.outbound.secrets import (
@@ -109,6 +110,74 @@ def test_retry_after_seconds_and_http_dates() -> None:
     assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0.0
     for garbage in (None, "", "soon", "-5", "1.5"):
         assert parse_retry_after(garbage, now) is None
+
+
+HOSTILE_RETRY_AFTER = [
+    "²",  # str.isdigit() is true, int() raises
+    "٣",  # Arabic-Indic digit: int() accepts it, HTTP does not
+    "１２",  # fullwidth digits
+    "-1",
+    "+5",
+    " 7 ",
+    "1e9",
+    "nan",
+    "inf",
+    "9" * 17,  # longer than any sane delta
+    "9" * 10_000,
+    "Mon, 32 Dec 9999 25:61:61 GMT",
+    "Fri, 31 Dec 9999 23:59:59 GMT",  # far future, valid
+    "Mon, 01 Jan 0001 00:00:00 GMT",  # year 1: datetime arithmetic at its edge
+    "Tue, 15 Nov 1994 08:12:31 +9999",
+    "\x00\xff",
+    "‮60",
+    "Wed, 21 Oct 2015 07:28:00",  # no zone
+    ",,,,",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE_RETRY_AFTER)
+def test_retry_after_parsing_is_total_and_backoff_stays_bounded(value: str) -> None:
+    """Whatever the receiver sends, parsing returns None or a finite number >= 0; never raises."""
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    parsed = parse_retry_after(value, now)
+    assert parsed is None or (parsed >= 0 and parsed == parsed and parsed != float("inf"))
+    config = settings(webhook_retry_base_seconds=1, webhook_retry_max_seconds=60)
+    assert 0 <= backoff_seconds(config, 3, parsed) <= 60
+
+
+def test_only_ascii_delta_seconds_count() -> None:
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+    assert parse_retry_after("²", now) is None
+    assert parse_retry_after("٣", now) is None
+    assert parse_retry_after(" 30 ", now) == 30.0
+
+
+def test_backoff_ignores_non_finite_or_negative_retry_after() -> None:
+    config = settings(webhook_retry_base_seconds=1, webhook_retry_max_seconds=60)
+    for odd in (float("nan"), float("inf"), -1e9):
+        assert 0 <= backoff_seconds(config, 1, odd) <= 60
+
+
+@pytest.mark.parametrize(
+    ("text", "too_deep"),
+    [
+        ("[" * 64 + "]" * 64, False),
+        ("[" * 65 + "]" * 65, True),
+        ('{"a": "' + "[" * 500 + '"}', False),  # brackets inside a string do not nest
+        (r'{"a": "\\"}', False),  # an escaped backslash closes nothing early
+        (r'["\"' + "[" * 100 + '"]', False),  # an escaped quote keeps the string open
+    ],
+)
+def test_inbound_json_depth_scan(text: str, too_deep: bool) -> None:
+    assert nesting_depth_exceeds(text, 64) is too_deep
+
+
+def test_bounded_json_refuses_without_recursion_error() -> None:
+    with pytest.raises(JSONRefused):
+        loads_bounded("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(JSONRefused):
+        loads_bounded('{"n": ' + "1" * 10_000 + "}")
+    assert loads_bounded('{"a": [1, {"b": 2}]}') == {"a": [1, {"b": 2}]}
 
 
 def test_payloads_carry_content_only_when_opted_in_and_sign_verifiably() -> None:

@@ -19,6 +19,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -446,6 +447,14 @@ class Cell:
             STAGE_ENDPOINTS[self.stage.workspace_id] = self.new_endpoint()["endpoint_id"]
         return {"endpoint_id": STAGE_ENDPOINTS[self.stage.workspace_id]}
 
+    def endpoint_delivery(self) -> dict[str, str]:
+        """A delivery of the stage's endpoint (a queued test event)."""
+        ids = self.endpoint()
+        queued = self.http.ok(
+            self.cast.owner, "POST", f"/v1/webhook-endpoints/{ids['endpoint_id']}/test", status=202
+        )
+        return {**ids, "delivery_id": str(queued["delivery_id"])}
+
     # Files (issue 4): the shared server runs without a scanner, so uploads are usable at once.
     def new_file(self) -> dict[str, str]:
         response = self.http.request(
@@ -685,6 +694,19 @@ ROWS: dict[str, Row] = {
         Row("POST", ENDPOINT + "/rotate-secret", AN_ENDPOINT, ids=Cell.endpoint),
         Row("POST", ENDPOINT + "/test", AN_ENDPOINT, ids=Cell.endpoint),
         Row("GET", ENDPOINT + "/deliveries", AN_ENDPOINT, ids=Cell.endpoint),
+        Row(
+            "POST",
+            ENDPOINT + "/deliveries/{delivery_id}/redeliver",
+            "a delivery of an endpoint of the workspace",
+            ids=Cell.endpoint_delivery,
+        ),
+        Row(
+            "POST",
+            ENDPOINT + "/recover",
+            AN_ENDPOINT,
+            ids=Cell.endpoint,
+            body=lambda _: {"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
+        ),
         # Files (issue 4)
         Row("POST", WS + "/files", ids=_workspace, upload=True),
         Row("GET", WS + "/files", ids=_workspace),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from app.auth.dependencies import SettingsDep
 from app.core.errors import BadRequest, NotFound, Unauthorized
 from app.core.metrics import SIGNATURE_REJECTIONS
 from app.core.rate_limit import limit_webhook
+from app.webhooks.inbound.json_limits import MAX_DEPTH, JSONRefused, loads_bounded
 
 TOLERANCE_SECONDS = 5 * 60
 MAX_SIGNATURES = 8
@@ -123,9 +123,16 @@ def verify(source: str, secrets: list[str], request: Request, raw: bytes) -> Ver
             source, "bad_signature", InvalidSignature("The webhook signature is invalid.")
         )
     try:
-        payload = json.loads(body)
-    except ValueError:
-        raise _reject(source, "invalid_body", BadRequest("The body is not JSON.")) from None
+        payload = loads_bounded(body)
+    except JSONRefused:
+        raise _reject(
+            source,
+            "invalid_body",
+            BadRequest(
+                f"The body is not JSON, or nests deeper than {MAX_DEPTH} levels.",
+                code="invalid_json",
+            ),
+        ) from None
     if not isinstance(payload, dict):
         raise _reject(source, "invalid_body", BadRequest("The body is not a JSON object."))
     event_type = payload.get("type")

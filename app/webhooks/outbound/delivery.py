@@ -4,13 +4,15 @@ Outcome rules: 2xx is success. A 3xx is a failure (redirects are never followed:
 cannot bounce a signed payload to an internal address). 410 Gone disables the endpoint. Anything
 else (other statuses, timeouts, refused or unreachable targets) is retried with exponential
 backoff and full jitter, at least ``Retry-After`` when the receiver sent one, until
-``WEBHOOK_MAX_ATTEMPTS``; ``WEBHOOK_DISABLE_AFTER_FAILURES`` consecutive failures of an endpoint
-disable it. The ``webhook-id`` and body are the same on every attempt; the timestamp and
-signatures are fresh.
+``WEBHOOK_MAX_ATTEMPTS``; an endpoint failing continuously for a long time is disabled
+(``lifecycle.py``). Everything the receiver controls (status, headers, body) is parsed by total
+functions: no answer can make an attempt raise. The ``webhook-id`` and body are the same on every
+attempt; the timestamp and signatures are fresh.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 import time
@@ -49,20 +51,30 @@ class AttemptResult:
     retry_after_seconds: float | None
 
 
+# ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() then refuses.
+_DELTA_SECONDS = re.compile(r"[0-9]{1,16}", re.ASCII)
+_MAX_RETRY_AFTER_CHARS = 64  # an HTTP-date is 29 characters; anything longer is garbage
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds from now (delta-seconds or an HTTP date); None if absent/bad."""
-    if not value:
+    """``Retry-After`` as seconds from now (delta-seconds or an HTTP date); None if absent/bad.
+
+    Total on any receiver input: odd digits, negative numbers, huge values, dates out of range
+    and garbage all give None or a finite, non-negative number; it never raises. Callers cap it.
+    """
+    if not value or len(value) > _MAX_RETRY_AFTER_CHARS:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(int(value[:9]))
+    if _DELTA_SECONDS.fullmatch(value):
+        return float(int(value))
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - now).total_seconds()
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
+    return max(seconds, 0.0)
 
 
 def backoff_seconds(settings: Settings, attempts: int, retry_after: float | None) -> float:
@@ -72,8 +84,8 @@ def backoff_seconds(settings: Settings, attempts: int, retry_after: float | None
         settings.webhook_retry_base_seconds * 2 ** max(attempts - 1, 0),
     )
     delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not a secret
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, settings.webhook_retry_max_seconds))
+    if retry_after is not None and math.isfinite(retry_after):
+        delay = max(delay, min(max(retry_after, 0.0), settings.webhook_retry_max_seconds))
     return delay
 
 

@@ -33,7 +33,9 @@ from app.core.models import Base, IDMixin, TenantMixin, TimestampMixin
 class DeliveryStatus(StrEnum):
     PENDING = "pending"  # queued or waiting for a retry
     SUCCEEDED = "succeeded"
-    FAILED = "failed"  # gave up: attempts exhausted, endpoint gone (410) or disabled
+    FAILED = "failed"  # gave up: attempts exhausted (still replayable with recover)
+    # Kept, not attempted: the endpoint is disabled. Re-enabling it queues these again.
+    HELD = "held"
 
 
 class WebhookEndpoint(IDMixin, TimestampMixin, TenantMixin, Base):
@@ -60,6 +62,10 @@ class WebhookEndpoint(IDMixin, TimestampMixin, TenantMixin, Base):
     previous_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     consecutive_failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Start of the current failure streak (None while healthy): disabling needs a long streak.
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When it was disabled: it keeps recording events for WEBHOOK_RETENTION_DAYS after that.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WebhookDelivery(IDMixin, TenantMixin, Base):

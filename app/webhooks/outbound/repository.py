@@ -7,17 +7,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import any_, delete, func, literal, or_, select, update
+from sqlalchemy import DateTime, any_, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
 
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
+from app.users.models import User
 from app.webhooks.outbound.models import (
+    DeliveryStatus,
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,
     WebhookQueue,
 )
 from app.workspaces.access import AccessibleWorkspaceID
+from app.workspaces.models import WorkspaceMembership
+from app.workspaces.permissions import Role
 
 
 class EndpointRepository(Repository[WebhookEndpoint]):
@@ -50,18 +55,38 @@ class EndpointRepository(Repository[WebhookEndpoint]):
         )
 
     async def subscribed_in(
-        self, workspace_id: AccessibleWorkspaceID, event_type: str
+        self, workspace_id: AccessibleWorkspaceID, event_type: str, *, disabled_after: datetime
     ) -> list[WebhookEndpoint]:
-        """Enabled endpoints of this one workspace subscribed to ``event_type`` (the fan-out)."""
+        """Endpoints of this one workspace subscribed to ``event_type`` (the fan-out).
+
+        Enabled ones, and disabled ones disabled after ``disabled_after`` (the retention window):
+        their events are recorded as held and go out once the endpoint is enabled again.
+        """
         return list(
             await self.get_all(
                 select(WebhookEndpoint).where(
                     WebhookEndpoint.workspace_id == workspace_id,
-                    WebhookEndpoint.enabled.is_(True),
+                    or_(
+                        WebhookEndpoint.enabled.is_(True),
+                        WebhookEndpoint.disabled_at > disabled_after,
+                    ),
                     literal(event_type) == any_(WebhookEndpoint.event_types),
                 )
             )
         )
+
+    async def owner_emails(self, workspace_id: AccessibleWorkspaceID) -> list[str]:
+        """E-mail addresses of the workspace's owners (who hear about a disabled endpoint)."""
+        result = await self.session.execute(
+            select(User.email)
+            .join(WorkspaceMembership, WorkspaceMembership.user_id == User.id)
+            .where(
+                WorkspaceMembership.workspace_id == workspace_id,
+                WorkspaceMembership.role == Role.OWNER,
+            )
+            .order_by(User.email)
+        )
+        return list(result.scalars().all())
 
     async def all_in(self, workspace_id: AccessibleWorkspaceID) -> list[WebhookEndpoint]:
         return list(
@@ -94,12 +119,88 @@ class DeliveryRepository(Repository[WebhookDelivery]):
             self.session.add(delivery)
         await self.session.flush()
         for delivery in deliveries:
+            if delivery.status is not DeliveryStatus.PENDING:
+                continue  # held for a disabled endpoint: queued when it is enabled again
             self.session.add(
                 WebhookQueue(
                     delivery_id=delivery.id, workspace_id=workspace_id, next_attempt_at=due_at
                 )
             )
         await self.session.flush()
+
+    async def hold_pending(
+        self, workspace_id: AccessibleWorkspaceID, endpoint_id: uuid.UUID, now: datetime
+    ) -> int:
+        """Mark the endpoint's pending deliveries held and unqueue those no worker holds now.
+
+        A delivery in flight keeps its queue row; the worker that holds it sees the disabled
+        endpoint when it records the attempt and holds it then.
+        """
+        result = await self.session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.workspace_id == workspace_id,
+                WebhookDelivery.endpoint_id == endpoint_id,
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+            )
+            .values(status=DeliveryStatus.HELD)
+            .returning(WebhookDelivery.id)
+        )
+        held = list(result.scalars().all())
+        if held:
+            await self.session.execute(
+                delete(WebhookQueue).where(
+                    WebhookQueue.delivery_id.in_(held),
+                    or_(WebhookQueue.locked_until.is_(None), WebhookQueue.locked_until < now),
+                )
+            )
+        return len(held)
+
+    async def requeue(
+        self,
+        workspace_id: AccessibleWorkspaceID,
+        endpoint_id: uuid.UUID,
+        *,
+        statuses: Sequence[DeliveryStatus],
+        due_at: datetime,
+        delivery_id: uuid.UUID | None = None,
+        created_since: datetime | None = None,
+    ) -> int:
+        """Queue the endpoint's deliveries in ``statuses`` again (same id, same body, a fresh
+        attempt budget); optionally only one delivery or those created since a time.
+
+        One statement: the status change and the queue rows commit together. A row a worker
+        holds right now keeps its lease (it is in flight; the worker records its outcome).
+        """
+        conditions = [
+            WebhookDelivery.workspace_id == workspace_id,
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookDelivery.status.in_(list(statuses)),
+        ]
+        if delivery_id is not None:
+            conditions.append(WebhookDelivery.id == delivery_id)
+        if created_since is not None:
+            conditions.append(WebhookDelivery.created_at >= created_since)
+        moved = (
+            update(WebhookDelivery)
+            .where(*conditions)
+            .values(status=DeliveryStatus.PENDING, attempts=0, completed_at=None)
+            .returning(WebhookDelivery.id, WebhookDelivery.workspace_id)
+            .cte("moved")
+        )
+        queued = insert(WebhookQueue).from_select(
+            ["delivery_id", "workspace_id", "next_attempt_at"],
+            select(moved.c.id, moved.c.workspace_id, literal(due_at, DateTime(timezone=True))),
+        )
+        queued = queued.on_conflict_do_update(
+            index_elements=[WebhookQueue.delivery_id],
+            set_={"next_attempt_at": queued.excluded.next_attempt_at},
+            where=or_(WebhookQueue.locked_until.is_(None), WebhookQueue.locked_until < due_at),
+        )
+        result = await self.session.execute(
+            select(func.count()).select_from(moved).add_cte(queued.cte("queued"))
+        )
+        return int(result.scalar_one())
 
     async def list_for_endpoint(
         self, workspace_id: AccessibleWorkspaceID, endpoint_id: uuid.UUID, params: PageParams
@@ -113,9 +214,15 @@ class DeliveryRepository(Repository[WebhookDelivery]):
         )
 
     async def get_with_endpoint(
-        self, workspace_id: AccessibleWorkspaceID, delivery_id: uuid.UUID
+        self, workspace_id: AccessibleWorkspaceID, delivery_id: uuid.UUID, *, lock: bool = False
     ) -> tuple[WebhookDelivery, WebhookEndpoint] | None:
-        result = await self.session.execute(
+        """The delivery and its endpoint; ``lock`` row-locks both, so concurrent outcomes of
+        one endpoint's deliveries update its failure streak one after the other.
+
+        Locks are taken endpoint first, then delivery: the same order as every other writer
+        (enable, disable, hold), so two of them never wait on each other in a cycle.
+        """
+        statement = (
             select(WebhookDelivery, WebhookEndpoint)
             .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(
@@ -124,6 +231,24 @@ class DeliveryRepository(Repository[WebhookDelivery]):
                 WebhookDelivery.id == delivery_id,
             )
         )
+        if lock:
+            endpoint_of = (
+                select(WebhookEndpoint.id)
+                .where(
+                    WebhookEndpoint.workspace_id == workspace_id,
+                    WebhookEndpoint.id
+                    == select(WebhookDelivery.endpoint_id)
+                    .where(
+                        WebhookDelivery.workspace_id == workspace_id,
+                        WebhookDelivery.id == delivery_id,
+                    )
+                    .scalar_subquery(),
+                )
+                .with_for_update()
+            )
+            await self.session.execute(endpoint_of)
+            statement = statement.with_for_update()
+        result = await self.session.execute(statement)
         row = result.one_or_none()
         return None if row is None else (row[0], row[1])
 

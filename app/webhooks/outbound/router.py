@@ -8,17 +8,22 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response, status
 
 from app.auth.dependencies import AnyPrincipal, SettingsDep
+from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
+from app.core.rate_limit import Budget
 from app.webhooks.outbound import service as endpoint_service
 from app.webhooks.outbound.schemas import (
+    DeliveriesRequeued,
     DeliveryList,
+    DeliveryRequeued,
     EndpointCreate,
     EndpointList,
     EndpointRead,
     EndpointUpdate,
     EndpointWithSecret,
+    RecoverRequest,
     TestEventQueued,
 )
 
@@ -148,3 +153,37 @@ async def list_webhook_deliveries(
 ) -> DeliveryList:
     """Deliveries, newest first, each with its attempts (status, duration, response snippet)."""
     return await endpoint_service.list_deliveries(session, principal, endpoint_id, page)
+
+
+@router.post(
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    dependencies=[Depends(limit_by_user(Budget.WEBHOOK_REPLAY))],
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveryRequeued,
+    summary="Redeliver one delivery",
+    responses=responses(401, 404, 409, 429, 503),
+)
+async def redeliver_webhook(
+    endpoint_id: uuid.UUID, delivery_id: uuid.UUID, principal: AnyPrincipal, session: SessionDep
+) -> DeliveryRequeued:
+    """Queue the delivery again (any state) with the same body and ``webhook-id``."""
+    return await endpoint_service.redeliver(session, principal, endpoint_id, delivery_id)
+
+
+@router.post(
+    "/v1/webhook-endpoints/{endpoint_id}/recover",
+    dependencies=[Depends(limit_by_user(Budget.WEBHOOK_REPLAY))],
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=DeliveriesRequeued,
+    summary="Recover failed deliveries since a time",
+    responses=responses(401, 404, 409, 422, 429, 503),
+)
+async def recover_webhooks(
+    endpoint_id: uuid.UUID,
+    body: RecoverRequest,
+    principal: AnyPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> DeliveriesRequeued:
+    """Queue again every failed or held delivery created since ``since`` (same ``webhook-id``)."""
+    return await endpoint_service.recover(session, principal, settings, endpoint_id, body)

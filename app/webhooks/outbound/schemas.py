@@ -64,6 +64,8 @@ class EndpointRead(BaseModel):
     enabled: bool
     disabled_reason: str | None
     consecutive_failures: int
+    failing_since: datetime | None
+    disabled_at: datetime | None
     previous_secret_expires_at: datetime | None
     created_at: datetime
     updated_at: datetime | None
@@ -108,3 +110,21 @@ class DeliveryList(BaseModel):
 class TestEventQueued(BaseModel):
     delivery_id: uuid.UUID
     webhook_id: str
+
+
+class RecoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    since: datetime = Field(
+        description="Queue again every failed or held delivery created at or after this time "
+        "(within the retention window)."
+    )
+
+
+class DeliveriesRequeued(BaseModel):
+    requeued: int = Field(description="How many deliveries were queued again.")
+
+
+class DeliveryRequeued(BaseModel):
+    delivery_id: uuid.UUID
+    webhook_id: str = Field(description="The original webhook-id: receivers deduplicate on it.")

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.audit import service as audit
 from app.auth.principal import Principal
 from app.core.config import Settings
-from app.core.errors import NotFound
+from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import PageParams
 from app.webhooks.events import EventType, queue_deliveries
-from app.webhooks.outbound.models import WebhookEndpoint
+from app.webhooks.outbound import lifecycle
+from app.webhooks.outbound.models import DeliveryStatus, WebhookEndpoint
 from app.webhooks.outbound.policy import check_endpoint_url
 from app.webhooks.outbound.repository import (
     AttemptRepository,
@@ -27,13 +28,16 @@ from app.webhooks.outbound.repository import (
 )
 from app.webhooks.outbound.schemas import (
     AttemptRead,
+    DeliveriesRequeued,
     DeliveryList,
     DeliveryRead,
+    DeliveryRequeued,
     EndpointCreate,
     EndpointList,
     EndpointRead,
     EndpointUpdate,
     EndpointWithSecret,
+    RecoverRequest,
     TestEventQueued,
 )
 from app.webhooks.outbound.secrets import encrypt_secret, new_signing_secret
@@ -130,11 +134,20 @@ async def update_endpoint(
         endpoint.description = body.description
     if body.include_content is not None:
         endpoint.include_content = body.include_content
-    if body.enabled is not None:
-        endpoint.enabled = body.enabled
-        endpoint.disabled_reason = None if body.enabled else "disabled_by_user"
-        if body.enabled:
-            endpoint.consecutive_failures = 0
+    resumed = 0
+    now = datetime.now(UTC)
+    if body.enabled is True and not endpoint.enabled:
+        resumed = await lifecycle.resume(session, _scope(endpoint), endpoint, now=now)
+    elif body.enabled is False and endpoint.enabled:
+        await lifecycle.disable(
+            session,
+            settings,
+            _scope(endpoint),
+            endpoint,
+            reason=lifecycle.BY_USER,
+            now=now,
+            principal=principal,
+        )
     await session.flush()
     await audit.record(
         session,
@@ -143,7 +156,10 @@ async def update_endpoint(
         workspace_id=endpoint.workspace_id,
         target_type="webhook_endpoint",
         target_id=endpoint.id,
-        details={"fields": sorted(body.model_dump(exclude_unset=True))},
+        details={
+            "fields": sorted(body.model_dump(exclude_unset=True)),
+            "resumed_deliveries": resumed,
+        },
     )
     return endpoint
 
@@ -235,3 +251,73 @@ async def list_deliveries(
         ],
         next_cursor=page.next_cursor,
     )
+
+
+def _require_enabled(endpoint: WebhookEndpoint) -> None:
+    if not endpoint.enabled:
+        raise Conflict(
+            "The endpoint is disabled: enable it, which also sends its held deliveries.",
+            code="endpoint_disabled",
+        )
+
+
+async def redeliver(
+    session: AsyncSession, principal: Principal, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
+) -> DeliveryRequeued:
+    """Queue one delivery of this endpoint again, whatever its state, with its ``webhook-id``."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    _require_enabled(endpoint)
+    requeued = await DeliveryRepository(session).requeue(
+        _scope(endpoint),
+        endpoint.id,
+        statuses=list(DeliveryStatus),
+        due_at=datetime.now(UTC),
+        delivery_id=delivery_id,
+    )
+    if requeued == 0:
+        raise NotFound()  # not this endpoint's (or not this caller's) delivery
+    await audit.record(
+        session,
+        "webhook_delivery.redelivered",
+        principal=principal,
+        workspace_id=endpoint.workspace_id,
+        target_type="webhook_delivery",
+        target_id=delivery_id,
+    )
+    return DeliveryRequeued(delivery_id=delivery_id, webhook_id=message_id(delivery_id))
+
+
+async def recover(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    endpoint_id: uuid.UUID,
+    body: RecoverRequest,
+) -> DeliveriesRequeued:
+    """Queue again every failed or held delivery of this endpoint created since ``body.since``."""
+    endpoint = await get_endpoint(session, principal, endpoint_id)
+    _require_enabled(endpoint)
+    now = datetime.now(UTC)
+    since = body.since if body.since.tzinfo is not None else body.since.replace(tzinfo=UTC)
+    if since < lifecycle.recording_cutoff(settings, now):
+        raise Unprocessable(
+            f"since must be within the last {settings.webhook_retention_days} days.",
+            code="since_out_of_retention",
+        )
+    requeued = await DeliveryRepository(session).requeue(
+        _scope(endpoint),
+        endpoint.id,
+        statuses=[DeliveryStatus.FAILED, DeliveryStatus.HELD],
+        due_at=now,
+        created_since=since,
+    )
+    await audit.record(
+        session,
+        "webhook_endpoint.recovered",
+        principal=principal,
+        workspace_id=endpoint.workspace_id,
+        target_type="webhook_endpoint",
+        target_id=endpoint.id,
+        details={"since": since.isoformat(), "requeued": requeued},
+    )
+    return DeliveriesRequeued(requeued=requeued)
