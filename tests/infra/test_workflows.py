@@ -246,7 +246,8 @@ def test_actionlint_is_clean() -> None:
 
 def test_zizmor_is_clean() -> None:
     result = run(
-        [tool("zizmor"), "--offline", "--no-progress", "--persona=auditor", str(WORKFLOWS)], ROOT
+        [tool("zizmor"), "--offline", "--no-progress", "--persona=auditor", str(WORKFLOWS.parent)],
+        ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
