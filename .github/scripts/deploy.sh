@@ -51,9 +51,17 @@ login
 render "$overlay/migrate"
 kubectl delete job launchproof-migrate --ignore-not-found --wait=true
 kubectl apply -f "$RUNNER_TEMP/rendered.yaml"
-if ! kubectl wait --for=condition=complete job/launchproof-migrate --timeout=15m; then
+# Wait for Complete or Failed (kubectl wait alone would sit out its timeout on a failed Job).
+outcome=""
+for _ in $(seq 1 90); do
+  outcome=$(kubectl get job launchproof-migrate -o \
+    jsonpath='{range .status.conditions[?(@.status=="True")]}{.type}{" "}{end}')
+  case "$outcome" in *Complete*|*Failed*) break ;; esac
+  sleep 10
+done
+if [[ "$outcome" != *Complete* ]]; then
   kubectl logs job/launchproof-migrate --tail=100 || true
-  echo "migration failed or timed out: the previous version keeps serving" >&2
+  echo "migration failed or timed out (${outcome:-no outcome}): the previous version keeps serving" >&2
   exit 1
 fi
 
