@@ -268,9 +268,11 @@ POLICIES: dict[str, Callable[[Doc], list[str]]] = {
 
 
 def test_the_file_is_valid_against_the_compose_schema() -> None:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    raw = yaml.safe_load((COMPOSE_DIR / "compose.yaml").read_text(encoding="utf-8"))
-    jsonschema.Draft7Validator(schema).validate(raw)
+    validator = jsonschema.Draft7Validator(json.loads(SCHEMA.read_text(encoding="utf-8")))
+    validator.validate(load())
+    typo = load()
+    typo["services"]["api"]["healthchek"] = typo["services"]["api"].pop("healthcheck")
+    assert not validator.is_valid(typo)  # a misspelt key is an error, not silently ignored
 
 
 @pytest.mark.parametrize("policy", sorted(POLICIES))
@@ -294,10 +296,6 @@ def _set(path: str, value: Any = None) -> Callable[[Doc], None]:
     return mutate
 
 
-def _env(service: str, key: str, value: str) -> Callable[[Doc], None]:
-    return lambda doc: services(doc)[service]["environment"].update({key: value})
-
-
 def _top(section: str, key: str, value: Any) -> Callable[[Doc], None]:
     return lambda doc: doc[section].update({key: value})
 
@@ -319,9 +317,9 @@ MUTATIONS: dict[str, tuple[Callable[[Doc], object], str]] = {
     "api no limits": (_set("api.deploy"), "long_running"),
     "freshclam no log rotation": (_set("freshclam.logging"), "long_running"),
     "migrate restarts": (_set("migrate.restart", "always"), "long_running"),
-    "plain SECRET_KEY": (_env("worker", "SECRET_KEY", "x"), "secrets"),
-    "plain POSTGRES_PASSWORD": (_env("postgres", "POSTGRES_PASSWORD", "x"), "secrets"),
-    "URL with a password": (_env("api", "SENTRY_URL", "https://u:p@h/1"), "secrets"),
+    "plain SECRET_KEY": (_set("worker.environment.SECRET_KEY", "x"), "secrets"),
+    "plain POSTGRES_PASSWORD": (_set("postgres.environment.POSTGRES_PASSWORD", "x"), "secrets"),
+    "URL with a password": (_set("api.environment.SENTRY_URL", "https://u:p@h/1"), "secrets"),
     "secret file not mounted": (_set("api.secrets", ["database_url"]), "secrets"),
     "no DKIM key": (_set("worker.environment.DKIM_PRIVATE_KEY_FILE"), "secrets"),
     "secret not a file": (_top("secrets", "x", {"environment": "X"}), "secrets"),
@@ -333,7 +331,7 @@ MUTATIONS: dict[str, tuple[Callable[[Doc], object], str]] = {
     "worker races migrate": (_set("worker.depends_on.migrate.condition", "started"), "order"),
     "redis no password": (_set("redis.command", ["exec redis-server"]), "redis_password"),
     "tunnel token in env": (_set("cloudflared.command", ["tunnel", "run"]), "tunnel"),
-    "trusts any peer": (_env("api", "TRUSTED_PROXY_CIDRS", "0.0.0.0/0"), "tunnel"),
+    "trusts any peer": (_set("api.environment.TRUSTED_PROXY_CIDRS", "0.0.0.0/0"), "tunnel"),
     "one api process": (_set("api.command", ["python", "-m", "app", "serve"]), "processes"),
     "no backup": (lambda doc: services(doc).pop("backup"), "processes"),
 }
