@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ from tests.infra.k8s_render import (
     PARTS,
     Doc,
     by_kind,
+    kustomize,
+    pods,
     prometheus_rule,
     render,
     render_all,
@@ -195,3 +199,35 @@ def test_every_kustomization_is_rendered() -> None:
     expected = {Path(o) for o in OVERLAYS} | {Path(o) / "migrate" for o in OVERLAYS}
     expected |= {Path(o) / "env" for o in OVERLAYS}  # components, rendered through both
     assert found == expected
+
+
+def pin_images(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(K8S / "pin_images.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_pipeline_pins_one_digest_for_the_app_and_its_job(tmp_path: Path) -> None:
+    """The documented pipeline step: placeholders refused, then one digest everywhere."""
+    tree = tmp_path / "k8s"
+    shutil.copytree(K8S, tree)
+    component = str(tree / "overlays" / "production" / "env")
+    assert pin_images("--check", component).returncode == 1
+    bad = pin_images(component, "launchproof=ghcr.io/acme/launchproof:1.0")
+    assert bad.returncode == 2
+    reference = "registry.example.net/acme/launchproof@sha256:" + "ab" * 32
+    others = [
+        f"{name}=docker.io/x/{name}@sha256:{'cd' * 32}" for name in ("cloudflared", "pg-dump")
+    ]
+    assert pin_images(component, f"launchproof={reference}", *others).returncode == 0
+    assert pin_images("--check", component).returncode == 0
+    rendered = kustomize(tree / "overlays" / "production") + kustomize(
+        tree / "overlays" / "production" / "migrate"
+    )
+    images = {p.component: p.spec["containers"][0]["image"] for p in pods(rendered)}
+    assert images["api"] == images["worker"] == images["migrate"] == reference
+    assert images["cloudflared"] == f"docker.io/x/cloudflared@sha256:{'cd' * 32}"
