@@ -12,6 +12,7 @@ import base64
 import os
 from collections.abc import Callable
 from pathlib import Path
+from secrets import token_bytes, token_hex
 from typing import Any
 
 import pytest
@@ -175,15 +176,26 @@ def _file_value(field: str) -> str:
             serialization.NoEncryption(),
         ).decode()
     if field == "webhook_inbound_secrets":
-        return "billing=whsec_" + base64.b64encode(b"k" * 24).decode()
-    return f"file-value-of-{field}"
+        return "billing=whsec_" + base64.b64encode(token_bytes(24)).decode()
+    if field == "webhook_encryption_keys":
+        from cryptography.fernet import Fernet
+
+        return Fernet.generate_key().decode()
+    if field.endswith("_url"):
+        scheme = {"database_url": "postgresql", "redis_url": "rediss", "smtp_url": "smtp+starttls"}
+        return f"{scheme[field]}://user-{token_hex(4)}:{token_hex(16)}@db.internal.test:1/x"
+    if field == "sentry_dsn":
+        return f"https://{token_hex(16)}@o1.ingest.sentry.invalid/1"
+    return token_hex(24)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_secret_files_are_settings_the_app_reads(
+def test_the_pods_settings_pass_the_production_check(
     overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every NAME_FILE given to the pods feeds its setting, from a key the ExternalSecret syncs."""
+    """The API's environment, as rendered, with its secret files: every NAME_FILE feeds its
+    setting from a key the ExternalSecret syncs, and the app's own production check (what
+    makes a pod refuse to start) finds nothing to refuse."""
     docs = render(overlay, "app")
     synced = {
         item["secretKey"]
@@ -195,6 +207,9 @@ def test_secret_files_are_settings_the_app_reads(
     for key in list(os.environ):
         if key.endswith("_FILE") or key.lower() in Settings.model_fields:
             monkeypatch.delenv(key)
+    for name, value in config.items():
+        if not name.endswith("_FILE") and name.lower() in Settings.model_fields:
+            monkeypatch.setenv(name, value)
     expected: dict[str, str] = {}
     for name, path in paths.items():
         assert path.startswith("/var/run/secrets/launchproof/"), path
@@ -209,6 +224,8 @@ def test_secret_files_are_settings_the_app_reads(
         got = getattr(settings, field)
         assert got is not None, field
         assert got.get_secret_value() == value.strip(), field
+    assert settings.environment.value == "production"
+    assert settings.production_problems() == []
     for component in ("api", "worker"):
         mounts = {m["mountPath"] for m in _container(docs, component)["volumeMounts"]}
         assert "/var/run/secrets/launchproof" in mounts, component
