@@ -187,6 +187,10 @@ def availability(docs: list[Doc]) -> list[str]:
     for hpa in hpas:
         if hpa["spec"].get("minReplicas", 1) < 2:
             problems.append("the API HPA allows a single replica")
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        for deployment in by_kind(docs, "Deployment"):
+            if deployment["metadata"]["name"] == target and "replicas" in deployment["spec"]:
+                problems.append(f"{target} sets replicas beside its HPA (each apply resets it)")
     covered = {
         pdb["spec"]["selector"]["matchLabels"].get("app.kubernetes.io/component")
         for pdb in by_kind(docs, "PodDisruptionBudget")

@@ -137,6 +137,7 @@ MUTATIONS: dict[str, Callable[[list[Doc]], None]] = {
     "no pod security admission": _psa_off,
     "no HPA": _drop_kinds("HorizontalPodAutoscaler"),
     "no PDB": _drop_kinds("PodDisruptionBudget"),
+    "replicas fight the HPA": lambda docs: pod(docs, "api").owner["spec"].update(replicas=2),
     "inlined Secret": _inline_secret,
     "secret as an environment variable": _secret_in_env,
     "no ExternalSecret": _drop_kinds("ExternalSecret"),
