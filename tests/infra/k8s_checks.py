@@ -27,7 +27,9 @@ PRIVATE_RANGES = (
 )
 DATASTORE_PORTS = {5432, 6379}
 TMP = "/tmp"  # noqa: S108 - the path checked, not one used
-API_DRAIN_SECONDS = 60  # CHAT_REQUEST_TIMEOUT_SECONDS' default: the longest SSE turn
+# What SIGTERM may take to finish in the API: the longer of a chat turn's model call
+# (CHAT_REQUEST_TIMEOUT_SECONDS' default) and the shutdown grace given to open streams.
+API_DRAIN_SECONDS = 60
 SECRET_SETTING_NAMES = (
     "SECRET_KEY",
     "OPENAI_API_KEY",
