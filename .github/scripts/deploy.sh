@@ -45,7 +45,9 @@ render() {
   fi
 }
 
-(cd "$overlay/env" && kustomize edit set image "launchproof=$image")
+# The digest this run built and scanned; the other images are pinned in the repository.
+python3 infra/k8s/pin_images.py "$overlay/env" "launchproof=$image"
+python3 infra/k8s/pin_images.py --check "$overlay/env"
 
 login
 render "$overlay/migrate"
