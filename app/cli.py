@@ -147,7 +147,14 @@ def _check_config(args: argparse.Namespace) -> int:
         from pathlib import Path
 
         # Checked by production_problems like the setting of the same name.
-        text = Path(args.staging_fingerprints).read_text(encoding="utf-8")
+        try:
+            text = Path(args.staging_fingerprints).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(
+                f"error: cannot read --staging-fingerprints: {exc.__class__.__name__}",
+                file=sys.stderr,
+            )
+            return 2
         values["staging_secret_fingerprints"] = text
     problems = Settings.model_validate(
         {**values, "environment": Environment.PRODUCTION}

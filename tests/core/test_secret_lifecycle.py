@@ -202,6 +202,16 @@ def test_a_malformed_fingerprints_file_is_a_problem_not_a_pass(
     assert "Traceback" not in result.stderr
 
 
+def test_a_missing_fingerprints_file_is_an_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "absent.json")
+    result = run_cli(
+        cli_env(environment_secrets()), "check-config", "--staging-fingerprints", missing
+    )
+    assert result.returncode == 2
+    assert "cannot read --staging-fingerprints" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # --- The SECRET_KEY ring ----------------------------------------------------------------------
 
 
