@@ -181,7 +181,7 @@ class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings)
     # --- Shutdown (docs/deploy.md "The container") -----------------------------------------
     # SIGTERM: the API finishes open responses for this long, then ends open event streams; the
     # worker finishes its running jobs. Below Kubernetes' default 30 s terminationGracePeriod.
-    shutdown_grace_seconds: float = Field(default=20.0, ge=1, le=25)
+    shutdown_grace_seconds: int = Field(default=20, ge=1, le=25)
 
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
     email_from: str = "Launchproof <no-reply@launchproof.invalid>"
