@@ -9,6 +9,12 @@ whose socket is still open with a last SSE ``error`` event instead of a cut stre
 
 A cancellation that reaches this layer is the server's: a client that goes away ends Starlette's
 streaming response normally, without cancelling the request task.
+
+uvicorn cancels those tasks but does not wait for them, and re-raises SIGTERM once its shutdown
+returns (the process then ends by the signal, status 143). So the middleware also holds the
+lifespan's ``shutdown.complete`` until the cancelled requests have run their cleanup (the turn's
+final write, the error event), for at most ``CLEANUP_SECONDS``: without it the process could die
+with a turn still ``streaming`` (left to the worker's sweeper).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ log = structlog.get_logger()
 # (app/chat/errors.py: ``turn_interrupted``); they retry with a new Idempotency-Key.
 SHUTDOWN_CODE: Final = "turn_interrupted"
 _EVENT_STREAM = b"text/event-stream"
+CLEANUP_SECONDS: Final = 5.0
 
 
 def shutdown_event() -> bytes:
@@ -37,11 +44,38 @@ def shutdown_event() -> bytes:
 class DrainMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.requests: set[asyncio.Task[object]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._lifespan_send(send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        task = asyncio.current_task()
+        if task is None:  # not under asyncio: nothing to track
+            await self.app(scope, receive, send)
+            return
+        self.requests.add(task)
+        try:
+            await self._http(scope, receive, send)
+        finally:
+            self.requests.discard(task)
+
+    def _lifespan_send(self, send: Send) -> Send:
+        async def lifespan_send(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete":
+                pending = [task for task in self.requests if not task.done()]
+                if pending:
+                    _, late = await asyncio.wait(pending, timeout=CLEANUP_SECONDS)
+                    if late:
+                        log.error("requests still running at exit", count=len(late))
+            await send(message)
+
+        return lifespan_send
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         streaming = False
         finished = False
 
