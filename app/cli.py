@@ -110,6 +110,29 @@ def _worker(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _healthcheck(args: argparse.Namespace) -> int:
+    """The image's HEALTHCHECK: GET /healthz on this container, no curl in the image.
+
+    Sent with the first exact ``ALLOWED_HOSTS`` name as Host, since the host check answers 400
+    to any other (the HTTPS redirect exempts the probe paths).
+    """
+    import urllib.error
+    import urllib.request
+
+    exact = [host for host in get_settings().allowed_hosts if "*" not in host]
+    headers = {"Host": exact[0]} if exact else {}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{args.port}/healthz", headers=headers
+    )
+    try:
+        # A fixed http URL on this container.
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError):
+        ok = False
+    return 0 if ok else 1
+
+
 def _prepare_multiprocess_metrics() -> None:
     """Several uvicorn workers share one metrics directory (prometheus-client multiprocess mode).
 
@@ -244,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-host", default="127.0.0.1", help="metrics listen address (loopback default)"
     )
     worker.set_defaults(func=_worker)
+    health = sub.add_parser("healthcheck", help="exit 0 when this host's API answers /healthz")
+    health.add_argument("--port", type=int, default=8000)
+    health.add_argument("--timeout", type=float, default=4.0)
+    health.set_defaults(func=_healthcheck)
     stub = sub.add_parser("model-stub", help="run the OpenAI-compatible model stub (loopback only)")
     stub.add_argument("--host", default="127.0.0.1")
     stub.add_argument("--port", type=int, default=8300)
