@@ -121,9 +121,7 @@ def _healthcheck(args: argparse.Namespace) -> int:
 
     exact = [host for host in get_settings().allowed_hosts if "*" not in host]
     headers = {"Host": exact[0]} if exact else {}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{args.port}/healthz", headers=headers
-    )
+    request = urllib.request.Request(f"http://127.0.0.1:{args.port}/healthz", headers=headers)
     try:
         # A fixed http URL on this container.
         with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
