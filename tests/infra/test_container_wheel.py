@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ROOT, Database, base_env, free_port
 
 # Development-only code and its third-party dependencies (the dev and test extras).
 DEVELOPMENT_PACKAGES = ("app/devtools/", "app/model_stub/")
@@ -99,24 +99,25 @@ WHEEL_ONLY = (
 def run_from_wheel(unpacked: Path, tmp_path: Path) -> Runner:
     """``python`` with only the wheel's code importable as ``app`` (the checkout is not)."""
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         if args[:2] == ("-m", "app"):
             code = WHEEL_ONLY + f"sys.argv = ['app', *{list(args[2:])!r}]\n"
             code += "runpy.run_module('app', run_name='__main__', alter_sys=True)\n"
             args = ("-c", code)
         elif args[0] == "-c":
             args = ("-c", WHEEL_ONLY + args[1])
-        env = {
+        environment = {
             "PYTHONPATH": str(unpacked),
             "PATH": "/usr/bin:/bin",
             "ENVIRONMENT": "test",
             "SECRET_KEY": "wheel-test-" + "x" * 40,
             "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none",
+            **(env or {}),
         }
         return subprocess.run(
             [sys.executable, *args],
             cwd=tmp_path,
-            env=env,
+            env=environment,
             capture_output=True,
             text=True,
             timeout=60,
@@ -161,3 +162,38 @@ def test_migrate_outside_a_checkout_needs_alembic_ini_and_says_so(run_from_wheel
     result = run_from_wheel("-m", "app", "migrate")
     assert result.returncode == 2
     assert "alembic.ini and migrations/ not found" in result.stderr
+
+
+@pytest.fixture
+def image_layout(run_from_wheel: Runner, tmp_path: Path) -> Runner:
+    """The image's /srv: alembic.ini and migrations/ in the working directory, the wheel's app."""
+    shutil.copy2(ROOT / "alembic.ini", tmp_path / "alembic.ini")
+    shutil.copytree(
+        ROOT / "migrations", tmp_path / "migrations", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return run_from_wheel
+
+
+def test_migrate_is_an_idempotent_one_shot_in_the_image_layout(
+    image_layout: Runner, db: Database
+) -> None:
+    """Run twice against a database already at head (a redeploy): exit 0, nothing changes."""
+    before = db.rows("SELECT version_num FROM alembic_version ORDER BY 1")
+    env = base_env(db)
+    urls = {
+        "DATABASE_URL": env["DATABASE_URL"],
+        "DATABASE_MIGRATION_URL": env["DATABASE_MIGRATION_URL"],
+    }
+    for _ in range(2):
+        result = image_layout("-m", "app", "migrate", env=urls)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        assert "migrations applied" in result.stdout
+    assert db.rows("SELECT version_num FROM alembic_version ORDER BY 1") == before
+
+
+def test_migrate_exits_non_zero_when_the_database_is_unreachable(image_layout: Runner) -> None:
+    unreachable = f"postgresql://launchproof@127.0.0.1:{free_port()}/launchproof"
+    result = image_layout("-m", "app", "migrate", env={"DATABASE_MIGRATION_URL": unreachable})
+    assert result.returncode != 0
+    assert "migrations applied" not in result.stdout
+    assert "uncaught exception" in result.stderr + result.stdout  # one JSON line, no traceback
