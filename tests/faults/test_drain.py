@@ -32,10 +32,13 @@ GRACE_SECONDS = 2
 SLACK_SECONDS = 6.0  # interpreter exit, engine disposal, a busy 2-core machine
 
 
-@pytest.fixture
-def api(db: Database, stub: Stub, tmp_path: Path) -> Iterator[Server]:
+@pytest.fixture(params=[1, 2], ids=["one-process", "two-workers"])
+def api(
+    db: Database, stub: Stub, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Server]:
+    """``serve`` as the images run it: one process (Kubernetes), or ``--workers`` (compose)."""
     env = base_env(db, OPENAI_BASE_URL=stub.base_url, SHUTDOWN_GRACE_SECONDS=str(GRACE_SECONDS))
-    server = start_server(env, tmp_path / "api.log")
+    server = start_server(env, tmp_path / "api.log", workers=request.param)
     yield server
     if server.process.poll() is None:
         server.process.kill()
