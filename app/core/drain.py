@@ -7,9 +7,8 @@ turn runner's cancellation path then ends the assistant row ``incomplete`` (part
 code ``client_disconnected``, app/chat/runner.py), and this middleware, outermost, tells a client
 whose socket is still open with a last SSE ``error`` event instead of a cut stream.
 
-sse-starlette's own shutdown handling would end every event stream at the first SIGTERM, before
-the grace period; it is switched off here so that uvicorn's grace period is the one rule (the
-library documents that uvicorn's ``timeout_graceful_shutdown`` then bounds the wait).
+A response class with shutdown handling of its own must have it off (sse-starlette's automatic
+drain ends every stream at the first SIGTERM, cut mid-body): uvicorn's grace period is the one rule.
 
 A cancellation that reaches this layer is the server's: a client that goes away ends Starlette's
 streaming response normally, without cancelling the request task.
@@ -29,7 +28,6 @@ import json
 from typing import Final
 
 import structlog
-from sse_starlette.sse import AppStatus
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger()
@@ -49,7 +47,6 @@ def shutdown_event() -> bytes:
 class DrainMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]  # see above
         self.requests: set[asyncio.Task[object]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

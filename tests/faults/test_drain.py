@@ -28,7 +28,7 @@ from tests.factories.users import create_actor, signup
 from tests.factories.workspaces import create_workspace
 from tests.support import ROOT, Actor, Database, Server, Stub, base_env, free_port, start_server
 
-GRACE_SECONDS = 2
+GRACE_SECONDS = 3
 SLACK_SECONDS = 6.0  # interpreter exit, engine disposal, a busy 2-core machine
 
 
@@ -123,7 +123,7 @@ def test_sigterm_lets_a_turn_that_ends_within_the_grace_period_finish(
     api: Server, db: Database
 ) -> None:
     owner, conversation_id = conversation(api, db)
-    response = open_stream(owner, conversation_id, "[[fail:slow:100]] one two three four five")
+    response = open_stream(owner, conversation_id, "[[fail:slow:300]] one two three four five")
     rest = events_after_sigterm(api, response, deltas=1)
     api.process.wait(timeout=GRACE_SECONDS + SLACK_SECONDS)
 
