@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, Database, base_env, free_port
+from tests.support import ROOT, Database, Server, base_env, free_port, run_cli
 
 # Development-only code and its third-party dependencies (the dev and test extras).
 DEVELOPMENT_PACKAGES = ("app/devtools/", "app/model_stub/")
@@ -197,3 +197,11 @@ def test_migrate_exits_non_zero_when_the_database_is_unreachable(image_layout: R
     assert result.returncode != 0
     assert "migrations applied" not in result.stdout
     assert "uncaught exception" in result.stderr + result.stdout  # one JSON line, no traceback
+
+
+def test_the_healthcheck_command_follows_healthz(server: Server) -> None:
+    """The image's HEALTHCHECK: 0 against a serving API, 1 when nothing answers."""
+    port = server.url.rsplit(":", 1)[1]
+    assert run_cli(server.env, "healthcheck", "--port", port).returncode == 0
+    closed = run_cli(server.env, "healthcheck", "--port", str(free_port()), "--timeout", "2")
+    assert closed.returncode == 1
