@@ -106,3 +106,28 @@ load-steps: install
 bench-ceiling: install
 	@command -v wrk >/dev/null || { echo "wrk is not installed: apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk" >&2; exit 2; }
 	$(BIN)/python -m load.ceiling $(CEILING_ARGS)
+
+# --- The container (docs/deploy.md "The container") ------------------------------------------
+.PHONY: lock lock-image wheel
+LOCK_FLAGS = --python-version 3.11 --universal --generate-hashes --custom-compile-command "make lock" --quiet
+
+## make lock: requirements/runtime.txt (pyproject's runtime dependencies, no extras) and
+## requirements/build.txt (setuptools), exact versions with sha256 hashes, for the image's
+## `pip install --require-hashes`. Keeps existing pins; LOCK_ARGS=--upgrade takes new releases.
+## tests/infra/test_container_lock.py fails when pyproject.toml and the lock drift apart.
+lock: install
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/runtime.txt
+	$(BIN)/uv pip compile requirements/build.in $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/build.txt
+
+## make lock-image: re-resolve the base image tag to its current digest and pin both FROM lines
+## (needs docker with buildx, or set BASE_DIGEST=sha256:... yourself).
+BASE_TAG ?= python:3.11.14-slim-bookworm
+lock-image:
+	@digest=$${BASE_DIGEST:-$$(docker buildx imagetools inspect $(BASE_TAG) --format '{{json .Manifest.Digest}}' | tr -d '"')} && \
+	  case "$$digest" in sha256:*) ;; *) echo "no digest for $(BASE_TAG)" >&2; exit 2;; esac && \
+	  sed -i -E "s|^FROM python:[^ ]+ AS|FROM $(BASE_TAG)@$$digest AS|" Dockerfile && \
+	  grep -n '^FROM' Dockerfile
+
+## make wheel: the production wheel in dist/ (no model stub, no dev tools), as the image builds it.
+wheel: install
+	$(BIN)/python -m pip wheel --no-deps --no-build-isolation --wheel-dir dist .

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from pydantic import ValidationError
 
@@ -26,11 +28,33 @@ KEEP_ALIVE_SECONDS = 5
 
 
 def _migrate(_args: argparse.Namespace) -> int:
-    from app.devtools.migrate import upgrade
+    """One-shot, idempotent (already at head: nothing to do); any failure exits non-zero."""
+    from app.core.migrations import MigrationsNotFound, upgrade
 
-    upgrade("heads")
+    try:
+        upgrade("heads")
+    except MigrationsNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print("migrations applied")
     return 0
+
+
+def _development_module(command: str, module: str) -> ModuleType | None:
+    """A development-only module, or None (said on stderr) when this installation lacks it.
+
+    The production wheel and image leave out app.devtools and app.model_stub (pyproject.toml),
+    and their third-party dependencies (the dev and test extras).
+    """
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        print(
+            f"error: {command} is a development tool, not part of this installation "
+            f"({exc.name} is missing); use a source checkout with the dev and test extras",
+            file=sys.stderr,
+        )
+        return None
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -56,6 +80,9 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         log_level="warning",
         log_config=None,  # keep this process's logging (uvicorn's own config is plain text)
+        # SIGTERM: stop accepting, let open responses finish for this long, then cancel them
+        # (open event streams end with an SSE error event: app/core/drain.py).
+        timeout_graceful_shutdown=get_settings().shutdown_grace_seconds,
     )
     return 0
 
@@ -83,6 +110,27 @@ def _worker(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _healthcheck(args: argparse.Namespace) -> int:
+    """The image's HEALTHCHECK: GET /healthz on this container, no curl in the image.
+
+    Sent with the first exact ``ALLOWED_HOSTS`` name as Host, since the host check answers 400
+    to any other (the HTTPS redirect exempts the probe paths).
+    """
+    import urllib.error
+    import urllib.request
+
+    exact = [host for host in get_settings().allowed_hosts if "*" not in host]
+    headers = {"Host": exact[0]} if exact else {}
+    request = urllib.request.Request(f"http://127.0.0.1:{args.port}/healthz", headers=headers)
+    try:
+        # A fixed http URL on this container.
+        with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+            ok = response.status == 200
+    except (urllib.error.URLError, OSError):
+        ok = False
+    return 0 if ok else 1
+
+
 def _prepare_multiprocess_metrics() -> None:
     """Several uvicorn workers share one metrics directory (prometheus-client multiprocess mode).
 
@@ -103,11 +151,12 @@ def _prepare_multiprocess_metrics() -> None:
 
 
 def _model_stub(args: argparse.Namespace) -> int:
-    from app.model_stub.server import NotLoopback, serve
-
+    server = _development_module("model-stub", "app.model_stub.server")
+    if server is None:
+        return 2
     try:
-        serve(args.host, args.port)
-    except NotLoopback as exc:
+        server.serve(args.host, args.port)
+    except server.NotLoopback as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -210,11 +259,12 @@ def _check_domain(args: argparse.Namespace) -> int:
 def _mail_sink(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.email.sink import NotLoopback, serve
-
+    sink = _development_module("mail-sink", "app.devtools.mail_sink")
+    if sink is None:
+        return 2
     try:
-        serve(args.host, args.port, Path(args.dir))
-    except NotLoopback as exc:
+        sink.serve(args.host, args.port, Path(args.dir))
+    except sink.NotLoopback as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
@@ -243,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics-host", default="127.0.0.1", help="metrics listen address (loopback default)"
     )
     worker.set_defaults(func=_worker)
+    health = sub.add_parser("healthcheck", help="exit 0 when this host's API answers /healthz")
+    health.add_argument("--port", type=int, default=8000)
+    health.add_argument("--timeout", type=float, default=4.0)
+    health.set_defaults(func=_healthcheck)
     stub = sub.add_parser("model-stub", help="run the OpenAI-compatible model stub (loopback only)")
     stub.add_argument("--host", default="127.0.0.1")
     stub.add_argument("--port", type=int, default=8300)
@@ -303,27 +357,29 @@ def build_parser() -> argparse.ArgumentParser:
 def _dev_db(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from app.devtools.database import start_embedded, stop_embedded
-    from app.devtools.dev_env import prepare_dev_env
-
+    database = _development_module("dev-db", "app.devtools.database")
+    dev_env = _development_module("dev-db", "app.devtools.dev_env")
+    if database is None or dev_env is None:
+        return 2
     if args.stop:
-        stop_embedded(Path(args.data_dir).resolve())
+        database.stop_embedded(Path(args.data_dir).resolve())
         return 0
     if args.admin_url_only:
-        print(start_embedded(Path(args.data_dir).resolve()))
+        print(database.start_embedded(Path(args.data_dir).resolve()))
         return 0
-    print(prepare_dev_env(args.data_dir, args.env_file, args.database))
+    print(dev_env.prepare_dev_env(args.data_dir, args.env_file, args.database))
     return 0
 
 
 def _dev_admin(_args: argparse.Namespace) -> int:
-    from app.devtools.dev_admin import ensure_first_admin
-
     settings = get_settings()
     if settings.environment is Environment.PRODUCTION:
         print("dev-admin is for development only; use create-user", file=sys.stderr)
         return 2
-    print(run_async(ensure_first_admin(settings)))
+    dev_admin = _development_module("dev-admin", "app.devtools.dev_admin")
+    if dev_admin is None:
+        return 2
+    print(run_async(dev_admin.ensure_first_admin(settings)))
     return 0
 
 

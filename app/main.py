@@ -16,6 +16,7 @@ from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Environment, Settings, get_settings
 from app.core.cors import StrictCORSMiddleware
 from app.core.db import create_engine, create_sessionmaker
+from app.core.drain import DrainMiddleware
 from app.core.error_reporting import init_error_reporting
 from app.core.errors import install_error_handlers
 from app.core.hosts import TrustedHostsMiddleware
@@ -133,4 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trusted_proxies=settings.trusted_proxy_cidrs,
         cloudflare_proxies=settings.cloudflare_proxy_cidrs,
     )
+    # Outermost: an event stream cut by shutdown still ends with an SSE error event.
+    app.add_middleware(DrainMiddleware)
     return app

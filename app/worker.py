@@ -90,10 +90,18 @@ def select_jobs(only: list[str] | None) -> list[str]:
     return [name for name in JOBS if name in only]
 
 
-async def run_jobs_once(context: WorkerContext, names: list[str] | None = None) -> dict[str, int]:
-    """Run the named jobs (default: all) once each; a failing job never stops the others."""
+async def run_jobs_once(
+    context: WorkerContext, names: list[str] | None = None, *, stop: asyncio.Event | None = None
+) -> dict[str, int]:
+    """Run the named jobs (default: all) once each; a failing job never stops the others.
+
+    Once ``stop`` is set (SIGTERM), the running job finishes its claimed batch and no further job
+    of the round starts.
+    """
     results: dict[str, int] = {}
     for name in names if names is not None else list(JOBS):
+        if stop is not None and stop.is_set():
+            break
         try:
             results[name] = await JOBS[name].run(context)
         except Exception as exc:  # one failing job must not stop the others
@@ -109,6 +117,10 @@ async def run_worker(
     """Run due jobs every ``WORKER_POLL_SECONDS`` until SIGINT/SIGTERM; with ``once``, one round.
     ``only`` restricts the worker to the named jobs (see ``select_jobs``).
 
+    Drain: on the signal, the running job finishes the batch it claimed (its rows would otherwise
+    stay leased until the lease passes) and the worker exits; a job still running
+    ``SHUTDOWN_GRACE_SECONDS`` later is cancelled, and its leases expire as after a crash.
+
     Returns False when a job of the (last) round failed, so ``worker --once`` under cron or CI
     exits non-zero instead of hiding the failure.
     """
@@ -117,8 +129,18 @@ async def run_worker(
     context = WorkerContext(settings=settings, sessionmaker=create_sessionmaker(engine))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def drain() -> None:
+        if stop.is_set():
+            return
+        stop.set()
+        log.info("worker draining", grace_seconds=settings.shutdown_grace_seconds)
+        if main is not None:
+            loop.call_later(settings.shutdown_grace_seconds, main.cancel)
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, drain)
     names_run = select_jobs(only)
     schedule = _Schedule(names_run)
     ok = True
@@ -127,7 +149,7 @@ async def run_worker(
         while not stop.is_set():
             now = time.monotonic()
             names = names_run if once else schedule.due(now)
-            results = await run_jobs_once(context, names)
+            results = await run_jobs_once(context, names, stop=stop)
             for name in names:
                 schedule.last_run[name] = now
             worked = {name: count for name, count in results.items() if count != 0}
@@ -141,6 +163,11 @@ async def run_worker(
             except TimeoutError:
                 continue
         return ok
+    except asyncio.CancelledError:
+        if not stop.is_set():
+            raise
+        log.warning("worker stopped at the grace deadline", code="shutdown_grace_exceeded")
+        return False
     finally:
         log.info("worker stopped")
         await engine.dispose()

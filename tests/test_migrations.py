@@ -27,16 +27,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 import app.models  # noqa: F401 - registers every model on the metadata
+from app.core.migrations import alembic_config
 from app.core.models import Base
 from app.devtools.database import bootstrap, drop_database
-from app.devtools.migrate import alembic_config
 from tests.support import ROOT, Database, admin_url, base_env, psycopg_dsn
 
 FILE_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{4}_[a-z0-9_]+\.py$")
 # Runs ``up:REV`` / ``down:REV`` steps with the project's own migration entry points.
 STEPS_SCRIPT = """
 import sys
-from app.devtools.migrate import downgrade, upgrade
+from app.core.migrations import downgrade, upgrade
 for step in sys.argv[1:]:
     direction, revision = step.split(":", 1)
     (upgrade if direction == "up" else downgrade)(revision)

@@ -181,6 +181,11 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     # How often the worker looks for due jobs; each job also has its own interval (app/worker.py).
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    # --- Shutdown (docs/deploy.md "The container") -----------------------------------------
+    # SIGTERM: the API finishes open responses for this long, then ends open event streams; the
+    # worker finishes its running jobs. Below Kubernetes' default 30 s terminationGracePeriod.
+    shutdown_grace_seconds: int = Field(default=20, ge=1, le=25)
+
     # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
     email_from: str = "Launchproof <no-reply@launchproof.invalid>"
 

@@ -39,7 +39,7 @@ class _SaveToDirectory:
         path = self.directory / f"{stamp}-{secrets.token_hex(4)}.eml"
         path.write_bytes(raw)
         subject = email.message_from_bytes(raw, policy=email.policy.default).get("Subject", "")
-        print(f"mail-sink: {subject!r} -> {path}", flush=True)  # noqa: T201 - the sink's output
+        print(f"mail-sink: {subject!r} -> {path}", flush=True)
         return "250 Message accepted"
 
 
@@ -54,7 +54,7 @@ def start_sink(host: str, port: int, directory: Path) -> Controller:
 
 def serve(host: str, port: int, directory: Path) -> None:
     controller = start_sink(host, port, directory)
-    print(f"mail-sink: smtp://{host}:{port}, messages saved in {directory}/", flush=True)  # noqa: T201
+    print(f"mail-sink: smtp://{host}:{port}, messages saved in {directory}/", flush=True)
     stop = threading.Event()
     try:
         stop.wait()
