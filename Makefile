@@ -59,13 +59,23 @@ typecheck: install
 ## make test: lint, types, then the whole suite against real PostgreSQL (DATABASE_URL or embedded)
 test: lint typecheck pytest
 
-pytest: install
+pytest: install checkov-venv
 	@if [ -n "$$DATABASE_URL" ]; then \
 	  $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	else \
 	  admin=$$($(BIN)/python -m app dev-db --admin-url-only) && \
 	  POSTGRES_ADMIN_URL="$$admin" $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	fi
+
+## make checkov-venv: checkov in its own venv (its dependencies conflict with the test extra's);
+## tests/infra find it at .venv-checkov/bin/checkov. Pinned: a new release may add checks.
+CHECKOV_VENV := .venv-checkov
+.PHONY: checkov-venv
+$(CHECKOV_VENV)/bin/checkov:
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+
+checkov-venv: $(CHECKOV_VENV)/bin/checkov
 
 clean-data:
 	@$(BIN)/python -m app dev-db --stop || true
