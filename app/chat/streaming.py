@@ -2,8 +2,11 @@
 
 The library keeps the connection alive: a ``: keep-alive`` comment every ``SSE_PING_SECONDS``
 while the model is silent, so a slow turn never reaches a proxy's idle read timeout (Cloudflare
-answers 524 after 100 s without a byte). It also stops the stream when the client disconnects
-or the server shuts down; the runner then keeps what was said, marked ``incomplete``.
+answers 524 after 100 s without a byte). It stops the stream when the client disconnects (the
+runner keeps what was said, marked ``incomplete``). Its automatic drain on server shutdown is
+turned off: a turn is finite, so on SIGTERM open turns finish and end with ``done`` as they did
+with a plain ``StreamingResponse`` (the server's graceful-shutdown timeout bounds the wait),
+instead of being cut mid-answer with a truncated response.
 ``fastapi.sse`` would need the route itself to be a generator (this one answers JSON too) and
 pings on a fixed 15 s it does not let us set (docs/decisions/0015-sse-keep-alive.md).
 
@@ -20,6 +23,7 @@ from typing import Any
 
 import structlog
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import AppStatus
 
 from app.chat.errors import TURN_FAILED
 from app.chat.runner import Delta, Done, Failed, ToolEvent, TurnEvent
@@ -27,6 +31,7 @@ from app.conversations.schemas import TurnResult
 from app.core.errors import AppError
 
 log = structlog.get_logger()
+AppStatus.disable_automatic_graceful_drain()
 # no-store: a turn is private; X-Accel-Buffering: nginx-style proxies must not hold the stream.
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 

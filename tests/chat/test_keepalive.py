@@ -9,6 +9,7 @@ no gap between received bytes may come near the pause. The events themselves are
 from __future__ import annotations
 
 import dataclasses
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,9 +19,16 @@ import pytest
 
 from app.chat.streaming import sse
 from tests.chat.conftest import Studio
-from tests.chat.helpers import marker, messages_url, new_session, parse_sse, script
+from tests.chat.helpers import (
+    marker,
+    message_rows,
+    messages_url,
+    new_session,
+    parse_sse,
+    script,
+)
 from tests.factories.conversations import start_conversation
-from tests.support import Server, Stub, start_server, stop_server
+from tests.support import Database, Server, Stub, start_server, stop_server
 
 PING_SECONDS = 0.2
 PAUSE_MS = 1200
@@ -80,6 +88,46 @@ def test_a_silent_model_gets_keep_alive_comments(
     done = next(e for e in events if e.name == "done")
     # Byte-compatible framing: the done event on the wire is exactly what sse() frames.
     assert sse("done", done.data).decode() in body
+
+
+def test_a_sigterm_mid_turn_lets_the_turn_finish(
+    server: Server, studio: Studio, stub: Stub, db: Database, tmp_path: Path
+) -> None:
+    """Shutdown drains: an open turn keeps streaming (and pinging) to its ``done``, the stored
+    answer is complete, then the process exits; no response is cut mid-answer."""
+    srv = start_server(
+        server.env, tmp_path / "drain.log", overrides={"SSE_PING_SECONDS": str(PING_SECONDS)}
+    )
+    session = new_session()
+    script(stub, session, [{"text": "one two three", "delay_ms": PAUSE_MS}])
+    conversation_id = str(start_conversation(studio.owner, studio.bot_id)["id"])
+    actor = dataclasses.replace(studio.owner, server=srv)
+    received = b""
+    signalled = False
+    try:
+        with httpx.stream(
+            "POST",
+            srv.url + messages_url(conversation_id),
+            json={"content": f"Hello {marker(session)}"},
+            headers=actor.headers(),
+            timeout=30,
+        ) as response:
+            for chunk in response.iter_raw():
+                received += chunk
+                if not signalled and b"event: delta" in received:
+                    srv.process.send_signal(signal.SIGTERM)
+                    signalled = True
+        srv.process.wait(timeout=15)
+    finally:
+        stop_server(srv)
+    assert signalled
+    after_signal = received.split(b"event: delta", 1)[1]
+    assert b": keep-alive" in after_signal
+    events = parse_sse(received.decode())
+    assert events[-1].name == "done"
+    assert "".join(e.data["text"] for e in events if e.name == "delta") == "one two three"
+    assert message_rows(db, conversation_id)[-1][:2] == ("assistant", "complete")
+    assert "without completing response" not in srv.log_text()
 
 
 def test_the_interval_is_bounded_by_the_edge_timeout() -> None:
