@@ -31,7 +31,7 @@ from app.conversations.schemas import TurnResult
 from app.core.errors import AppError
 
 log = structlog.get_logger()
-AppStatus.disable_automatic_graceful_drain()
+AppStatus.disable_automatic_graceful_drain()  # type: ignore[no-untyped-call]  # untyped upstream
 # no-store: a turn is private; X-Accel-Buffering: nginx-style proxies must not hold the stream.
 SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
