@@ -8,7 +8,7 @@ turned off: a turn is finite, so on SIGTERM open turns finish and end with ``don
 with a plain ``StreamingResponse`` (the server's graceful-shutdown timeout bounds the wait),
 instead of being cut mid-answer with a truncated response.
 ``fastapi.sse`` would need the route itself to be a generator (this one answers JSON too) and
-pings on a fixed 15 s it does not let us set (docs/decisions/0015-sse-keep-alive.md).
+pings on a fixed 15 s it does not let us set (docs/decisions/0016-sse-keep-alive.md).
 
 Event payloads are framed here, byte for byte as before: ``delta`` (``{"text"}``), ``tool_call``
 (a stored tool call), ``done`` (the stored turn: message id, status and usage), ``error``
