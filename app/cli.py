@@ -140,10 +140,24 @@ def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_config(_args: argparse.Namespace) -> int:
+def _check_config(args: argparse.Namespace) -> int:
     settings = get_settings()
+    values = settings.model_dump()
+    if args.staging_fingerprints:
+        from pathlib import Path
+
+        # Checked by production_problems like the setting of the same name.
+        try:
+            text = Path(args.staging_fingerprints).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(
+                f"error: cannot read --staging-fingerprints: {exc.__class__.__name__}",
+                file=sys.stderr,
+            )
+            return 2
+        values["staging_secret_fingerprints"] = text
     problems = Settings.model_validate(
-        {**settings.model_dump(), "environment": Environment.PRODUCTION}
+        {**values, "environment": Environment.PRODUCTION}
     ).production_problems()
     if not problems:
         print("configuration is acceptable for production")
@@ -152,6 +166,20 @@ def _check_config(_args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"  - {problem}")
     return 1
+
+
+def _secret_fingerprints(args: argparse.Namespace) -> int:
+    import json
+
+    from app.core.secret_fingerprints import fingerprint_document
+
+    settings = get_settings()
+    document = fingerprint_document(settings, args.environment or settings.environment.value)
+    if not document["fingerprints"]:
+        print("error: this environment holds no secret to fingerprint", file=sys.stderr)
+        return 2
+    print(json.dumps(document, indent=2))
+    return 0
 
 
 def _check_domain(args: argparse.Namespace) -> int:
@@ -230,9 +258,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--admin", action="store_true", help="platform staff")
     create.add_argument("--verified", action="store_true", help="mark the e-mail as verified")
     create.set_defaults(func=_create_user)
-    sub.add_parser("check-config", help="print what production would refuse").set_defaults(
-        func=_check_config
+    check = sub.add_parser("check-config", help="print what production would refuse")
+    check.add_argument(
+        "--staging-fingerprints",
+        metavar="FILE",
+        help="refuse any secret that staging also holds (output of secret-fingerprints)",
     )
+    check.set_defaults(func=_check_config)
+    # --- Secrets lifecycle (docs/secrets.md) ---
+    fingerprints = sub.add_parser(
+        "secret-fingerprints",
+        help="print salted scrypt fingerprints of this environment's secrets (JSON, no values)",
+    )
+    fingerprints.add_argument(
+        "--environment", help="label stored in the document (default: ENVIRONMENT)"
+    )
+    fingerprints.set_defaults(func=_secret_fingerprints)
     # --- Platform e-mail: domain check and the development sink ---
     domain = sub.add_parser("check-domain", help="check the sending domain's SPF, DKIM and DMARC")
     domain.add_argument("domain")

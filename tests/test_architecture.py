@@ -87,6 +87,9 @@ UNSCOPED_METHODS_ALLOWED: dict[tuple[str, str], str] = {
     ("PrincipalContextRepository", "bind_worker_scope"): "writes context, reads nothing",
     ("PrincipalContextRepository", "touch_session"): "user_session is a platform table",
     ("PrincipalContextRepository", "touch_api_key"): "the key that just authenticated",
+    # Lazy re-hash after a SECRET_KEY rotation, of the credential that just authenticated.
+    ("PrincipalContextRepository", "rehash_session"): "user_session is a platform table",
+    ("PrincipalContextRepository", "rehash_api_key"): "the key that just authenticated",
     ("InvitationRepository", "get_by_token_hash"): "credential lookup (invitation token)",
     # Claims the invitation just found by its token; its UPDATE policy still needs the workspace
     # in the RLS context, which only the accept service adds.

@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal, PrincipalKind
-from app.auth.repository import PrincipalContextRepository
+from app.auth.repository import LiveApiKey, PrincipalContextRepository
 from app.auth.scopes import Scope
 from app.core.config import Settings
-from app.core.security import token_hash
+from app.core.security import token_hashes
 from app.users.repository import AUTHENTICATED_USER
+from app.users.snapshot import AuthenticatedUser
 
 SESSION_PURPOSE = "session"
 API_KEY_PURPOSE = "api_key"
@@ -32,12 +33,13 @@ async def principal_from_session(
         return None
     repo = PrincipalContextRepository(session)
     now = _now()
-    found = await repo.session_with_user(
-        token_hash(settings.require_secret_key(), SESSION_PURPOSE, token), now
-    )
+    hashes = token_hashes(settings.secret_key_ring(), SESSION_PURPOSE, token)
+    found = await repo.session_with_user(hashes, now)
     if found is None:
         return None
     user_session, user = found
+    if user_session.token_hash != hashes[0]:  # issued under a previous SECRET_KEY
+        await repo.rehash_session(user_session.id, user_session.token_hash, hashes[0])
     # Kept for the request's transaction: UserRepository.read_self (/v1/me) answers from it.
     session.info[AUTHENTICATED_USER] = user
     roles = await repo.bind_memberships(user.id)
@@ -62,9 +64,8 @@ async def principal_from_api_key(
         return None
     repo = PrincipalContextRepository(session)
     now = _now()
-    found = await repo.api_key_with_user(
-        token_hash(settings.require_secret_key(), API_KEY_PURPOSE, token), now
-    )
+    hashes = token_hashes(settings.secret_key_ring(), API_KEY_PURPOSE, token)
+    found, matched = await _find_api_key(repo, hashes, now)
     if found is None:
         return None
     api_key, user = found
@@ -72,6 +73,8 @@ async def principal_from_api_key(
     roles = await repo.bind_memberships(user.id, only_workspace=api_key.workspace_id)
     if not roles:
         return None
+    if matched != hashes[0]:  # issued under a previous SECRET_KEY (needs the workspace bound)
+        await repo.rehash_api_key(api_key.id, matched, hashes[0])
     if api_key.last_used_at is None or now - api_key.last_used_at > TOUCH_INTERVAL:
         await repo.touch_api_key(api_key.id, now)
     return Principal(
@@ -86,3 +89,20 @@ async def principal_from_api_key(
         ),
         email_verified=user.email_verified_at is not None,
     )
+
+
+async def _find_api_key(
+    repo: PrincipalContextRepository, hashes: list[bytes], now: datetime
+) -> tuple[tuple[LiveApiKey, AuthenticatedUser] | None, bytes]:
+    """The key under the current hash, else under each previous key's (one lookup each: the
+    row-level-security policy admits a transaction presenting exactly one hash).
+
+    When a previous key was tried, the current hash is tried once more last: a concurrent
+    request may have re-hashed this key between the first lookup and the others.
+    """
+    order = [*hashes, hashes[0]] if len(hashes) > 1 else hashes
+    for candidate in order:
+        found = await repo.api_key_with_user(candidate, now)
+        if found is not None:
+            return found, candidate
+    return None, hashes[0]

@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    LargeBinary,
     Select,
     Text,
+    any_,
     bindparam,
     case,
     cast,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.api_keys.models import ApiKey
 from app.auth.models import OneTimeToken, TokenPurpose, UserSession
@@ -57,10 +60,13 @@ _USER_COLUMNS_BINDING_USER = (
     func.set_config("app.user_id", cast(User.id, Text), True),
     func.set_config("app.membership_probe", cast(User.id, Text), True),
 )
+# The presented token's hash under every key of the SECRET_KEY ring, in one statement: one index
+# probe per key, and a concurrent lazy re-hash (old hash -> current) can never make it miss.
 _SESSION_WITH_USER = (
     select(
         UserSession.id,
         UserSession.last_seen_at,
+        UserSession.token_hash,
         *_USER_COLUMNS_BINDING_USER,
         func.set_config(
             "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
@@ -68,7 +74,7 @@ _SESSION_WITH_USER = (
     )
     .join(User, User.id == UserSession.user_id)
     .where(
-        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.token_hash == any_(bindparam("token_hashes", type_=ARRAY(LargeBinary))),
         UserSession.revoked_at.is_(None),
         UserSession.idle_expires_at > bindparam("now"),
         UserSession.absolute_expires_at > bindparam("now"),
@@ -119,6 +125,7 @@ _MEMBERSHIP_IN_WORKSPACE = _memberships_statement(
 class LiveSession:
     id: uuid.UUID
     last_seen_at: datetime
+    token_hash: bytes  # whichever of the presented hashes matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +140,7 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
     model = WorkspaceMembership
 
     async def session_with_user(
-        self, token_hash: bytes, now: datetime
+        self, token_hashes: Sequence[bytes], now: datetime
     ) -> tuple[LiveSession, AuthenticatedUser] | None:
         """A live session and its active user; binds ``app.user_id`` (and the one-shot
         ``app.membership_probe``) in the same round trip.
@@ -141,16 +148,16 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         ``user_session`` and ``user_account`` carry no RLS (authentication precedes any
         principal), so binding the user id in the projection, after the WHERE, is safe.
         """
-        parameters = {"token_hash": token_hash, "now": now}
+        parameters = {"token_hashes": list(token_hashes), "now": now}
         connection = await self.session.connection()
         row = (await connection.execute(_SESSION_WITH_USER, parameters)).one_or_none()
         if row is None:
             return None
-        session_id, last_seen_at, user_id, email, display_name, is_staff, verified_at, created = (
-            row[:8]
-        )
-        user = AuthenticatedUser(user_id, email, display_name, is_staff, verified_at, created)
-        return LiveSession(session_id, last_seen_at), user
+        session_id, last_seen_at, matched, user_id, email, name, is_staff, verified, created = row[
+            :9
+        ]
+        user = AuthenticatedUser(user_id, email, name, is_staff, verified, created)
+        return LiveSession(session_id, last_seen_at, bytes(matched)), user
 
     async def api_key_with_user(
         self, key_hash: bytes, now: datetime
@@ -261,6 +268,21 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
             update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now)
         )
 
+    # Lazy migration after a SECRET_KEY rotation: a credential presented under a previous key
+    # is stored again under the current one. Conditional on the old hash, so two concurrent
+    # requests re-hash once and neither fails.
+    async def rehash_session(self, session_id: uuid.UUID, old: bytes, new: bytes) -> None:
+        await self.session.execute(
+            update(UserSession)
+            .where(UserSession.id == session_id, UserSession.token_hash == old)
+            .values(token_hash=new)
+        )
+
+    async def rehash_api_key(self, key_id: uuid.UUID, old: bytes, new: bytes) -> None:
+        await self.session.execute(
+            update(ApiKey).where(ApiKey.id == key_id, ApiKey.key_hash == old).values(key_hash=new)
+        )
+
 
 class SessionRepository(Repository[UserSession]):
     """A user's own sessions. Every method takes the owning user id: no cross-user reach."""
@@ -308,13 +330,17 @@ class OneTimeTokenRepository(Repository[OneTimeToken]):
     model = OneTimeToken
 
     async def consume(
-        self, token_hash: bytes, purpose: TokenPurpose, now: datetime
+        self, token_hashes: Sequence[bytes], purpose: TokenPurpose, now: datetime
     ) -> OneTimeToken | None:
-        """Mark a live token used and return it; atomic, so a token works exactly once."""
+        """Mark a live token used and return it; atomic, so a token works exactly once.
+
+        ``token_hashes``: the token under each key of the SECRET_KEY ring (a link mailed before a
+        rotation still works until it expires).
+        """
         statement = (
             update(OneTimeToken)
             .where(
-                OneTimeToken.token_hash == token_hash,
+                OneTimeToken.token_hash.in_(list(token_hashes)),
                 OneTimeToken.purpose == purpose,
                 OneTimeToken.used_at.is_(None),
                 OneTimeToken.expires_at > now,

@@ -24,7 +24,7 @@ from app.auth.repository import OneTimeTokenRepository, SessionRepository
 from app.core.config import Settings
 from app.core.metrics import AUTH_FAILURES
 from app.core.request_context import current_client_ip
-from app.core.security import new_token, token_hash
+from app.core.security import new_token, token_hash, token_hashes
 from app.email.service import send_email
 from app.users.models import User
 from app.users.repository import UserRepository
@@ -119,7 +119,7 @@ async def signup(
 
 async def confirm_email(session: AsyncSession, deps: AuthDeps, *, token: str) -> None:
     consumed = await OneTimeTokenRepository(session).consume(
-        token_hash(deps.settings.require_secret_key(), TokenPurpose.VERIFY_EMAIL.value, token),
+        token_hashes(deps.settings.secret_key_ring(), TokenPurpose.VERIFY_EMAIL.value, token),
         TokenPurpose.VERIFY_EMAIL,
         _now(),
     )
@@ -235,7 +235,7 @@ async def confirm_password_reset(
 ) -> None:
     """Set a new password from a single-use link and end every session of the account."""
     consumed = await OneTimeTokenRepository(session).consume(
-        token_hash(deps.settings.require_secret_key(), TokenPurpose.PASSWORD_RESET.value, token),
+        token_hashes(deps.settings.secret_key_ring(), TokenPurpose.PASSWORD_RESET.value, token),
         TokenPurpose.PASSWORD_RESET,
         _now(),
     )

@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.core.config_edge import EdgeTimeoutSettings
 from app.core.config_files import FILE_SECRET_FIELDS, FileSettings
-from app.core.keys import strong_dkim_key
+from app.core.keys import KeyRingSettings, secret_key_ring_problems, strong_dkim_key
 from app.core.proxies import expand_proxy_tokens, within_cloudflare
 from app.core.webhook_config import (
     WebhookSettings,
@@ -56,7 +56,7 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
-class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings):
+class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings):
     # hide_input_in_errors: a rejected value (a malformed DKIM key, a URL with a password) must
     # not be echoed into a startup traceback and from there into logs.
     model_config = SettingsConfigDict(
@@ -89,8 +89,11 @@ class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings)
     sentry_traces_sample_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
     # --- Secrets -------------------------------------------------------------------------
-    secret_key: SecretStr | None = None
+    # SECRET_KEY and SECRET_KEY_PREVIOUS: KeyRingSettings (app/core/keys.py).
     openai_api_key: SecretStr | None = None
+    # Fingerprints of the staging secrets (``python -m app secret-fingerprints`` in staging):
+    # production refuses to start with any secret that matches one. Salted scrypt digests only.
+    staging_secret_fingerprints: SecretStr | None = None
 
     # --- HTTP edge -----------------------------------------------------------------------
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -266,6 +269,8 @@ class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings)
             return data
         for field in (
             *SECRET_FIELDS,
+            "secret_key_previous",
+            "staging_secret_fingerprints",
             "database_url",
             "database_migration_url",
             "redis_url",
@@ -307,11 +312,6 @@ class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings)
             return "lp_session"
         return "__Host-lp_session"
 
-    def require_secret_key(self) -> bytes:
-        if self.secret_key is None:
-            raise RuntimeError("SECRET_KEY is not set")
-        return self.secret_key.get_secret_value().encode()
-
     def production_problems(self) -> list[str]:
         """What production refuses. Each entry names a setting, never its value."""
         problems: list[str] = []
@@ -325,6 +325,14 @@ class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings)
                 problems.append(f"{name.upper()} is shorter than {MIN_SECRET_LENGTH} characters")
             if any(marker in raw.lower() for marker in PLACEHOLDER_MARKERS):
                 problems.append(f"{name.upper()} looks like a placeholder")
+        if self.secret_key is not None:
+            problems += secret_key_ring_problems(
+                self.secret_key.get_secret_value(),
+                self.previous_secret_keys(),
+                min_length=MIN_SECRET_LENGTH,
+                placeholders=PLACEHOLDER_MARKERS,
+            )
+        problems += self._staging_secret_problems()
         if self.debug:
             problems.append("DEBUG is on")
         if self.show_docs:
@@ -366,6 +374,21 @@ class Settings(FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings)
         # --- Observability and platform e-mail ---
         problems.extend(self._observability_email_problems())
         return problems
+
+    def _staging_secret_problems(self) -> list[str]:
+        if self.staging_secret_fingerprints is None:
+            return []
+        from app.core.secret_fingerprints import (
+            FingerprintFileError,
+            load_fingerprints,
+            shared_with_staging,
+        )
+
+        try:
+            staging = load_fingerprints(self.staging_secret_fingerprints.get_secret_value())
+        except FingerprintFileError as exc:
+            return [f"STAGING_SECRET_FINGERPRINTS {exc}"]
+        return shared_with_staging(self, staging)
 
     def _observability_email_problems(self) -> list[str]:
         required = {

@@ -14,7 +14,7 @@ from app.auth.principal import Principal
 from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden
-from app.core.security import new_token, token_hash
+from app.core.security import new_token, token_hash, token_hashes
 from app.email.service import send_email
 from app.invitations.models import Invitation
 from app.invitations.repository import InvitationRepository
@@ -86,9 +86,12 @@ async def accept(
     """Join the workspace. The caller's verified e-mail must be the invited address; every
     mismatch (unknown, used, expired, other address) is the same ``invalid_token``."""
     now = datetime.now(UTC)
-    invitation = await InvitationRepository(session).get_by_token_hash(
-        token_hash(settings.require_secret_key(), PURPOSE, token), now
-    )
+    # Each key of the SECRET_KEY ring in turn: a link mailed before a rotation still works.
+    invitation = None
+    for candidate in token_hashes(settings.secret_key_ring(), PURPOSE, token):
+        invitation = await InvitationRepository(session).get_by_token_hash(candidate, now)
+        if invitation is not None:
+            break
     if invitation is None or invitation.email != principal.email or not principal.email_verified:
         raise InvalidToken()
     if invitation.workspace_id in principal.roles:

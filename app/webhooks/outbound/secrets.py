@@ -35,9 +35,9 @@ def new_signing_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def _derived_key(settings: Settings) -> bytes:
+def _derived_key(secret_key: bytes) -> bytes:
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO)
-    return base64.urlsafe_b64encode(hkdf.derive(settings.require_secret_key()))
+    return base64.urlsafe_b64encode(hkdf.derive(secret_key))
 
 
 def _fernets(settings: Settings) -> list[Fernet]:
@@ -45,7 +45,8 @@ def _fernets(settings: Settings) -> list[Fernet]:
     if not keys:
         if settings.environment is Environment.PRODUCTION:
             raise RuntimeError("WEBHOOK_ENCRYPTION_KEYS is not set")
-        keys = [_derived_key(settings).decode("ascii")]
+        # One derived key per SECRET_KEY in the ring: a rotation re-encrypts lazily, as above.
+        keys = [_derived_key(key).decode("ascii") for key in settings.secret_key_ring()]
     return [Fernet(key.encode("ascii")) for key in keys]
 
 
