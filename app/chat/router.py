@@ -6,11 +6,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from starlette.responses import StreamingResponse
 
 from app.auth.dependencies import AnyPrincipal, SettingsDep
 from app.chat import service as chat_service
-from app.chat.streaming import sse_replay, sse_stream
+from app.chat.streaming import event_stream, sse_replay, sse_stream
 from app.conversations.schemas import MessageCreate, ToolCallList, TurnResult
 from app.core.db import SessionDep, commit_early
 from app.core.openapi import responses
@@ -23,7 +22,6 @@ IdempotencyKey = Annotated[
     str | None,
     Header(alias="Idempotency-Key", min_length=8, max_length=100, pattern=r"^[\x21-\x7e]+$"),
 ]
-SSE_HEADERS = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
 async def limit_chat_send(request: Request, principal: AnyPrincipal) -> None:
@@ -69,9 +67,7 @@ async def send_message(
             raise failure
         if wants_json:
             return outcome
-        return StreamingResponse(
-            sse_replay(outcome, failure), media_type="text/event-stream", headers=SSE_HEADERS
-        )
+        return event_stream(sse_replay(outcome, failure), ping_seconds=settings.sse_ping_seconds)
     events = chat_service.stream_turn(
         outcome,
         client=request.app.state.openai,
@@ -84,9 +80,7 @@ async def send_message(
         return await chat_service.collect_turn(events)
     # The user message is committed when this dependency scope exits (before the response
     # starts); the generator writes the answer with its own sessions.
-    return StreamingResponse(
-        sse_stream(events), media_type="text/event-stream", headers=SSE_HEADERS
-    )
+    return event_stream(sse_stream(events), ping_seconds=settings.sse_ping_seconds)
 
 
 @router.get(

@@ -40,6 +40,8 @@ PLACEHOLDER_MARKERS = (
     "xxx",
 )
 MIN_SECRET_LENGTH = 32
+# Cloudflare's request body limit on the Free and Pro plans (100 MB, decimal to be safe).
+EDGE_MAX_BODY_BYTES = 100_000_000
 
 
 class Environment(StrEnum):
@@ -99,10 +101,12 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     trusted_proxy_cidrs: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
         default_factory=list
     )
-    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Every body cap stays below the edge's: Cloudflare refuses bodies over 100 MB on Free/Pro
+    # with its own 413 page, so a larger cap here would only promise what the edge breaks.
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024, le=EDGE_MAX_BODY_BYTES)
     # Body caps per route class (413 while reading): uploads and inbound webhooks.
-    max_upload_body_bytes: int = Field(default=25 * 1_048_576, ge=1024)
-    max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_upload_body_bytes: int = Field(default=25 * 1_048_576, ge=1024, le=EDGE_MAX_BODY_BYTES)
+    max_webhook_body_bytes: int = Field(default=256 * 1024, ge=1024, le=EDGE_MAX_BODY_BYTES)
 
     # --- Sessions and credentials --------------------------------------------------------
     session_cookie_secure: bool = True
@@ -136,6 +140,9 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     chat_max_tool_calls_per_round: int = Field(default=16, ge=1, le=128)
     chat_max_answer_chars: int = Field(default=100_000, ge=1000, le=1_000_000)
     chat_turn_lease_seconds: float = Field(default=60.0, ge=2, le=110)
+    # SSE keep-alive comment while a turn is silent: Cloudflare closes a proxied response that
+    # sends nothing for 100 s (524), so at most 15 s between bytes.
+    sse_ping_seconds: float = Field(default=10.0, gt=0, le=15.0)
     # Per-workspace model spend cap: tokens (prompt + completion) per UTC day.
     chat_daily_token_budget: int = Field(default=200_000, ge=0)
     # Development only: loopback addresses the HTTP fetch tool and webhooks may reach (local test

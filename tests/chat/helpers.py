@@ -53,12 +53,17 @@ class Event:
 
 
 def parse_sse(text: str) -> list[Event]:
-    """``event:``/``data:`` blocks separated by blank lines (the whole stream at once)."""
+    """``event:``/``data:`` blocks separated by blank lines (the whole stream at once).
+
+    Keep-alive comment blocks (``: keep-alive``) are skipped, as an EventSource client does."""
     events: list[Event] = []
     for block in text.replace("\r\n", "\n").split("\n\n"):
         if not block.strip():
             continue
-        fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        lines = [line for line in block.split("\n") if not line.startswith(":")]
+        if not lines:
+            continue
+        fields = dict(line.split(": ", 1) for line in lines if ": " in line)
         events.append(Event(fields["event"], json.loads(fields["data"])))
     return events
 
