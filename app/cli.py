@@ -61,7 +61,9 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     if args.workers > 1:
-        _prepare_multiprocess_metrics()
+        from app.core.metrics_http import prepare_multiprocess_dir
+
+        prepare_multiprocess_dir()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -129,25 +131,6 @@ def _healthcheck(args: argparse.Namespace) -> int:
     except (urllib.error.URLError, OSError):
         ok = False
     return 0 if ok else 1
-
-
-def _prepare_multiprocess_metrics() -> None:
-    """Several uvicorn workers share one metrics directory (prometheus-client multiprocess mode).
-
-    Set before the workers start (they inherit it); emptied first, since samples of a previous
-    run's processes would otherwise be summed into this one's.
-    """
-    import tempfile
-    from pathlib import Path
-
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not directory:
-        directory = tempfile.mkdtemp(prefix="launchproof-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    path = Path(directory)
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
 
 
 def _model_stub(args: argparse.Namespace) -> int:

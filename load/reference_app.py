@@ -110,20 +110,22 @@ def create_app() -> FastAPI:
         pool: asyncpg.Pool = request.app.state.pool
         async with pool.acquire() as connection, connection.transaction():
             user = await connection.fetchrow(
-                session_sql.sql, *session_sql.args(token_hash=digest, now=datetime.now(UTC))
+                session_sql.sql, *session_sql.args(token_hashes=[digest], now=datetime.now(UTC))
             )
             if user is None:
                 raise HTTPException(401)
-            await connection.fetchrow(memberships_sql.sql, *memberships_sql.args(user_id=user[2]))
-        if limit and not await limiter.hit(read_budget, "read.principal", f"user:{user[2]}"):
+            await connection.fetchrow(
+                memberships_sql.sql, *memberships_sql.args(user_id=user["id_1"])
+            )
+        if limit and not await limiter.hit(read_budget, "read.principal", f"user:{user_id}"):
             raise HTTPException(429)
         return {
-            "id": str(user[2]),
-            "email": user[3],
-            "display_name": user[4],
-            "email_verified": user[6] is not None,
-            "is_staff": user[5],
-            "created_at": user[7].isoformat(),
+            "id": str(user["id_1"]),
+            "email": user["email"],
+            "display_name": user["display_name"],
+            "email_verified": user["email_verified_at"] is not None,
+            "is_staff": user["is_staff"],
+            "created_at": user["created_at"].isoformat(),
         }
 
     return app

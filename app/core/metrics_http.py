@@ -15,6 +15,8 @@ of them (prometheus-client's multiprocess mode).
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -24,6 +26,22 @@ from app.core.metrics import HTTP_5XX, HTTP_REQUEST_DURATION, REGISTRY
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 # Methods outside this set are folded into one label value: a client cannot mint series.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def prepare_multiprocess_dir() -> None:
+    """Several uvicorn workers share one metrics directory (prometheus-client multiprocess mode).
+
+    Called by ``serve --workers N`` before the workers start (they inherit the variable); emptied
+    first, since samples of a previous run's processes would otherwise be summed into this one's.
+    """
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="launchproof-metrics-")
+        os.environ[MULTIPROC_ENV] = directory
+    path = Path(directory)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
 
 
 def observe_request(method: str | None, route: str, status: int, seconds: float) -> None:
