@@ -114,9 +114,8 @@ def create_app() -> FastAPI:
             )
             if user is None:
                 raise HTTPException(401)
-            await connection.fetchrow(
-                memberships_sql.sql, *memberships_sql.args(user_id=user["id_1"])
-            )
+            user_id = user["id_1"]  # by name: the statement's columns are the app's to change
+            await connection.fetchrow(memberships_sql.sql, *memberships_sql.args(user_id=user_id))
         if limit and not await limiter.hit(read_budget, "read.principal", f"user:{user_id}"):
             raise HTTPException(429)
         return {
