@@ -31,30 +31,3 @@ class ModelOutputRefused(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason
-
-
-def json_depth_exceeds(text: str, limit: int) -> bool:
-    """Whether the JSON text nests objects/arrays deeper than ``limit``.
-
-    A linear scan that skips string contents (and their escapes); it does not validate the JSON,
-    the tool executor's parser does that once this says the nesting is safe to parse.
-    """
-    depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif char in "]}":
-            depth -= 1
-    return False

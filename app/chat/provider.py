@@ -23,9 +23,9 @@ from app.chat.limits import (
     MAX_TOOL_NAME_CHARS,
     TOO_MANY_TOOL_CALLS,
     ModelOutputRefused,
-    json_depth_exceeds,
 )
 from app.core.config import Settings
+from app.core.json_limits import nesting_depth_exceeds
 from app.core.metrics import MODEL_LATENCY
 
 STUB_API_KEY = "stub-key-not-a-secret"
@@ -142,7 +142,7 @@ async def stream_completion(
         for _, slot in sorted(calls.items())
     )
     for request in requests:
-        if json_depth_exceeds(request.arguments, MAX_ARGUMENT_DEPTH):
+        if nesting_depth_exceeds(request.arguments, MAX_ARGUMENT_DEPTH):
             raise ModelOutputRefused(INVALID_OUTPUT, "tool arguments nested too deep")
     prompt_tokens, completion_tokens = meter.usage or (0, 0)
     yield Completed(

@@ -13,10 +13,10 @@ from pydantic import SecretStr, ValidationError
 from standardwebhooks.webhooks import Webhook
 
 from app.core.config import Environment, Settings
+from app.core.json_limits import JSONRefused, loads_bounded, nesting_depth_exceeds
 from app.core.outbound import OutboundPolicyError
 from app.core.outbound.dns import resolver_for
 from app.webhooks.events import EventType, build_payload
-from app.webhooks.inbound.json_limits import JSONRefused, loads_bounded, nesting_depth_exceeds
 from app.webhooks.outbound.delivery import backoff_seconds, parse_retry_after
 from app.webhooks.outbound.policy import delivery_policy
 from app.webhooks.outbound.secrets import (

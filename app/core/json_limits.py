@@ -1,4 +1,5 @@
-"""Bounded JSON parsing for inbound webhook bodies (signed, but still the sender's bytes).
+"""Bounded JSON parsing for bytes a third party sends (inbound webhook bodies, a model's tool-call
+arguments): signed or not, still the sender's.
 
 ``json.loads`` recurses once per nesting level: a body nested a few thousand levels deep raises
 ``RecursionError`` (a 500 if uncaught), and a huge integer literal ``ValueError``. The depth is
