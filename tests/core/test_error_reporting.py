@@ -9,15 +9,10 @@ login fails inside its handler with a permission error and the last-resort middl
 
 from __future__ import annotations
 
-import gzip
 import json
 import secrets
-import threading
 import time
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,86 +22,18 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app.core.error_reporting import scrub_breadcrumb, scrub_event
+from tests.observability.sentry_receiver import SentryReceiver
 from tests.support import Database, base_env, start_server, stop_server
 
 
-@dataclass
-class Receiver:
-    """A Sentry ingest stand-in: stores each envelope's decoded body."""
-
-    port: int
-    server: ThreadingHTTPServer
-    envelopes: list[str] = field(default_factory=list)
-    paths: list[str] = field(default_factory=list)
-
-    @property
-    def dsn(self) -> str:
-        return f"http://public@127.0.0.1:{self.port}/1"
-
-    def events(self) -> list[dict[str, Any]]:
-        """The ``event`` items of every envelope received so far."""
-        found: list[dict[str, Any]] = []
-        for body in list(self.envelopes):
-            lines = body.split("\n")
-            for index, line in enumerate(lines[1:], start=1):
-                try:
-                    header = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(header, dict) and header.get("type") == "event":
-                    found.append(json.loads(lines[index + 1]))
-        return found
-
-
-def _decode(body: bytes, encoding: str) -> str:
-    if encoding == "gzip":
-        body = gzip.decompress(body)
-    elif encoding == "deflate":
-        body = zlib.decompress(body)
-    elif encoding == "br":
-        # The SDK compresses with brotli whenever the module is importable (locust's
-        # geventhttpclient brings it into the test environment).
-        import brotli  # type: ignore[import-untyped]
-
-        body = brotli.decompress(body)
-    else:
-        assert encoding in ("", "identity"), f"unexpected Content-Encoding {encoding}"
-    return body.decode("utf-8")
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    envelopes: list[str] = []
-    paths: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", "0"))
-            raw = self.rfile.read(length)
-            envelopes.append(_decode(raw, self.headers.get("Content-Encoding", "")))
-            paths.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: ARG002 - quiet
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Receiver(
-            port=int(server.server_address[1]), server=server, envelopes=envelopes, paths=paths
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+def receiver() -> Iterator[SentryReceiver]:
+    with SentryReceiver() as sentry:
+        yield sentry
 
 
 def test_unexpected_error_reaches_sentry_without_planted_secrets(
-    db: Database, receiver: Receiver, tmp_path: Path
+    db: Database, receiver: SentryReceiver, tmp_path: Path
 ) -> None:
     planted_email = f"leak{secrets.token_hex(6)}@planted-{secrets.token_hex(3)}.example"
     planted = {
@@ -165,7 +92,7 @@ def test_unexpected_error_reaches_sentry_without_planted_secrets(
     assert event["request"]["method"] == "POST"
     assert event["request"]["url"].endswith("/v1/auth/login")
 
-    everything = "\n".join(receiver.envelopes)
+    everything = receiver.text()
     leaked = sorted(name for name, value in planted.items() if value in everything)
     assert leaked == [], f"planted values in the Sentry envelope: {leaked}"
     # No stack frame carries local variables.

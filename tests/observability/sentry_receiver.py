@@ -34,6 +34,7 @@ class SentryReceiver:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.envelopes: list[str] = []
+        self.paths: list[str] = []  # the ingest path of each envelope
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,6 +43,7 @@ class SentryReceiver:
                 text = decode_body(raw, self.headers.get("Content-Encoding", ""))
                 with receiver.lock:
                     receiver.envelopes.append(text)
+                    receiver.paths.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
