@@ -79,6 +79,26 @@ def stream(actor: Actor, conversation_id: str, content: str) -> tuple[httpx.Resp
     return response, parse_sse(response.text)
 
 
+def hang_up_after(actor: Actor, conversation_id: str, content: str, *, deltas: int) -> None:
+    """Send ``content`` as a streamed turn and close the socket once ``deltas`` deltas arrived."""
+    with (
+        httpx.Client(base_url=actor.server.url, timeout=30) as client,
+        client.stream(
+            "POST",
+            messages_url(conversation_id),
+            json={"content": content},
+            headers=actor.headers(),
+        ) as response,
+    ):
+        assert response.status_code == 200
+        seen = 0
+        for line in response.iter_lines():
+            seen += line.startswith("event: delta")
+            if seen == deltas:
+                return  # hang up mid-answer
+    raise AssertionError(f"the stream ended before {deltas} deltas")
+
+
 def stored_messages(actor: Actor, conversation_id: str) -> list[dict[str, Any]]:
     """The conversation as its owner reads it through the API, oldest first."""
     response = actor.get(messages_url(conversation_id), params={"limit": 100})

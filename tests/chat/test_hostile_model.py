@@ -14,11 +14,11 @@ import json
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.chat.conftest import Studio
 from tests.chat.helpers import (
+    hang_up_after,
     marker,
     messages_url,
     new_session,
@@ -245,21 +245,7 @@ class TestTokensOnEveryEnding:
         self, studio: Studio, tool_conversation: str, db: Database
     ) -> None:
         words = " ".join(f"word{i}" for i in range(40))
-        owner = studio.owner
-        with (
-            httpx.Client(base_url=owner.server.url, timeout=30) as client,
-            client.stream(
-                "POST",
-                messages_url(tool_conversation),
-                json={"content": f"[[fail:slow:200]] {words}"},
-                headers=owner.headers(),
-            ) as response,
-        ):
-            seen = 0
-            for line in response.iter_lines():
-                seen += line.startswith("event: delta")
-                if seen == 3:
-                    break  # hang up mid-answer
+        hang_up_after(studio.owner, tool_conversation, f"[[fail:slow:200]] {words}", deltas=3)
 
         wait_for(lambda: assistant_row(db, tool_conversation)[0] != "streaming")
         status, code, content, prompt, completion = assistant_row(db, tool_conversation)

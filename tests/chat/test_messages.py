@@ -18,6 +18,7 @@ import pytest
 from tests.chat.conftest import Studio
 from tests.chat.helpers import (
     daily_budget,
+    hang_up_after,
     marker,
     message_rows,
     messages_url,
@@ -287,20 +288,7 @@ class TestClientDisconnect:
         self, studio: Studio, conversation: str, db: Database
     ) -> None:
         words = " ".join(f"word{i}" for i in range(40))
-        owner = studio.owner
-        with (
-            httpx.Client(base_url=owner.server.url, timeout=30) as client,
-            client.stream(
-                "POST",
-                messages_url(conversation),
-                json={"content": f"[[fail:slow:300]] {words}"},
-                headers=owner.headers(),
-            ) as response,
-        ):
-            assert response.status_code == 200
-            for line in response.iter_lines():
-                if line.startswith("data:"):
-                    break  # the first delta arrived: hang up
+        hang_up_after(studio.owner, conversation, f"[[fail:slow:300]] {words}", deltas=1)
 
         def finished() -> bool:
             return bool(message_rows(db, conversation)[-1][1] != "streaming")
