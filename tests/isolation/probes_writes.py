@@ -83,8 +83,11 @@ async def hold_and_requeue(c: Ctx) -> None:
     repo, every = DeliveryRepository(c.session), list(DeliveryStatus)
     assert await repo.hold_pending(c.ws, c.b.endpoint_id, _now()) == 0
     assert await repo.requeue(c.ws, c.b.endpoint_id, statuses=every, due_at=_now()) == 0
-    aimed = {"delivery_id": c.b.delivery_id, "statuses": every, "due_at": _now()}
-    assert await repo.requeue(c.ws, c.a.endpoint_id, **aimed) == 0
+    aimed = c.b.delivery_id  # B's delivery through A's own endpoint
+    assert (
+        await repo.requeue(c.ws, c.a.endpoint_id, statuses=every, due_at=_now(), delivery_id=aimed)
+        == 0
+    )
     assert await repo.requeue(c.ws, c.a.endpoint_id, statuses=every, due_at=_now()) == 1
 
 

@@ -53,9 +53,9 @@ SETTINGS = Settings(secret_key=SecretStr(SECRET))
 EVENT = "member.added"
 SEARCH_WORD = "isolation-seed"
 
+MAPPED: list[type[Base]] = [mapper.class_ for mapper in Base.registry.mappers]
 TENANT_MODELS: list[type[Base]] = sorted(
-    (m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantMixin)),
-    key=lambda model: model.__name__,
+    (model for model in MAPPED if issubclass(model, TenantMixin)), key=lambda m: m.__name__
 )
 
 

@@ -15,8 +15,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-import tests.isolation.probes_reads
-import tests.isolation.probes_writes  # noqa: F401 - registers the write probes
 from app.auth.credentials import principal_from_session
 from app.core.db import async_url
 from app.workspaces.access import AccessibleWorkspaceID
@@ -31,7 +29,6 @@ from tests.isolation.app_filters import (
 from tests.isolation.seed import SETTINGS, World
 from tests.support import Database
 
-assert tests.isolation.probes_reads.PAGE  # imported for its probes
 RED = (
     "delete a tenant filter from any repository method (e.g. Conversation.user_id == "
     "principal.user_id in ConversationRepository.readable_statement)"
@@ -48,7 +45,8 @@ async def _run(db: Database, world: World, name: str) -> None:
                     session, SETTINGS, world.a.member.session_token
                 )
                 owner = await principal_from_session(session, SETTINGS, world.a.owner.session_token)
-                assert member is not None and owner is not None
+                assert member is not None
+                assert owner is not None
                 ctx = Ctx(
                     session=session, a=world.a, b=world.b, member=member, owner=owner,
                     ws=AccessibleWorkspaceID(world.a.workspace_id),

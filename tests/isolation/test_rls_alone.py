@@ -156,7 +156,8 @@ def test_statements_aimed_at_foreign_rows_touch_nothing(
 def test_no_context_reaches_no_row(db: Database, world: World, model: type[Base]) -> None:
     """Before any principal is bound (a bug that skips binding), every tenant table is empty."""
     table = table_of(model)
-    assert judged(db, model, world.a, None) and judged(db, model, world.b, None)
+    assert judged(db, model, world.a, None)
+    assert judged(db, model, world.b, None)
 
     async def scenario() -> None:
         async with bound_as(db, None) as session:
