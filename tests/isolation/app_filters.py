@@ -64,6 +64,17 @@ def covers(*methods: Callable[..., Any]) -> Callable[[Probe], Probe]:
     return register
 
 
+PROBE_MODULES = ("tests.isolation.probes_reads", "tests.isolation.probes_writes")
+
+
+def all_probes() -> dict[str, tuple[Probe, tuple[str, ...]]]:
+    """Every registered probe (importing the probe modules registers them)."""
+    for module in PROBE_MODULES:
+        importlib.import_module(module)
+    assert PROBES, "no probe registered"
+    return PROBES
+
+
 # Public methods of tenant repositories no probe calls, each with the reason it cannot leak.
 _CREDENTIAL = (
     "a credential lookup: the presented secret's hash is the authority, not a workspace "

@@ -20,8 +20,8 @@ from app.core.db import async_url
 from app.workspaces.access import AccessibleWorkspaceID
 from tests.isolation.app_filters import (
     EXEMPT,
-    PROBES,
     Ctx,
+    all_probes,
     foreign_rows,
     public_methods,
     tenant_repositories,
@@ -29,6 +29,7 @@ from tests.isolation.app_filters import (
 from tests.isolation.seed import SETTINGS, World
 from tests.support import Database
 
+PROBES = all_probes()
 RED = (
     "delete a tenant filter from any repository method (e.g. Conversation.user_id == "
     "principal.user_id in ConversationRepository.readable_statement)"
