@@ -42,6 +42,7 @@ class Ctx:
     member: Principal  # A's member: reads only their own conversations
     owner: Principal  # A's owner: administers A (reads A's tool calls too)
     ws: AccessibleWorkspaceID  # A's workspace, as a service hands it over after its check
+    left_behind: tuple[uuid.UUID, uuid.UUID]  # A's member's own conversation/message in B
 
     @property
     def b_ws(self) -> AccessibleWorkspaceID:

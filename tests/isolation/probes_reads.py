@@ -81,12 +81,13 @@ async def bots(c: Ctx) -> None:
 @covers(ConversationRepository.readable_statement, ConversationRepository.get_readable)
 @covers(ConversationRepository.list_in)
 async def own_conversations_only(c: Ctx) -> None:
-    """A's member sees their own conversation: not B's, and not A's owner's either."""
+    """A's member sees their own conversation: not B's, not A's owner's, and not their own old
+    one in B (a workspace they no longer belong to)."""
     repo = ConversationRepository(c.session)
-    mine = c.a.member.conversation_id
+    mine, left_behind = c.a.member.conversation_id, c.left_behind[0]
     rows = (await c.session.scalars(repo.readable_statement(c.member))).all()
     assert ids(rows) == {mine}
-    for foreign in (c.b.member.conversation_id, c.a.owner.conversation_id):
+    for foreign in (c.b.member.conversation_id, c.a.owner.conversation_id, left_behind):
         assert await repo.get_readable(c.member, foreign) is None
     assert await repo.get_readable(c.member, mine) is not None
     assert ids((await repo.list_in(c.member, c.ws, PAGE)).items) == {mine}
@@ -101,6 +102,10 @@ async def own_messages_only(c: Ctx) -> None:
     repo, me = MessageRepository(c.session), c.a.member
     rows = (await c.session.scalars(repo.readable_statement(c.member))).all()
     assert ids(rows) == {me.message_id, me.reply_id}
+    old_conversation, old_message = c.left_behind
+    assert (await repo.list_in(c.member, old_conversation, PAGE)).items == []
+    assert await repo.history(c.member, old_conversation, 50) == []
+    assert await repo.get_own(c.member, old_message) is None
     for other in (c.b.member, c.a.owner):
         assert (await repo.list_in(c.member, other.conversation_id, PAGE)).items == []
         assert await repo.history(c.member, other.conversation_id, 50) == []

@@ -23,10 +23,11 @@ from tests.isolation.seed import EVENT
 
 @covers(ConversationRepository.touch)
 async def touch_conversations(c: Ctx) -> None:
-    """Touching by id names the caller too: B's and A's owner's conversations stay as they were
-    (the runner's snapshot), the caller's own is touched."""
+    """B's conversations, A's owner's, and the caller's own old one in B (a workspace they left)
+    stay as they were (the runner's snapshot); the caller's own in A is touched."""
     repo, now = ConversationRepository(c.session), datetime.now(UTC)
-    for conversation_id in (c.b.member.conversation_id, c.a.owner.conversation_id):
+    foreign = (c.b.member.conversation_id, c.a.owner.conversation_id, c.left_behind[0])
+    for conversation_id in foreign:
         await repo.touch(c.member, conversation_id, now)
     await repo.touch(c.member, c.a.member.conversation_id, now)
 

@@ -30,7 +30,7 @@ import app.models  # noqa: F401 - registers every mapped class
 from app.api_keys.models import ApiKey
 from app.auth.credentials import SESSION_PURPOSE
 from app.bots.models import Bot
-from app.conversations.models import Message, MessageRole, MessageStatus
+from app.conversations.models import Conversation, Message, MessageRole, MessageStatus
 from app.core.config import Settings
 from app.core.models import Base, TenantMixin
 from app.core.security import token_hash
@@ -114,6 +114,10 @@ class Tenant:
 class World:
     a: Tenant
     b: Tenant
+    # A's member once belonged to B and chatted there; B removed them, the conversation stayed
+    # (removal keeps a member's conversations). Still their user id, no longer their workspace:
+    # only the workspace condition (repository filter, RLS policy) keeps it from them.
+    left_behind: tuple[uuid.UUID, uuid.UUID]  # (conversation id, message id) in B
 
 
 @contextmanager
@@ -155,8 +159,6 @@ def _user(session: Session, label: str) -> tuple[uuid.UUID, str, str]:
 
 
 def _person(session: Session, label: str, workspace_id: uuid.UUID, bot_id: uuid.UUID) -> Person:
-    from app.conversations.models import Conversation
-
     user_id, email, token = _user(session, label)
     ids = [uuid.uuid4() for _ in range(6)]
     conversation_id, message_id, reply_id, call_id, note_id, file_id = ids
@@ -322,7 +324,24 @@ def seed_tenant(db: Database, label: str, tokens_spent: int) -> Tenant:
 
 
 def seed_world(db: Database) -> World:
-    return World(a=seed_tenant(db, "a", 15), b=seed_tenant(db, "b", 1000))
+    a, b = seed_tenant(db, "a", 15), seed_tenant(db, "b", 1000)
+    conversation_id, message_id = uuid.uuid4(), uuid.uuid4()
+    with superuser_session(db) as session:
+        session.add(
+            Conversation(
+                id=conversation_id, workspace_id=b.workspace_id, bot_id=b.bot_id,
+                user_id=a.member.user_id, title="from before I left",
+            )
+        )  # fmt: skip
+        session.flush()
+        session.add(
+            Message(
+                id=message_id, workspace_id=b.workspace_id, conversation_id=conversation_id,
+                user_id=a.member.user_id, role=MessageRole.USER, content=f"{SEARCH_WORD} old",
+                status=MessageStatus.COMPLETE,
+            )
+        )  # fmt: skip
+    return World(a=a, b=b, left_behind=(conversation_id, message_id))
 
 
 def rows_of(

@@ -51,6 +51,7 @@ async def _run(db: Database, world: World, name: str) -> None:
                 ctx = Ctx(
                     session=session, a=world.a, b=world.b, member=member, owner=owner,
                     ws=AccessibleWorkspaceID(world.a.workspace_id),
+                    left_behind=world.left_behind,
                 )  # fmt: skip
                 before = await foreign_rows(ctx)
                 assert all(before.values()), "a foreign table is empty: nothing to protect"
