@@ -10,7 +10,9 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
+from app.conversations.models import Conversation
 from app.conversations.repository import ConversationRepository
 from app.files.repository import MessageFileRepository
 from app.usage.repository import UsageRepository, UsageReservationRepository
@@ -30,6 +32,8 @@ async def touch_conversations(c: Ctx) -> None:
     for conversation_id in foreign:
         await repo.touch(c.member, conversation_id, now)
     await repo.touch(c.member, c.a.member.conversation_id, now)
+    mine = select(Conversation.last_message_at).where(Conversation.id == c.a.member.conversation_id)
+    assert await c.session.scalar(mine) == now  # the control: the caller's own is touched
 
 
 @covers(MembershipRepository.remove)
