@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from tests.checklist_rows import ROWS
+from tests.checklist_rows import ROWS, Row
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "checklist.md"
@@ -30,7 +30,7 @@ def collect() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "checklist.json"
         command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-        result = subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+        result = subprocess.run(
             [*command, f"--checklist-json={out}"],
             cwd=ROOT,
             capture_output=True,
@@ -55,6 +55,12 @@ def evidence(payload: dict[str, Any]) -> dict[str, dict[str, set[tuple[str, str]
     return found
 
 
+def anchor(row: Row) -> str:
+    """The heading's anchor as GitHub slugs it: lower case, punctuation dropped, spaces to -."""
+    title = f"{row.id} {row.check}".lower()
+    return "".join(c for c in title if c.isalnum() or c in " -").replace(" ", "-")
+
+
 def render(payload: dict[str, Any]) -> str:
     found = evidence(payload)
     lines = [
@@ -66,21 +72,22 @@ def render(payload: dict[str, Any]) -> str:
         "Every row of the launch checklist is a pass criterion, demonstrated by tests that fail"
         " when the protection is removed. A test says which rows it proves and how it goes red"
         ' with `@pytest.mark.checklist("C2", red="...")` (CONTRIBUTING.md); this page is'
-        " generated from those markers.",
+        " generated from those markers. Each entry names the change to the product that turns"
+        " the test red.",
         "",
         "| row | check | modules with tests |",
         "|---|---|---|",
     ]
-    lines += [f"| [{r.id}](#{r.id.lower()}) | {r.check} | {len(found[r.id])} |" for r in ROWS]
+    lines += [f"| [{r.id}](#{anchor(r)}) | {r.check} | {len(found[r.id])} |" for r in ROWS]
     for row in ROWS:
-        lines += ["", f"## {row.id}", "", f"**{row.check}.** Pass criterion: {row.criterion}."]
+        lines += ["", f"## {row.id} {row.check}", "", f"Pass criterion: {row.criterion}."]
         if not found[row.id]:
             lines += ["", "No test demonstrates this row yet."]
         for module in sorted(found[row.id]):
             lines += ["", f"### `{module}`", ""]
             for owner, red in sorted(found[row.id][module]):
-                where = f"`{owner}`" if owner else "the whole module"
-                lines.append(f"- {where} — red when: {red}")
+                where = f"`{owner}`" if owner else "The whole module"
+                lines.append(f"- {where} goes red if you {red}")
     return "\n".join(lines) + "\n"
 
 
@@ -91,11 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     text = render(collect())
     if args.check:
         if DOC.read_text(encoding="utf-8") != text:
-            print(f"{DOC.relative_to(ROOT)} is out of date: run `{REGENERATE}`", file=sys.stderr)
+            sys.stderr.write(f"{DOC.relative_to(ROOT)} is out of date: run `{REGENERATE}`\n")
             return 1
         return 0
     DOC.write_text(text, encoding="utf-8")
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    sys.stdout.write(f"wrote {DOC.relative_to(ROOT)}\n")
     return 0
 
 

@@ -46,7 +46,7 @@ def collect_file(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str
     """Collect one throwaway test file under the project's pytest config and the plugin."""
     (tmp_path / "test_throwaway.py").write_text(textwrap.dedent(source), encoding="utf-8")
     command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider"]
-    return subprocess.run(  # noqa: S603 - our own interpreter, fixed arguments
+    return subprocess.run(
         [
             *command,
             "-p",
