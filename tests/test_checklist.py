@@ -6,6 +6,7 @@ tests; the refusal tests collect small throwaway files with the plugin loaded by
 
 from __future__ import annotations
 
+import difflib
 import json
 import subprocess
 import sys
@@ -38,8 +39,9 @@ def test_every_row_has_at_least_one_test(collected: dict[str, Any]) -> None:
 
 
 def test_docs_checklist_matches_the_markers(collected: dict[str, Any]) -> None:
-    on_disk = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
-    assert on_disk == render(collected), f"{DOC.name} is out of date: run `{REGENERATE}`"
+    on_disk = DOC.read_text(encoding="utf-8").splitlines() if DOC.exists() else []
+    diff = list(difflib.unified_diff(on_disk, render(collected).splitlines(), lineterm="", n=1))
+    assert not diff, f"docs/{DOC.name} is out of date: run `{REGENERATE}`\n" + "\n".join(diff[:30])
 
 
 def collect_file(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
