@@ -38,8 +38,9 @@ from tests.support import Actor, Database, Server
 
 pytestmark = pytest.mark.checklist(
     "C4",
-    red="return a secret after its creation (e.g. the key in the API-key list), echo a presented"
-    " credential or input value in an error, or put a credential in an OpenAPI example",
+    red="return a secret after its creation (e.g. the webhook secret in GET /v1/webhook-endpoints/"
+    "{id}), echo an input value in an error, put a credential in an OpenAPI example, or print a"
+    " password to the server log",
 )
 
 PARAM = re.compile(r"{(\w+)}")
