@@ -46,8 +46,9 @@ from tests.support import Database, Server, Stub, base_env, start_server, stop_s
 from tests.test_route_inventory import RouteInfo, without_request_id
 
 RED = (
-    "with RLS off: delete Conversation.user_id == principal.user_id from ConversationRepository"
-    ".readable_statement, or its workspace condition, or any service's object-level check"
+    "delete (RLS being off here) Conversation.user_id == principal.user_id from"
+    " ConversationRepository.readable_statement, its workspace condition, or any service's"
+    " object-level check"
 )
 pytestmark = pytest.mark.checklist("C2", red=RED)
 
