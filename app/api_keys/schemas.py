@@ -17,7 +17,14 @@ KeyName = Annotated[
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "ci-reader", "scopes": ["conversations:read"], "expires_in_days": 30}
+            ]
+        },
+    )
 
     name: KeyName
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]

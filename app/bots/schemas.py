@@ -60,12 +60,24 @@ def _output_ceiling(schema: dict[str, Any]) -> None:
     schema["maximum"] = get_settings().chat_max_output_tokens
 
 
+def _bot_example(schema: dict[str, Any]) -> None:
+    schema["examples"] = [
+        {
+            "name": "Support assistant",
+            "system_prompt": "You answer questions about the creator's courses, briefly.",
+            "model": get_settings().chat_models[0],
+            "max_output_tokens": min(256, get_settings().chat_max_output_tokens),
+            "tools": ["search_files"],
+        }
+    ]
+
+
 OfferedModel = Annotated[ModelName, Field(json_schema_extra=_offered_models)]
 OutputTokens = Annotated[int, Field(ge=16, le=32_768, json_schema_extra=_output_ceiling)]
 
 
 class BotCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_bot_example)
 
     name: BotName
     system_prompt: SystemPrompt

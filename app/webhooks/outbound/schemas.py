@@ -50,7 +50,18 @@ EventList = Annotated[
 
 
 class EndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.example.com/launchproof",
+                    "event_types": ["message.created"],
+                    "description": "CRM sync",
+                }
+            ]
+        },
+    )
 
     url: EndpointURL
     event_types: EventList
