@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
 )
@@ -66,7 +67,7 @@ class EndpointCreate(BaseModel):
     url: EndpointURL
     event_types: EventList
     description: Description = ""
-    include_content: bool = False
+    include_content: StrictBool = False
 
 
 class EndpointUpdate(BaseModel):
@@ -75,8 +76,8 @@ class EndpointUpdate(BaseModel):
     url: EndpointURL | None = None
     event_types: EventList | None = None
     description: Description | None = None
-    include_content: bool | None = None
-    enabled: bool | None = None
+    include_content: StrictBool | None = None
+    enabled: StrictBool | None = None
 
 
 class EndpointRead(BaseModel):
