@@ -60,17 +60,31 @@ def _output_ceiling(schema: dict[str, Any]) -> None:
     schema["maximum"] = get_settings().chat_max_output_tokens
 
 
+def _bot_example(schema: dict[str, Any]) -> None:
+    schema["examples"] = [
+        {
+            "name": "Support assistant",
+            "system_prompt": "You answer questions about the creator's courses, briefly.",
+            "model": get_settings().chat_models[0],
+            "max_output_tokens": min(256, get_settings().chat_max_output_tokens),
+            "tools": ["search_files"],
+        }
+    ]
+
+
 OfferedModel = Annotated[ModelName, Field(json_schema_extra=_offered_models)]
-OutputTokens = Annotated[int, Field(ge=16, le=32_768, json_schema_extra=_output_ceiling)]
+OutputTokens = Annotated[
+    int, Field(ge=16, le=32_768, strict=True, json_schema_extra=_output_ceiling)
+]
 
 
 class BotCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_bot_example)
 
     name: BotName
     system_prompt: SystemPrompt
     model: OfferedModel
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.7
+    temperature: Annotated[float, Field(ge=0.0, le=2.0, strict=True)] = 0.7
     max_output_tokens: OutputTokens = 512
     tools: Annotated[list[ToolName], Field(max_length=len(ToolName))] = []
     allowed_domains: Annotated[list[Domain], Field(max_length=20)] = []
@@ -82,7 +96,7 @@ class BotUpdate(BaseModel):
     name: BotName | None = None
     system_prompt: SystemPrompt | None = None
     model: OfferedModel | None = None
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0, strict=True)] | None = None
     max_output_tokens: OutputTokens | None = None
     tools: Annotated[list[ToolName], Field(max_length=len(ToolName))] | None = None
     allowed_domains: Annotated[list[Domain], Field(max_length=20)] | None = None

@@ -9,6 +9,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
 )
@@ -50,12 +51,23 @@ EventList = Annotated[
 
 
 class EndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.example.com/launchproof",
+                    "event_types": ["message.created"],
+                    "description": "CRM sync",
+                }
+            ]
+        },
+    )
 
     url: EndpointURL
     event_types: EventList
     description: Description = ""
-    include_content: bool = False
+    include_content: StrictBool = False
 
 
 class EndpointUpdate(BaseModel):
@@ -64,8 +76,8 @@ class EndpointUpdate(BaseModel):
     url: EndpointURL | None = None
     event_types: EventList | None = None
     description: Description | None = None
-    include_content: bool | None = None
-    enabled: bool | None = None
+    include_content: StrictBool | None = None
+    enabled: StrictBool | None = None
 
 
 class EndpointRead(BaseModel):
