@@ -2,9 +2,11 @@
 
 Pydantic's lax mode turns ``false`` into ``0.0`` and ``"5"`` into ``5``: a request the schema
 calls invalid was accepted (schemathesis found ``PATCH /v1/bots/{id}`` with
-``"temperature": false`` answering 200). Every int, float and bool a request body can carry
-must be strict; this walks each body model's validation schema, so a new field is covered the
-moment a route takes it. (Query and path parameters are strings on the wire and stay lax.)
+``"temperature": false`` answering 200). Every int and float a request body can carry must be
+a ``JsonInt``/``JsonFloat`` (app/core/json_numbers.py: booleans and strings refused, ``1.0``
+still an integer as JSON Schema says) and every bool strict; this walks each body model's
+validation schema, so a new field is covered the moment a route takes it. (Query and path
+parameters are strings on the wire and stay lax.)
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from typing import Any
 
 import pytest
 from fastapi.routing import iter_route_contexts
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from app.api import api_router
+from app.core.json_numbers import JsonFloat, JsonInt, _json_number
 
 pytestmark = pytest.mark.checklist(
     "C7", red="a request body field typed plain int, float or bool (lax: false -> 0.0)"
@@ -35,9 +38,18 @@ def body_models() -> dict[str, type[BaseModel]]:
     return models
 
 
+def _guarded(schema: dict[str, Any]) -> bool:
+    """A ``JsonInt``/``JsonFloat``: the lax validator behind the JSON-number pre-check."""
+    function = schema.get("function")
+    inner = function.get("function") if isinstance(function, dict) else function
+    return schema.get("type") == "function-before" and inner is _json_number
+
+
 def lax_scalars(schema: Any, path: str = "") -> Iterator[str]:
-    """Paths of int/float/bool validators without ``strict`` in a pydantic core schema."""
+    """Paths of int/float/bool validators that would take a boolean or a string."""
     if isinstance(schema, dict):
+        if _guarded(schema):
+            return
         if schema.get("type") in SCALARS and not schema.get("strict"):
             yield f"{path} ({schema['type']})"
         for key, value in schema.items():
@@ -45,6 +57,18 @@ def lax_scalars(schema: Any, path: str = "") -> Iterator[str]:
     elif isinstance(schema, list):
         for index, item in enumerate(schema):
             yield from lax_scalars(item, f"{path}[{index}]")
+
+
+def test_json_numbers_refuse_booleans_and_strings_and_take_whole_floats() -> None:
+    assert TypeAdapter(JsonInt).validate_python(1.0) == 1
+    assert TypeAdapter(JsonFloat).validate_python(1) == 1.0
+    for value in (True, False, "5", b"5"):
+        with pytest.raises(ValidationError):
+            TypeAdapter(JsonInt).validate_python(value)
+        with pytest.raises(ValidationError):
+            TypeAdapter(JsonFloat).validate_python(value)
+    with pytest.raises(ValidationError):
+        TypeAdapter(JsonInt).validate_python(1.5)
 
 
 def test_the_walk_sees_the_body_models() -> None:
