@@ -11,13 +11,14 @@ OpenSSL will not even offer TLS 1.0/1.1 (its build or policy), that part says NO
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ssl
 import warnings
 from urllib.parse import urlsplit
 
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
-from app.scorecard.registry import Verdict, check
+from app.scorecard.registry import CheckFn, Verdict, check
 
 ROW = "https_edge"
 MIN_DAYS_LEFT = 14
@@ -107,16 +108,23 @@ def _label(ctx: Context, what: str) -> str:
     return f"TLS handshake {host}:{port} ({what})"
 
 
-def _not_https(ctx: Context) -> Verdict:
-    return Verdict.failed(Evidence(ctx.options.base_url, None, "the base URL is not https"))
+def https_only(fn: CheckFn) -> CheckFn:
+    """A base URL that is not https fails every TLS question (there is no TLS to ask)."""
+
+    @functools.wraps(fn)
+    def checked(ctx: Context) -> Verdict:
+        try:
+            _target(ctx)
+        except NotHttps:
+            return Verdict.failed(Evidence(ctx.options.base_url, None, "the base URL is not https"))
+        return fn(ctx)
+
+    return checked
 
 
 @check(ROW, "tls.legacy_refused", "TLS 1.0 and 1.1 handshakes are refused", fix=TLS_FIX)
+@https_only
 def legacy_refused(ctx: Context) -> Verdict:
-    try:
-        _target(ctx)
-    except NotHttps:
-        return _not_https(ctx)
     silent = _answers(ctx)
     if silent is not None:
         return Verdict.not_checked("no TLS handshake succeeds at all", silent)
@@ -155,11 +163,9 @@ def legacy_refused(ctx: Context) -> Verdict:
 
 
 @check(ROW, "tls.v13_offered", "TLS 1.3 is offered", fix=TLS_FIX)
+@https_only
 def v13_offered(ctx: Context) -> Verdict:
-    try:
-        context = _client(ctx, low=ssl.TLSVersion.TLSv1_3, verify=False)
-    except NotHttps:
-        return _not_https(ctx)
+    context = _client(ctx, low=ssl.TLSVersion.TLSv1_3, verify=False)
     sock, reason = _handshake(ctx, context)
     label = _label(ctx, "offering only TLS 1.3")
     if sock is None:
@@ -185,11 +191,9 @@ def _forward_secret_aead(version: str | None, cipher: str) -> bool:
     "a forward-secret AEAD suite, no TLS compression; TLS 1.2 refuses CBC and static RSA",
     fix=TLS_FIX,
 )
+@https_only
 def cipher(ctx: Context) -> Verdict:
-    try:
-        context = _client(ctx, verify=False)
-    except NotHttps:
-        return _not_https(ctx)
+    context = _client(ctx, verify=False)
     context.options &= ~ssl.OP_NO_COMPRESSION  # offer compression: a server must decline it
     sock, reason = _handshake(ctx, context)
     label = _label(ctx, "a modern client")
@@ -235,11 +239,9 @@ def cipher(ctx: Context) -> Verdict:
     fix="the edge certificate (Cloudflare: SSL/TLS > Edge Certificates; docs/deploy.md#cloudflare) "
     "or your ACME renewal",
 )
+@https_only
 def certificate(ctx: Context) -> Verdict:
-    try:
-        context = _client(ctx)
-    except NotHttps:
-        return _not_https(ctx)
+    context = _client(ctx)
     sock, reason = _handshake(ctx, context)
     label = _label(ctx, "verifying chain and name")
     if sock is None:
