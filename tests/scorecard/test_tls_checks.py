@@ -79,26 +79,33 @@ def test_no_tls13_fails(cert: trustme.LeafCert, ca_path: str) -> None:
     assert result.status is Status.FAIL, result
 
 
-@pytest.mark.checklist(
-    "C11", red="tls.cipher ignores the suite negotiated or the weak ones accepted"
-)
+@pytest.mark.checklist("C11", red="tls.cipher ignores the negotiated suite or a NULL suite")
 @pytest.mark.parametrize(
     ("key_type", "high", "ciphers"),
     [
-        # Python's default server suites: TLS 1.2 clients may still get CBC.
-        (trustme.KeyType.ECDSA, V.TLSv1_3, None),
         # TLS 1.2 only, and only CBC: what a modern client negotiates is not AEAD.
         (trustme.KeyType.ECDSA, V.TLSv1_2, "ECDHE+AES:!AESGCM:!AESCCM:!CHACHA20:@SECLEVEL=0"),
-        # An RSA certificate that still accepts static RSA key exchange (no forward secrecy).
-        (trustme.KeyType.RSA, V.TLSv1_3, f"{TLS12_CIPHERS}:AES128-GCM-SHA256:@SECLEVEL=0"),
+        # Modern suites first, but a client offering no encryption at all is served.
+        (trustme.KeyType.RSA, V.TLSv1_3, f"{TLS12_CIPHERS}:eNULL:@SECLEVEL=0"),
     ],
 )
 def test_weak_suites_fail(
-    ca: trustme.CA, ca_path: str, key_type: trustme.KeyType, high: V, ciphers: str | None
+    ca: trustme.CA, ca_path: str, key_type: trustme.KeyType, high: V, ciphers: str
 ) -> None:
     server = Tls(ca.issue_cert(HOST, key_type=key_type), high=high, ciphers=ciphers)
     result = verdict(tls.cipher, server, ca_path)
     assert result.status is Status.FAIL, result
+
+
+@pytest.mark.checklist("C11", red="tls.cipher stops reporting phase-out suites a server accepts")
+def test_phase_out_suites_are_reported_not_failed(ca: trustme.CA, ca_path: str) -> None:
+    # A Cloudflare zone without Advanced Certificate Manager still accepts CBC and static RSA.
+    legacy = f"{TLS12_CIPHERS}:ECDHE+AES:AES128-GCM-SHA256:@SECLEVEL=0"
+    server = Tls(ca.issue_cert(HOST, key_type=trustme.KeyType.RSA), ciphers=legacy)
+    result = verdict(tls.cipher, server, ca_path)
+    assert result.status is Status.PASS, result
+    accepted = [e.request for e in result.evidence if e.detail.startswith("accepted")]
+    assert len(accepted) == 2, result.evidence
 
 
 @pytest.mark.checklist("C11", red="tls.certificate skips verification or the expiry margin")
