@@ -161,6 +161,9 @@ def _sign_in(ctx: Context, index: int) -> Session | str:
         json={"email": account.email, "password": account.password},
         headers={"Origin": origin},
     )
+    # The probe's client would replay the cookie on later requests (a "no credential" probe
+    # would then carry one): this module hands the cookie out explicitly, nothing else keeps it.
+    ctx.probe.client.cookies.clear()
     if response.status_code != 200:
         return f"signing in account {index + 1} answered {response.status_code}"
     cookies = [
