@@ -89,7 +89,12 @@ def _run(
     evidence: list[Evidence] = []
     failed = False
     for payload in corpus(canary, valid):
-        response = send(payload)
+        try:
+            response = send(payload)
+        except httpx.TransportError as exc:  # a dropped connection is a crash seen from outside
+            failed = True
+            evidence.append(Evidence(f"{label} ({payload.name})", None, f"no answer: {type(exc).__name__}"))
+            continue
         if response.status_code in (200, 201):
             on_created(response)
         fault = judge(response, canary)
