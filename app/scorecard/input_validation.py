@@ -27,7 +27,10 @@ LOGIN_PATH = "/v1/auth/login"
 WRITE_PATH = "/v1/workspaces"
 DOCUMENTED_BODY_CAP = 1_048_576  # MAX_REQUEST_BODY_BYTES default (docs/configuration.md)
 NESTING = 10_000
-FIX = "the route's pydantic schema (extra='forbid', constraints), app/core/errors.py, app/core/json_limits.py, app/core/body_limit.py"
+FIX = (
+    "the route's pydantic schema (extra='forbid', constraints), app/core/errors.py, "
+    "app/core/json_limits.py, app/core/body_limit.py"
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,9 @@ def corpus(canary: str, valid: dict[str, object]) -> list[Payload]:
 
     def with_value(raw: str | bytes) -> bytes:
         value = raw.encode() if isinstance(raw, str) else raw
-        rest = ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in valid.items() if k != field)
+        rest = ", ".join(
+            f"{json.dumps(k)}: {json.dumps(v)}" for k, v in valid.items() if k != field
+        )
         tail = f", {rest}".encode() if rest else b""
         return b"{" + json.dumps(field).encode() + b": " + value + tail + b"}"
 
@@ -79,7 +84,6 @@ def judge(response: httpx.Response, canary: str) -> str:
 
 
 def _run(
-    ctx: Context,
     label: str,
     send: Callable[[Payload], httpx.Response],
     valid: dict[str, object],
@@ -93,13 +97,17 @@ def _run(
             response = send(payload)
         except httpx.TransportError as exc:  # a dropped connection is a crash seen from outside
             failed = True
-            evidence.append(Evidence(f"{label} ({payload.name})", None, f"no answer: {type(exc).__name__}"))
+            evidence.append(
+                Evidence(f"{label} ({payload.name})", None, f"no answer: {type(exc).__name__}")
+            )
             continue
         if response.status_code in (200, 201):
             on_created(response)
         fault = judge(response, canary)
         failed = failed or bool(fault)
-        evidence.append(Evidence(f"{label} ({payload.name})", response.status_code, fault or "clean 4xx"))
+        evidence.append(
+            Evidence(f"{label} ({payload.name})", response.status_code, fault or "clean 4xx")
+        )
     return evidence, failed
 
 
@@ -121,7 +129,7 @@ def public_route(ctx: Context) -> Verdict:
         headers = {"Origin": origin, "Content-Type": payload.content_type}
         return ctx.probe.request("POST", url, content=payload.body, headers=headers)
 
-    evidence, failed = _run(ctx, f"POST {url}", send, valid)
+    evidence, failed = _run(f"POST {url}", send, valid)
     return Verdict.failed(*evidence) if failed else Verdict.passed(*evidence)
 
 
@@ -146,7 +154,7 @@ def private_write(ctx: Context) -> Verdict:
             session.remove_later(f"{WRITE_PATH}/{created['id']}")
 
     label = session.describe("POST", WRITE_PATH)
-    evidence, failed = _run(ctx, label, send, {"name": "launchproof check"}, remove)
+    evidence, failed = _run(label, send, {"name": "launchproof check"}, remove)
     return Verdict.failed(*evidence) if failed else Verdict.passed(*evidence)
 
 

@@ -19,7 +19,8 @@ PER_REQUEST_FIELDS = frozenset({"request_id", "instance", "trace_id", "timestamp
 
 
 def is_problem(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").split(";")[0].strip() == PROBLEM_JSON
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";")[0].strip() == PROBLEM_JSON
 
 
 def normalised(response: httpx.Response) -> dict[str, Any] | str:

@@ -50,7 +50,9 @@ CAUGHT_BY: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def _run(*faults: str, accounts: tuple[Account, ...] = ACCOUNTS, ids: list[str] | None = None) -> Report:
+def _run(
+    *faults: str, accounts: tuple[Account, ...] = ACCOUNTS, ids: list[str] | None = None
+) -> Report:
     with wrong_server(*faults) as server:
         for account in ACCOUNTS:
             server.app.add_user(account.email, account.password)
@@ -65,15 +67,23 @@ def test_every_fault_is_caught_by_a_named_check() -> None:
 def test_the_control_passes_every_access_check() -> None:
     report = _run()
     for found in report.findings:
-        expected = Status.NOT_CHECKED if found.check == "authorization.webhook_endpoints" else Status.PASS
+        expected = (
+            Status.NOT_CHECKED if found.check == "authorization.webhook_endpoints" else Status.PASS
+        )
         assert found.status is expected, describe(found)
-    assert not report.checker_errors and not report.cleanup_errors
+    assert not report.checker_errors
+    assert not report.cleanup_errors
     assert len(report.findings) == 16
 
 
 @pytest.mark.parametrize(
     "fault",
-    [pytest.param(f, marks=pytest.mark.checklist(CAUGHT_BY[f][0], red=f"the check stops catching {f}")) for f in sorted(CAUGHT_BY)],
+    [
+        pytest.param(
+            f, marks=pytest.mark.checklist(CAUGHT_BY[f][0], red=f"the check stops catching {f}")
+        )
+        for f in sorted(CAUGHT_BY)
+    ],
 )
 def test_each_fault_fails_its_check(fault: str) -> None:
     _row, checks = CAUGHT_BY[fault]

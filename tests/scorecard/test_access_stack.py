@@ -62,7 +62,9 @@ def _own_openapi(tmp_path: Path) -> Path:
 
 
 def test_the_apps_openapi_document_gives_the_same_inventory(tmp_path: Path) -> None:
-    from_openapi = {(r.method, r.path, r.params, r.public) for r in openapi_routes(_own_openapi(tmp_path))}
+    from_openapi = {
+        (r.method, r.path, r.params, r.public) for r in openapi_routes(_own_openapi(tmp_path))
+    }
     bundled = {(r.method, r.path, r.params, r.public) for r in bundled_routes()}
     # Every private route is in the document, read as private with the same parameters; the
     # document leaves out only operational public routes (health, metrics).
@@ -103,11 +105,13 @@ def test_every_access_check_passes_against_the_stack(scorecard_stack: Stack, db:
         resolve={HOST: "127.0.0.1"},
         ca_file=str(scorecard_stack.ca_file),
     )
-    print(f"access checks: {report.requests_used} requests in {report.seconds_used} s")
     for found in report.findings:
-        expected = Status.NOT_CHECKED if found.check == "authorization.webhook_endpoints" else Status.PASS
+        expected = (
+            Status.NOT_CHECKED if found.check == "authorization.webhook_endpoints" else Status.PASS
+        )
         assert found.status is expected, describe(found)
-    assert not report.checker_errors and not report.cleanup_errors
+    assert not report.checker_errors
+    assert not report.cleanup_errors
     assert report.requests_used < ACCESS_REQUEST_CEILING
     # Nothing left behind: A's throwaway objects are gone, every session of the run signed out.
     assert db.scalar("SELECT count(*) FROM workspace WHERE name = 'launchproof check'") == 0

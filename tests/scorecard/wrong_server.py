@@ -167,7 +167,8 @@ class WrongApp:
             if any(_match(self.routes, other, path) for other in ("GET", "POST", "DELETE")):
                 return problem(405, "method_not_allowed")
             if "secret_in_error" in self.faults:
-                trace = f'Traceback (most recent call last):\n  File "app.py", line 3\nKeyError: {FAKE_PROVIDER_KEY}'
+                trace = 'Traceback (most recent call last):\n  File "app.py", line 3\n'
+                trace += f"KeyError: {FAKE_PROVIDER_KEY}"
                 return problem(404, "not_found", trace=trace)
             return problem(404, "not_found")
         route, ids = matched
@@ -211,7 +212,9 @@ class WrongApp:
                 return False
         return True
 
-    async def private(self, request: Request, route: Route, ids: dict[str, str], user: str) -> Response:
+    async def private(
+        self, request: Request, route: Route, ids: dict[str, str], user: str
+    ) -> Response:
         store, method, path = self.store, request.method, request.url.path
         if ids and not self.owned(user, ids):
             return problem(404, "not_found")
