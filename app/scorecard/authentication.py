@@ -17,7 +17,7 @@ import httpx
 
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
-from app.scorecard.problems import same_refusal
+from app.scorecard.problems import PER_REQUEST_FIELDS, same_refusal
 from app.scorecard.registry import Verdict, check
 from app.scorecard.routes import Route, private_routes
 from app.scorecard.session import (
@@ -132,7 +132,8 @@ def private_routes_refuse(ctx: Context) -> Verdict:
         f"{len(routes)} private routes with no credential, {len(sample)} sampled with each bad "
         f"credential: {len(cases) + 1} requests",
         None,
-        f"{len(failures)} answered differently from the reference 401",
+        f"{len(failures)} answered differently from the reference 401 (bodies compared apart "
+        f"from {', '.join(sorted(PER_REQUEST_FIELDS))})",
     )
     if failures:
         more = len(failures) - MAX_LISTED
