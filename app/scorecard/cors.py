@@ -169,10 +169,12 @@ def session_cookie_flags(ctx: Context) -> Verdict:
     return Verdict.failed(line) if faults else Verdict.passed(line)
 
 
-def token_faults(session: Session, text: str) -> list[str]:
-    faults = [f"looks like a {kind}" for kind in find_secret_types(text)]
+def token_faults(session: Session, text: str, password: str) -> list[str]:
+    faults = [f"looks like: {kind}" for kind in find_secret_types(text)]
     if session.cookie_value and session.cookie_value in text:
         faults.append("contains the session cookie's value")
+    if password and password in text:
+        faults.append("contains the password")
     return faults
 
 
@@ -194,7 +196,7 @@ def no_token_in_body(ctx: Context) -> Verdict:
     evidence = []
     failed = False
     for request, status, text in bodies:
-        faults = token_faults(session, text)
+        faults = token_faults(session, text, ctx.options.accounts[0].password)
         failed = failed or bool(faults)
         evidence.append(Evidence(request, status, ", ".join(faults) or "no token in the body"))
     return Verdict.failed(*evidence) if failed else Verdict.passed(*evidence)

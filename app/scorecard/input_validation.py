@@ -19,7 +19,7 @@ import httpx
 
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
-from app.scorecard.problems import is_problem
+from app.scorecard.problems import is_problem, json_object
 from app.scorecard.registry import Verdict, check
 from app.scorecard.session import origin_of, signed_in, why_not_signed_in
 
@@ -153,13 +153,9 @@ def private_write(ctx: Context) -> Verdict:
         return session.request("POST", WRITE_PATH, content=payload.body, headers=headers)
 
     def remove(response: httpx.Response) -> None:
-        created = response.json() if is_json(response) else {}
-        if isinstance(created, dict) and created.get("id"):
+        created = json_object(response)
+        if created.get("id"):
             session.remove_later(f"{WRITE_PATH}/{created['id']}")
 
     label = session.describe("POST", WRITE_PATH)
     return _run(label, send, {"name": "launchproof check"}, remove)
-
-
-def is_json(response: httpx.Response) -> bool:
-    return "json" in response.headers.get("content-type", "")

@@ -38,7 +38,7 @@ OPENAPI_PATH = "/openapi.json"
 
 def body_faults(text: str) -> list[str]:
     faults = [label for label, pattern in INTERNALS if pattern.search(text)]
-    faults += [f"looks like a {kind}" for kind in find_secret_types(text)]
+    faults += [f"looks like: {kind}" for kind in find_secret_types(text)]
     return faults
 
 
@@ -91,9 +91,7 @@ def openapi_examples(ctx: Context) -> Verdict:
     if response.status_code != 200:
         return Verdict.passed(Evidence(f"GET {url}", response.status_code, "not served"))
     kinds = find_secret_types(response.text)
-    detail = (
-        ", ".join(f"looks like a {kind}" for kind in kinds) or "served, no secret-looking value"
-    )
+    detail = ", ".join(f"looks like: {kind}" for kind in kinds) or "served, no secret-looking value"
     line = Evidence(f"GET {url}", response.status_code, detail)
     return Verdict.failed(line) if kinds else Verdict.passed(line)
 
