@@ -1,6 +1,6 @@
 """Each access check FAILs against a server with exactly its fault, and PASSes without it.
 
-``wrong_server`` imitates the public contract in memory; with no fault every access check
+``access_imitation`` imitates the public contract in memory; with no fault every access check
 PASSes against it (the control), so each FAIL below is caused by the one fault switched on. The
 checks run through the real runner (``tests/scorecard/harness.py``).
 """
@@ -14,7 +14,7 @@ from app.scorecard.model import Status
 from app.scorecard.runner import Report
 from app.scorecard.session import Session
 from tests.scorecard.harness import describe, finding, run_checks
-from tests.scorecard.wrong_server import FAULTS, wrong_server
+from tests.scorecard.access_imitation import FAULTS, serve_imitation
 
 ACCOUNTS = (
     Account("a@example.com", "pw-" + "a" * 16),  # pragma: allowlist secret
@@ -53,7 +53,7 @@ CAUGHT_BY: dict[str, tuple[str, tuple[str, ...]]] = {
 def _run(
     *faults: str, accounts: tuple[Account, ...] = ACCOUNTS, ids: list[str] | None = None
 ) -> Report:
-    with wrong_server(*faults) as server:
+    with serve_imitation(*faults) as server:
         for account in ACCOUNTS:
             server.app.add_user(account.email, account.password)
         return run_checks(server.url, ids, accounts=accounts)

@@ -290,7 +290,7 @@ class WrongServer:
 
 
 @contextmanager
-def wrong_server(*faults: str) -> Iterator[WrongServer]:
+def serve_imitation(*faults: str) -> Iterator[WrongServer]:
     """Serve the imitation with ``faults`` on a free loopback port for the ``with`` block."""
     unknown = set(faults) - set(FAULTS)
     assert not unknown, unknown
