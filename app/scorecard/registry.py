@@ -69,4 +69,8 @@ CHECK_MODULES: tuple[str, ...] = (
     "app.scorecard.cors",
     "app.scorecard.input_validation",
     "app.scorecard.secret_exposure",
+    "app.scorecard.dns_email",  # H3
+    "app.scorecard.https_edge",  # H3
+    "app.scorecard.tls",  # H3
+    "app.scorecard.monitoring",  # H3
 )
