@@ -13,8 +13,8 @@ from app.scorecard.context import Account
 from app.scorecard.model import Status
 from app.scorecard.runner import Report
 from app.scorecard.session import Session
-from tests.scorecard.harness import describe, finding, run_checks
 from tests.scorecard.access_imitation import FAULTS, serve_imitation
+from tests.scorecard.harness import describe, finding, run_checks
 
 ACCOUNTS = (
     Account("a@example.com", "pw-" + "a" * 16),  # pragma: allowlist secret
