@@ -63,7 +63,9 @@ def test_every_fault_is_caught_by_a_named_check() -> None:
     assert set(CAUGHT_BY) == set(FAULTS)
 
 
-@pytest.mark.checklist("C1", "C2", "C4", "C5", "C7", red="any access check fails a correct server")
+@pytest.mark.checklist(
+    "C1", "C2", "C4", "C5", "C7", red="make an access check fail a correct answer"
+)
 def test_the_control_passes_every_access_check() -> None:
     report = _run()
     for found in report.findings:
@@ -80,7 +82,10 @@ def test_the_control_passes_every_access_check() -> None:
     "fault",
     [
         pytest.param(
-            f, marks=pytest.mark.checklist(CAUGHT_BY[f][0], red=f"the check stops catching {f}")
+            f,
+            marks=pytest.mark.checklist(
+                CAUGHT_BY[f][0], red=f"remove what catches {f} from its check"
+            ),
         )
         for f in sorted(CAUGHT_BY)
     ],
