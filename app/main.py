@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app.api import include_api
 from app.auth.passwords import PasswordService
 from app.chat.provider import create_client
+from app.core.api_description import api_description
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Environment, Settings, get_settings
 from app.core.cors import StrictCORSMiddleware
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Launchproof",
         version=settings.release,
+        description=api_description(settings),
         lifespan=lifespan,
         docs_url="/docs" if settings.show_docs else None,
         redoc_url=None,
