@@ -21,6 +21,7 @@ from app.devtools.database import bootstrap, start_embedded
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Earlier files win: what make run generated, then a person's own .env (copied from .env.example).
 DEV_ENV_FILES = (".data/dev.env", ".env")
+DEV_ALLOWED_ADDRESSES = "127.0.0.1"
 
 
 def load_dev_env(root: Path = PROJECT_ROOT) -> list[Path]:
@@ -54,6 +55,9 @@ def prepare_dev_env(data_dir: str, env_file: str, database: str) -> str:
     values = _read_env(env_path)
     if "SECRET_KEY" not in values:
         values["SECRET_KEY"] = secrets.token_urlsafe(48)
+    # Webhook receivers and the fetch tool may reach 127.0.0.1 in development (a local receiver
+    # works out of the box); production refuses to start with this setting.
+    values.setdefault("OUTBOUND_DEV_ALLOWED_ADDRESSES", DEV_ALLOWED_ADDRESSES)
     if os.environ.get("DATABASE_URL"):
         values.pop("DATABASE_URL", None)
         values.pop("DATABASE_MIGRATION_URL", None)
