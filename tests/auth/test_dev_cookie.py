@@ -9,29 +9,15 @@ configuration; the suite's own servers (ENVIRONMENT=test) keep it too (tests/aut
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from tests.edge.production import PUBLIC_URL, prod_server, request
 from tests.factories.users import signup, strong_password, unique_email
-from tests.support import Database, Server, Stub, base_env, run_cli, start_server, stop_server
+from tests.support import Database, Server, run_cli
 
 __all__ = ["prod_server"]
 LOGIN = "/v1/auth/login"
-
-
-@pytest.fixture(scope="module")
-def dev_server(
-    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """``make run``'s shape: ENVIRONMENT=development, PUBLIC_URL http://127.0.0.1:<port>."""
-    env = base_env(db, ENVIRONMENT="development", OPENAI_BASE_URL=stub.base_url)
-    server = start_server(env, Path(tmp_path_factory.mktemp("dev")) / "server.log")
-    yield server
-    stop_server(server)
 
 
 def attributes(set_cookie: str) -> dict[str, str]:

@@ -10,11 +10,9 @@ sentence of app/core/outbound/errors.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dotenv import dotenv_values
 
 from app.core.config import Environment, Settings
 from app.core.errors import Unprocessable
@@ -29,32 +27,10 @@ from tests.support import (
     free_port,
     run_cli,
     session_cookie,
-    start_server,
-    stop_server,
 )
 
 EVENTS = ["conversation.created"]
 SETTING = "OUTBOUND_DEV_ALLOWED_ADDRESSES"
-
-
-@pytest.fixture(scope="module")
-def dev_env_file(tmp_path_factory: pytest.TempPathFactory, db: Database) -> dict[str, str]:
-    """What ``make run`` writes (with DATABASE_URL set, dev-db starts no embedded server)."""
-    path = tmp_path_factory.mktemp("devenv") / "dev.env"
-    env = {k: v for k, v in base_env(db).items() if k != "ENVIRONMENT"}
-    written = run_cli(env, "dev-db", "--env-file", str(path))
-    assert written.returncode == 0, written.stderr
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
-
-
-@pytest.fixture(scope="module")
-def dev_server(
-    db: Database, dev_env_file: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    env = base_env(db, ENVIRONMENT="development", **dev_env_file)
-    server = start_server(env, Path(tmp_path_factory.mktemp("devhooks")) / "server.log")
-    yield server
-    stop_server(server)
 
 
 def dev_actor(server: Server, db: Database) -> Actor:
