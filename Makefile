@@ -90,7 +90,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy app tests load
+	$(BIN)/mypy app tests load examples
 
 ## make test: lint, types, then the whole suite against real PostgreSQL (DATABASE_URL or embedded)
 test: lint typecheck pytest
