@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def openapi_document() -> dict[str, Any]:
     settings = Settings.model_validate(
         {
             "environment": Environment.DEVELOPMENT,
-            "secret_key": "openapi-document-only-" + "x" * 32,  # never used: nothing is served
+            "secret_key": secrets.token_urlsafe(48),  # required to build the app; never used
             "database_url": "postgresql://launchproof@127.0.0.1:5432/launchproof",
         }
     )
