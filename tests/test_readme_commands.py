@@ -4,7 +4,8 @@ The copy gets what ``make run`` leaves behind (a virtual environment, ``.data/de
 database), here a throw-away database the suite creates. Each command of the README block runs in
 a plain shell with no ``DATABASE_URL``, ``ENVIRONMENT`` or ``SECRET_KEY`` exported: the CLI and
 Alembic must find the development settings by themselves. The new migration ``make migration``
-writes must follow the naming of ``migrations/versions`` and pass ruff as ``make lint`` runs it.
+writes (CONTRIBUTING.md's command) must follow the naming of ``migrations/versions`` and pass ruff
+as ``make lint`` runs it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tests.fresh_clone import clone_like_copy, fake_venv, plain_env
 from tests.support import ROOT, Database, create_database, drop_database
 
 MARKER = "<!-- tests/test_readme_commands.py runs the next block verbatim"
-DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{4}_add_bot_tags\.py$")
+DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-\d{4}_create_bot_tags\.py$")
 
 
 def readme_block(readme: str) -> list[str]:
@@ -84,8 +85,18 @@ def test_readme_first_day_commands_work_verbatim(copy: Path, throwaway: Database
     )
 
 
+def contributing_migration_command(text: str) -> str:
+    """CONTRIBUTING's recipe step 2 command, its ``<things>`` placeholder filled in."""
+    match = re.search(r'`(make migration NAME="create <things>")`', text)
+    assert match is not None, "CONTRIBUTING.md no longer shows `make migration NAME=...`"
+    return match.group(1).replace("<things>", "bot tags")
+
+
 def test_generated_migration_is_named_numbered_and_lint_clean(copy: Path) -> None:
-    """Runs after the README block, whose ``make migration`` wrote exactly one new file."""
+    """CONTRIBUTING's command, on the database the README block migrated: exactly one new file."""
+    command = contributing_migration_command((copy / "CONTRIBUTING.md").read_text("utf-8"))
+    made = run(copy, command)
+    assert made.returncode == 0, made.stdout + made.stderr
     versions = copy / "migrations" / "versions"
     existing = {path.name for path in (ROOT / "migrations" / "versions").glob("*.py")}
     new = sorted({path.name for path in versions.glob("*.py")} - existing)
@@ -93,7 +104,7 @@ def test_generated_migration_is_named_numbered_and_lint_clean(copy: Path) -> Non
     assert DATED_NAME.match(new[0]), new
     numbers = [int(name) for name in re.findall(r'^revision: str = "(\d{4})_', _all(ROOT), re.M)]
     text = (versions / new[0]).read_text(encoding="utf-8")
-    expected = f"{max(numbers) + 1:04d}_add_bot_tags"
+    expected = f"{max(numbers) + 1:04d}_create_bot_tags"
     assert re.search(f"^revision: str = [\"']{expected}[\"']$", text, re.M), text
     for command in ("ruff check", "ruff format --check"):
         lint = run(copy, f".venv/bin/python -m {command} migrations/versions")
