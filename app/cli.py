@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -345,6 +346,8 @@ def _init_observability() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "dev-db" and importlib.util.find_spec("app.devtools") is not None:
+        importlib.import_module("app.devtools.dev_env").load_dev_env()  # development only
     _init_observability()
     result: int = args.func(args)
     return result

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app.api import PUBLIC_ROUTES, include_api
 from app.auth.passwords import PasswordService
 from app.chat.provider import create_client
+from app.core.api_description import api_description
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Environment, Settings, get_settings
 from app.core.cors import StrictCORSMiddleware
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Launchproof",
         version=settings.release,
+        description=api_description(settings),
         lifespan=lifespan,
         docs_url=None,  # app/core/docs.py serves /docs from local assets
         redoc_url=None,

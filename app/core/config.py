@@ -14,6 +14,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -313,11 +314,19 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
         return self.docs_enabled
 
     @property
+    def session_cookie_over_plain_http(self) -> bool:
+        """Development on http loopback (make run): no Secure, else scripts lose the session."""
+        url = urlsplit(self.public_url)
+        loopback = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost")
+        development = self.environment is Environment.DEVELOPMENT
+        return development and (loopback or not self.session_cookie_secure)
+
+    @property
     def session_cookie_name(self) -> str:
         # __Host- forbids Domain and requires Secure and Path=/: the cookie cannot be
         # planted by a sibling subdomain. Browsers reject it without Secure, so development
         # over plain http keeps an unprefixed name.
-        if self.environment is Environment.DEVELOPMENT and not self.session_cookie_secure:
+        if self.session_cookie_over_plain_http:
             return "lp_session"
         return "__Host-lp_session"
 
