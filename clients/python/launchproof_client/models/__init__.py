@@ -12,9 +12,11 @@ from .audit_event_list import AuditEventList
 from .audit_event_read import AuditEventRead
 from .audit_event_read_details import AuditEventReadDetails
 from .bot_create import BotCreate
+from .bot_create_model import BotCreateModel
 from .bot_list import BotList
 from .bot_read import BotRead
 from .bot_update import BotUpdate
+from .bot_update_model_type_0 import BotUpdateModelType0
 from .conversation_create import ConversationCreate
 from .conversation_list import ConversationList
 from .conversation_read import ConversationRead
@@ -24,15 +26,16 @@ from .delivery_list import DeliveryList
 from .delivery_read import DeliveryRead
 from .delivery_requeued import DeliveryRequeued
 from .endpoint_create import EndpointCreate
+from .endpoint_create_event_types_item import EndpointCreateEventTypesItem
 from .endpoint_list import EndpointList
 from .endpoint_read import EndpointRead
 from .endpoint_update import EndpointUpdate
+from .endpoint_update_event_types_type_0_item import EndpointUpdateEventTypesType0Item
 from .endpoint_with_secret import EndpointWithSecret
 from .event_type import EventType
 from .file_list import FileList
 from .file_read import FileRead
 from .file_status import FileStatus
-from .http_validation_error import HTTPValidationError
 from .inbound_accepted import InboundAccepted
 from .inbound_accepted_status import InboundAcceptedStatus
 from .invitation_accept import InvitationAccept
@@ -49,6 +52,7 @@ from .password_change_request import PasswordChangeRequest
 from .password_reset_confirm import PasswordResetConfirm
 from .password_reset_request import PasswordResetRequest
 from .problem import Problem
+from .problem_error import ProblemError
 from .recover_request import RecoverRequest
 from .role import Role
 from .scope import Scope
@@ -67,8 +71,6 @@ from .turn_result import TurnResult
 from .upload_file_v1_workspaces_workspace_id_files_post_body import UploadFileV1WorkspacesWorkspaceIdFilesPostBody
 from .user_read import UserRead
 from .user_update import UserUpdate
-from .validation_error import ValidationError
-from .validation_error_context import ValidationErrorContext
 from .verify_email_request import VerifyEmailRequest
 from .workspace_create import WorkspaceCreate
 from .workspace_list import WorkspaceList
@@ -88,9 +90,11 @@ __all__ = (
     "AuditEventRead",
     "AuditEventReadDetails",
     "BotCreate",
+    "BotCreateModel",
     "BotList",
     "BotRead",
     "BotUpdate",
+    "BotUpdateModelType0",
     "ConversationCreate",
     "ConversationList",
     "ConversationRead",
@@ -100,15 +104,16 @@ __all__ = (
     "DeliveryRead",
     "DeliveryRequeued",
     "EndpointCreate",
+    "EndpointCreateEventTypesItem",
     "EndpointList",
     "EndpointRead",
     "EndpointUpdate",
+    "EndpointUpdateEventTypesType0Item",
     "EndpointWithSecret",
     "EventType",
     "FileList",
     "FileRead",
     "FileStatus",
-    "HTTPValidationError",
     "InboundAccepted",
     "InboundAcceptedStatus",
     "InvitationAccept",
@@ -125,6 +130,7 @@ __all__ = (
     "PasswordResetConfirm",
     "PasswordResetRequest",
     "Problem",
+    "ProblemError",
     "RecoverRequest",
     "Role",
     "Scope",
@@ -143,8 +149,6 @@ __all__ = (
     "UploadFileV1WorkspacesWorkspaceIdFilesPostBody",
     "UserRead",
     "UserUpdate",
-    "ValidationError",
-    "ValidationErrorContext",
     "VerifyEmailRequest",
     "WorkspaceCreate",
     "WorkspaceList",

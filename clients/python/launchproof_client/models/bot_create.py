@@ -5,6 +5,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.bot_create_model import BotCreateModel
 from ..models.tool_name import ToolName
 from ..types import UNSET, Unset
 
@@ -15,7 +16,7 @@ T = TypeVar("T", bound="BotCreate")
 class BotCreate:
     """
     Attributes:
-        model (str):
+        model (BotCreateModel):
         name (str):
         system_prompt (str):
         allowed_domains (list[str] | Unset):
@@ -24,7 +25,7 @@ class BotCreate:
         tools (list[ToolName] | Unset):
     """
 
-    model: str
+    model: BotCreateModel
     name: str
     system_prompt: str
     allowed_domains: list[str] | Unset = UNSET
@@ -33,7 +34,7 @@ class BotCreate:
     tools: list[ToolName] | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        model = self.model
+        model = self.model.value
 
         name = self.name
 
@@ -77,7 +78,7 @@ class BotCreate:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        model = d.pop("model")
+        model = BotCreateModel(d.pop("model"))
 
         name = d.pop("name")
 

@@ -5,6 +5,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
+from ..models.bot_update_model_type_0 import BotUpdateModelType0
 from ..models.tool_name import ToolName
 from ..types import UNSET, Unset
 
@@ -17,7 +18,7 @@ class BotUpdate:
     Attributes:
         allowed_domains (list[str] | None | Unset):
         max_output_tokens (int | None | Unset):
-        model (None | str | Unset):
+        model (BotUpdateModelType0 | None | Unset):
         name (None | str | Unset):
         system_prompt (None | str | Unset):
         temperature (float | None | Unset):
@@ -26,7 +27,7 @@ class BotUpdate:
 
     allowed_domains: list[str] | None | Unset = UNSET
     max_output_tokens: int | None | Unset = UNSET
-    model: None | str | Unset = UNSET
+    model: BotUpdateModelType0 | None | Unset = UNSET
     name: None | str | Unset = UNSET
     system_prompt: None | str | Unset = UNSET
     temperature: float | None | Unset = UNSET
@@ -51,6 +52,8 @@ class BotUpdate:
         model: None | str | Unset
         if isinstance(self.model, Unset):
             model = UNSET
+        elif isinstance(self.model, BotUpdateModelType0):
+            model = self.model.value
         else:
             model = self.model
 
@@ -134,12 +137,20 @@ class BotUpdate:
 
         max_output_tokens = _parse_max_output_tokens(d.pop("max_output_tokens", UNSET))
 
-        def _parse_model(data: object) -> None | str | Unset:
+        def _parse_model(data: object) -> BotUpdateModelType0 | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(None | str | Unset, data)
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                model_type_0 = BotUpdateModelType0(data)
+
+                return model_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(BotUpdateModelType0 | None | Unset, data)
 
         model = _parse_model(d.pop("model", UNSET))
 

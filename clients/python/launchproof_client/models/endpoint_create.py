@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 
 from attrs import define as _attrs_define
 
-from ..models.event_type import EventType
+from ..models.endpoint_create_event_types_item import EndpointCreateEventTypesItem
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EndpointCreate")
@@ -15,13 +15,13 @@ T = TypeVar("T", bound="EndpointCreate")
 class EndpointCreate:
     """
     Attributes:
-        event_types (list[EventType]):
+        event_types (list[EndpointCreateEventTypesItem]):
         url (str):
         description (str | Unset):  Default: ''.
         include_content (bool | Unset):  Default: False.
     """
 
-    event_types: list[EventType]
+    event_types: list[EndpointCreateEventTypesItem]
     url: str
     description: str | Unset = ""
     include_content: bool | Unset = False
@@ -59,7 +59,7 @@ class EndpointCreate:
         event_types = []
         _event_types = d.pop("event_types")
         for event_types_item_data in _event_types:
-            event_types_item = EventType(event_types_item_data)
+            event_types_item = EndpointCreateEventTypesItem(event_types_item_data)
 
             event_types.append(event_types_item)
 

@@ -5,7 +5,7 @@ from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.event_type import EventType
+from ..models.endpoint_update_event_types_type_0_item import EndpointUpdateEventTypesType0Item
 from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="EndpointUpdate")
@@ -17,14 +17,14 @@ class EndpointUpdate:
     Attributes:
         description (None | str | Unset):
         enabled (bool | None | Unset):
-        event_types (list[EventType] | None | Unset):
+        event_types (list[EndpointUpdateEventTypesType0Item] | None | Unset):
         include_content (bool | None | Unset):
         url (None | str | Unset):
     """
 
     description: None | str | Unset = UNSET
     enabled: bool | None | Unset = UNSET
-    event_types: list[EventType] | None | Unset = UNSET
+    event_types: list[EndpointUpdateEventTypesType0Item] | None | Unset = UNSET
     include_content: bool | None | Unset = UNSET
     url: None | str | Unset = UNSET
 
@@ -103,7 +103,7 @@ class EndpointUpdate:
 
         enabled = _parse_enabled(d.pop("enabled", UNSET))
 
-        def _parse_event_types(data: object) -> list[EventType] | None | Unset:
+        def _parse_event_types(data: object) -> list[EndpointUpdateEventTypesType0Item] | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -114,14 +114,14 @@ class EndpointUpdate:
                 event_types_type_0 = []
                 _event_types_type_0 = data
                 for event_types_type_0_item_data in _event_types_type_0:
-                    event_types_type_0_item = EventType(event_types_type_0_item_data)
+                    event_types_type_0_item = EndpointUpdateEventTypesType0Item(event_types_type_0_item_data)
 
                     event_types_type_0.append(event_types_type_0_item)
 
                 return event_types_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[EventType] | None | Unset, data)
+            return cast(list[EndpointUpdateEventTypesType0Item] | None | Unset, data)
 
         event_types = _parse_event_types(d.pop("event_types", UNSET))
 

@@ -8,7 +8,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.admin_user_read import AdminUserRead
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
 from ...types import Response
 
@@ -29,7 +28,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> AdminUserRead | HTTPValidationError | Problem | None:
+) -> AdminUserRead | Problem | None:
     if response.status_code == 200:
         response_200 = AdminUserRead.from_dict(response.json())
 
@@ -56,9 +55,14 @@ def _parse_response(
         return response_409
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -68,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[AdminUserRead | HTTPValidationError | Problem]:
+) -> Response[AdminUserRead | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -80,8 +84,8 @@ def _build_response(
 def sync_detailed(
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[AdminUserRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[AdminUserRead | Problem]:
     """Suspend a user
 
      Suspend an account and end all its sessions and keys at once.
@@ -94,7 +98,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminUserRead | HTTPValidationError | Problem]
+        Response[AdminUserRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -111,8 +115,8 @@ def sync_detailed(
 def sync(
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> AdminUserRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> AdminUserRead | Problem | None:
     """Suspend a user
 
      Suspend an account and end all its sessions and keys at once.
@@ -125,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminUserRead | HTTPValidationError | Problem
+        AdminUserRead | Problem
     """
 
     return sync_detailed(
@@ -137,8 +141,8 @@ def sync(
 async def asyncio_detailed(
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[AdminUserRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[AdminUserRead | Problem]:
     """Suspend a user
 
      Suspend an account and end all its sessions and keys at once.
@@ -151,7 +155,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AdminUserRead | HTTPValidationError | Problem]
+        Response[AdminUserRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -166,8 +170,8 @@ async def asyncio_detailed(
 async def asyncio(
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> AdminUserRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> AdminUserRead | Problem | None:
     """Suspend a user
 
      Suspend an account and end all its sessions and keys at once.
@@ -180,7 +184,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AdminUserRead | HTTPValidationError | Problem
+        AdminUserRead | Problem
     """
 
     return (

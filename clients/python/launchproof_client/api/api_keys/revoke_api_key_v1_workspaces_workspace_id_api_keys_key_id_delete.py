@@ -7,7 +7,6 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
 from ...types import Response
 
@@ -28,9 +27,7 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | HTTPValidationError | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Problem | None:
     if response.status_code == 204:
         response_204 = cast(Any, None)
         return response_204
@@ -51,9 +48,14 @@ def _parse_response(
         return response_404
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -61,9 +63,7 @@ def _parse_response(
         return None
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | HTTPValidationError | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -76,8 +76,8 @@ def sync_detailed(
     workspace_id: UUID,
     key_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[Any | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[Any | Problem]:
     """Revoke an API key
 
      Revoke a key; it stops working on the next request.
@@ -91,7 +91,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | HTTPValidationError | Problem]
+        Response[Any | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -110,8 +110,8 @@ def sync(
     workspace_id: UUID,
     key_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Any | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> Any | Problem | None:
     """Revoke an API key
 
      Revoke a key; it stops working on the next request.
@@ -125,7 +125,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | HTTPValidationError | Problem
+        Any | Problem
     """
 
     return sync_detailed(
@@ -139,8 +139,8 @@ async def asyncio_detailed(
     workspace_id: UUID,
     key_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[Any | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[Any | Problem]:
     """Revoke an API key
 
      Revoke a key; it stops working on the next request.
@@ -154,7 +154,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | HTTPValidationError | Problem]
+        Response[Any | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -171,8 +171,8 @@ async def asyncio(
     workspace_id: UUID,
     key_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Any | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> Any | Problem | None:
     """Revoke an API key
 
      Revoke a key; it stops working on the next request.
@@ -186,7 +186,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | HTTPValidationError | Problem
+        Any | Problem
     """
 
     return (

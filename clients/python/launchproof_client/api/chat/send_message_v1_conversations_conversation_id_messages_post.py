@@ -17,7 +17,7 @@ def _get_kwargs(
     conversation_id: UUID,
     *,
     body: MessageCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
@@ -44,6 +44,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -63,6 +68,16 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         response_409 = Problem.from_dict(response.json())
 
         return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
 
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
@@ -104,9 +119,9 @@ def _build_response(
 def sync_detailed(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MessageCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | TurnResult]:
     """Send a message
 
@@ -115,7 +130,7 @@ def sync_detailed(
 
     Args:
         conversation_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (MessageCreate): Only the user's text: clients cannot send system, assistant or tool
             messages.
 
@@ -143,9 +158,9 @@ def sync_detailed(
 def sync(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MessageCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | TurnResult | None:
     """Send a message
 
@@ -154,7 +169,7 @@ def sync(
 
     Args:
         conversation_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (MessageCreate): Only the user's text: clients cannot send system, assistant or tool
             messages.
 
@@ -177,9 +192,9 @@ def sync(
 async def asyncio_detailed(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MessageCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Response[Problem | TurnResult]:
     """Send a message
 
@@ -188,7 +203,7 @@ async def asyncio_detailed(
 
     Args:
         conversation_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (MessageCreate): Only the user's text: clients cannot send system, assistant or tool
             messages.
 
@@ -214,9 +229,9 @@ async def asyncio_detailed(
 async def asyncio(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MessageCreate,
-    idempotency_key: None | str | Unset = UNSET,
+    idempotency_key: str | Unset = UNSET,
 ) -> Problem | TurnResult | None:
     """Send a message
 
@@ -225,7 +240,7 @@ async def asyncio(
 
     Args:
         conversation_id (UUID):
-        idempotency_key (None | str | Unset):
+        idempotency_key (str | Unset):
         body (MessageCreate): Only the user's text: clients cannot send system, assistant or tool
             messages.
 

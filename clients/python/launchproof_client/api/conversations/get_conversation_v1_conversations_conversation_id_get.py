@@ -8,7 +8,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.conversation_read import ConversationRead
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
 from ...types import Response
 
@@ -29,7 +28,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ConversationRead | HTTPValidationError | Problem | None:
+) -> ConversationRead | Problem | None:
     if response.status_code == 200:
         response_200 = ConversationRead.from_dict(response.json())
 
@@ -40,15 +39,30 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -58,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ConversationRead | HTTPValidationError | Problem]:
+) -> Response[ConversationRead | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,8 +84,8 @@ def _build_response(
 def sync_detailed(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[ConversationRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[ConversationRead | Problem]:
     """Get a conversation
 
      One of the caller's conversations.
@@ -84,7 +98,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ConversationRead | HTTPValidationError | Problem]
+        Response[ConversationRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -101,8 +115,8 @@ def sync_detailed(
 def sync(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> ConversationRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> ConversationRead | Problem | None:
     """Get a conversation
 
      One of the caller's conversations.
@@ -115,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ConversationRead | HTTPValidationError | Problem
+        ConversationRead | Problem
     """
 
     return sync_detailed(
@@ -127,8 +141,8 @@ def sync(
 async def asyncio_detailed(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[ConversationRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[ConversationRead | Problem]:
     """Get a conversation
 
      One of the caller's conversations.
@@ -141,7 +155,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ConversationRead | HTTPValidationError | Problem]
+        Response[ConversationRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -156,8 +170,8 @@ async def asyncio_detailed(
 async def asyncio(
     conversation_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> ConversationRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> ConversationRead | Problem | None:
     """Get a conversation
 
      One of the caller's conversations.
@@ -170,7 +184,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ConversationRead | HTTPValidationError | Problem
+        ConversationRead | Problem
     """
 
     return (

@@ -1,5 +1,6 @@
 from http import HTTPStatus
-from typing import Any, cast
+from io import BytesIO
+from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
@@ -7,9 +8,8 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
-from ...types import Response
+from ...types import File, Response
 
 
 def _get_kwargs(
@@ -26,17 +26,21 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | HTTPValidationError | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> File | Problem | None:
     if response.status_code == 200:
-        response_200 = cast(Any, None)
+        response_200 = File(payload=BytesIO(response.json()))
+
         return response_200
 
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
         return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -49,9 +53,14 @@ def _parse_response(
         return response_409
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
 
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
@@ -64,9 +73,7 @@ def _parse_response(
         return None
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | HTTPValidationError | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[File | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -78,8 +85,8 @@ def _build_response(
 def sync_detailed(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[Any | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[File | Problem]:
     """Download a file
 
      A clean file's bytes, as an attachment that cannot run in a browser.
@@ -92,7 +99,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | HTTPValidationError | Problem]
+        Response[File | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -109,8 +116,8 @@ def sync_detailed(
 def sync(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Any | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> File | Problem | None:
     """Download a file
 
      A clean file's bytes, as an attachment that cannot run in a browser.
@@ -123,7 +130,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | HTTPValidationError | Problem
+        File | Problem
     """
 
     return sync_detailed(
@@ -135,8 +142,8 @@ def sync(
 async def asyncio_detailed(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[Any | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[File | Problem]:
     """Download a file
 
      A clean file's bytes, as an attachment that cannot run in a browser.
@@ -149,7 +156,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | HTTPValidationError | Problem]
+        Response[File | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -164,8 +171,8 @@ async def asyncio_detailed(
 async def asyncio(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Any | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> File | Problem | None:
     """Download a file
 
      A clean file's bytes, as an attachment that cannot run in a browser.
@@ -178,7 +185,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | HTTPValidationError | Problem
+        File | Problem
     """
 
     return (

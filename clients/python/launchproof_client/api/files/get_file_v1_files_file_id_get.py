@@ -8,7 +8,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.file_read import FileRead
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
 from ...types import Response
 
@@ -27,9 +26,7 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> FileRead | HTTPValidationError | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> FileRead | Problem | None:
     if response.status_code == 200:
         response_200 = FileRead.from_dict(response.json())
 
@@ -40,15 +37,30 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -56,9 +68,7 @@ def _parse_response(
         return None
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[FileRead | HTTPValidationError | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[FileRead | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,8 +80,8 @@ def _build_response(
 def sync_detailed(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[FileRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[FileRead | Problem]:
     """Get a file
 
      One file's metadata (including its scan status).
@@ -84,7 +94,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[FileRead | HTTPValidationError | Problem]
+        Response[FileRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -101,8 +111,8 @@ def sync_detailed(
 def sync(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> FileRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> FileRead | Problem | None:
     """Get a file
 
      One file's metadata (including its scan status).
@@ -115,7 +125,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        FileRead | HTTPValidationError | Problem
+        FileRead | Problem
     """
 
     return sync_detailed(
@@ -127,8 +137,8 @@ def sync(
 async def asyncio_detailed(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[FileRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[FileRead | Problem]:
     """Get a file
 
      One file's metadata (including its scan status).
@@ -141,7 +151,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[FileRead | HTTPValidationError | Problem]
+        Response[FileRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -156,8 +166,8 @@ async def asyncio_detailed(
 async def asyncio(
     file_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> FileRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> FileRead | Problem | None:
     """Get a file
 
      One file's metadata (including its scan status).
@@ -170,7 +180,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        FileRead | HTTPValidationError | Problem
+        FileRead | Problem
     """
 
     return (

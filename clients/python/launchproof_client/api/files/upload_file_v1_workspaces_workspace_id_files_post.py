@@ -106,7 +106,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     workspace_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: UploadFileV1WorkspacesWorkspaceIdFilesPostBody,
 ) -> Response[FileRead | Problem]:
     """Upload a file
@@ -141,7 +141,7 @@ def sync_detailed(
 def sync(
     workspace_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: UploadFileV1WorkspacesWorkspaceIdFilesPostBody,
 ) -> FileRead | Problem | None:
     """Upload a file
@@ -171,7 +171,7 @@ def sync(
 async def asyncio_detailed(
     workspace_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: UploadFileV1WorkspacesWorkspaceIdFilesPostBody,
 ) -> Response[FileRead | Problem]:
     """Upload a file
@@ -204,7 +204,7 @@ async def asyncio_detailed(
 async def asyncio(
     workspace_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: UploadFileV1WorkspacesWorkspaceIdFilesPostBody,
 ) -> FileRead | Problem | None:
     """Upload a file

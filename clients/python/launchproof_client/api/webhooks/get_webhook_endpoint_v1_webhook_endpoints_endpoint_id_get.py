@@ -8,7 +8,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.endpoint_read import EndpointRead
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
 from ...types import Response
 
@@ -27,9 +26,7 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> EndpointRead | HTTPValidationError | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> EndpointRead | Problem | None:
     if response.status_code == 200:
         response_200 = EndpointRead.from_dict(response.json())
 
@@ -40,15 +37,30 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -58,7 +70,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[EndpointRead | HTTPValidationError | Problem]:
+) -> Response[EndpointRead | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,8 +82,8 @@ def _build_response(
 def sync_detailed(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[EndpointRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[EndpointRead | Problem]:
     """Get a webhook endpoint
 
      One endpoint.
@@ -84,7 +96,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[EndpointRead | HTTPValidationError | Problem]
+        Response[EndpointRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -101,8 +113,8 @@ def sync_detailed(
 def sync(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> EndpointRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> EndpointRead | Problem | None:
     """Get a webhook endpoint
 
      One endpoint.
@@ -115,7 +127,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        EndpointRead | HTTPValidationError | Problem
+        EndpointRead | Problem
     """
 
     return sync_detailed(
@@ -127,8 +139,8 @@ def sync(
 async def asyncio_detailed(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[EndpointRead | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[EndpointRead | Problem]:
     """Get a webhook endpoint
 
      One endpoint.
@@ -141,7 +153,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[EndpointRead | HTTPValidationError | Problem]
+        Response[EndpointRead | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -156,8 +168,8 @@ async def asyncio_detailed(
 async def asyncio(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> EndpointRead | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> EndpointRead | Problem | None:
     """Get a webhook endpoint
 
      One endpoint.
@@ -170,7 +182,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        EndpointRead | HTTPValidationError | Problem
+        EndpointRead | Problem
     """
 
     return (

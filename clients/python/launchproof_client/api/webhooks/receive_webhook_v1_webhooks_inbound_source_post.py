@@ -6,7 +6,6 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
-from ...models.http_validation_error import HTTPValidationError
 from ...models.inbound_accepted import InboundAccepted
 from ...models.problem import Problem
 from ...types import Response
@@ -28,7 +27,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> HTTPValidationError | InboundAccepted | Problem | None:
+) -> InboundAccepted | Problem | None:
     if response.status_code == 200:
         response_200 = InboundAccepted.from_dict(response.json())
 
@@ -60,7 +59,7 @@ def _parse_response(
         return response_413
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
 
@@ -82,7 +81,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[HTTPValidationError | InboundAccepted | Problem]:
+) -> Response[InboundAccepted | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,7 +94,7 @@ def sync_detailed(
     source: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[HTTPValidationError | InboundAccepted | Problem]:
+) -> Response[InboundAccepted | Problem]:
     """Receive a signed webhook
 
      Verify, store once per webhook-id (202), acknowledge a replay without reprocessing (200).
@@ -108,7 +107,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[HTTPValidationError | InboundAccepted | Problem]
+        Response[InboundAccepted | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -126,7 +125,7 @@ def sync(
     source: str,
     *,
     client: AuthenticatedClient | Client,
-) -> HTTPValidationError | InboundAccepted | Problem | None:
+) -> InboundAccepted | Problem | None:
     """Receive a signed webhook
 
      Verify, store once per webhook-id (202), acknowledge a replay without reprocessing (200).
@@ -139,7 +138,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        HTTPValidationError | InboundAccepted | Problem
+        InboundAccepted | Problem
     """
 
     return sync_detailed(
@@ -152,7 +151,7 @@ async def asyncio_detailed(
     source: str,
     *,
     client: AuthenticatedClient | Client,
-) -> Response[HTTPValidationError | InboundAccepted | Problem]:
+) -> Response[InboundAccepted | Problem]:
     """Receive a signed webhook
 
      Verify, store once per webhook-id (202), acknowledge a replay without reprocessing (200).
@@ -165,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[HTTPValidationError | InboundAccepted | Problem]
+        Response[InboundAccepted | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -181,7 +180,7 @@ async def asyncio(
     source: str,
     *,
     client: AuthenticatedClient | Client,
-) -> HTTPValidationError | InboundAccepted | Problem | None:
+) -> InboundAccepted | Problem | None:
     """Receive a signed webhook
 
      Verify, store once per webhook-id (202), acknowledge a replay without reprocessing (200).
@@ -194,7 +193,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        HTTPValidationError | InboundAccepted | Problem
+        InboundAccepted | Problem
     """
 
     return (

@@ -8,7 +8,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.delivery_requeued import DeliveryRequeued
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
 from ...types import Response
 
@@ -31,7 +30,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> DeliveryRequeued | HTTPValidationError | Problem | None:
+) -> DeliveryRequeued | Problem | None:
     if response.status_code == 202:
         response_202 = DeliveryRequeued.from_dict(response.json())
 
@@ -41,6 +40,11 @@ def _parse_response(
         response_401 = Problem.from_dict(response.json())
 
         return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -53,7 +57,7 @@ def _parse_response(
         return response_409
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
 
@@ -75,7 +79,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[DeliveryRequeued | HTTPValidationError | Problem]:
+) -> Response[DeliveryRequeued | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -88,8 +92,8 @@ def sync_detailed(
     endpoint_id: UUID,
     delivery_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[DeliveryRequeued | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[DeliveryRequeued | Problem]:
     """Redeliver one delivery
 
      Queue the delivery again (any state) with the same body and ``webhook-id``.
@@ -103,7 +107,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DeliveryRequeued | HTTPValidationError | Problem]
+        Response[DeliveryRequeued | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -122,8 +126,8 @@ def sync(
     endpoint_id: UUID,
     delivery_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> DeliveryRequeued | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> DeliveryRequeued | Problem | None:
     """Redeliver one delivery
 
      Queue the delivery again (any state) with the same body and ``webhook-id``.
@@ -137,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DeliveryRequeued | HTTPValidationError | Problem
+        DeliveryRequeued | Problem
     """
 
     return sync_detailed(
@@ -151,8 +155,8 @@ async def asyncio_detailed(
     endpoint_id: UUID,
     delivery_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[DeliveryRequeued | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[DeliveryRequeued | Problem]:
     """Redeliver one delivery
 
      Queue the delivery again (any state) with the same body and ``webhook-id``.
@@ -166,7 +170,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[DeliveryRequeued | HTTPValidationError | Problem]
+        Response[DeliveryRequeued | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -183,8 +187,8 @@ async def asyncio(
     endpoint_id: UUID,
     delivery_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> DeliveryRequeued | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> DeliveryRequeued | Problem | None:
     """Redeliver one delivery
 
      Queue the delivery again (any state) with the same body and ``webhook-id``.
@@ -198,7 +202,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        DeliveryRequeued | HTTPValidationError | Problem
+        DeliveryRequeued | Problem
     """
 
     return (

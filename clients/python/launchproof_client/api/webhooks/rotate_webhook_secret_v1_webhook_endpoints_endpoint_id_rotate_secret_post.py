@@ -8,7 +8,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.endpoint_with_secret import EndpointWithSecret
-from ...models.http_validation_error import HTTPValidationError
 from ...models.problem import Problem
 from ...types import Response
 
@@ -29,7 +28,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> EndpointWithSecret | HTTPValidationError | Problem | None:
+) -> EndpointWithSecret | Problem | None:
     if response.status_code == 200:
         response_200 = EndpointWithSecret.from_dict(response.json())
 
@@ -40,15 +39,25 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
         return response_404
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -58,7 +67,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[EndpointWithSecret | HTTPValidationError | Problem]:
+) -> Response[EndpointWithSecret | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,8 +79,8 @@ def _build_response(
 def sync_detailed(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[EndpointWithSecret | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[EndpointWithSecret | Problem]:
     """Rotate the signing secret
 
      A new secret (shown only here); the old one keeps signing during the overlap window.
@@ -84,7 +93,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[EndpointWithSecret | HTTPValidationError | Problem]
+        Response[EndpointWithSecret | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -101,8 +110,8 @@ def sync_detailed(
 def sync(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> EndpointWithSecret | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> EndpointWithSecret | Problem | None:
     """Rotate the signing secret
 
      A new secret (shown only here); the old one keeps signing during the overlap window.
@@ -115,7 +124,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        EndpointWithSecret | HTTPValidationError | Problem
+        EndpointWithSecret | Problem
     """
 
     return sync_detailed(
@@ -127,8 +136,8 @@ def sync(
 async def asyncio_detailed(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> Response[EndpointWithSecret | HTTPValidationError | Problem]:
+    client: AuthenticatedClient,
+) -> Response[EndpointWithSecret | Problem]:
     """Rotate the signing secret
 
      A new secret (shown only here); the old one keeps signing during the overlap window.
@@ -141,7 +150,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[EndpointWithSecret | HTTPValidationError | Problem]
+        Response[EndpointWithSecret | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -156,8 +165,8 @@ async def asyncio_detailed(
 async def asyncio(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
-) -> EndpointWithSecret | HTTPValidationError | Problem | None:
+    client: AuthenticatedClient,
+) -> EndpointWithSecret | Problem | None:
     """Rotate the signing secret
 
      A new secret (shown only here); the old one keeps signing during the overlap window.
@@ -170,7 +179,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        EndpointWithSecret | HTTPValidationError | Problem
+        EndpointWithSecret | Problem
     """
 
     return (

@@ -41,20 +41,45 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
         return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -76,7 +101,7 @@ def _build_response(
 def sync_detailed(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: EndpointUpdate,
 ) -> Response[EndpointRead | Problem]:
     """Change or disable a webhook endpoint
@@ -110,7 +135,7 @@ def sync_detailed(
 def sync(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: EndpointUpdate,
 ) -> EndpointRead | Problem | None:
     """Change or disable a webhook endpoint
@@ -139,7 +164,7 @@ def sync(
 async def asyncio_detailed(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: EndpointUpdate,
 ) -> Response[EndpointRead | Problem]:
     """Change or disable a webhook endpoint
@@ -171,7 +196,7 @@ async def asyncio_detailed(
 async def asyncio(
     endpoint_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: EndpointUpdate,
 ) -> EndpointRead | Problem | None:
     """Change or disable a webhook endpoint

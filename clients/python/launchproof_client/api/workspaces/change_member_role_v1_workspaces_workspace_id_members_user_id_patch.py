@@ -43,6 +43,11 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
     if response.status_code == 401:
         response_401 = Problem.from_dict(response.json())
 
@@ -63,10 +68,25 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_409
 
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -89,7 +109,7 @@ def sync_detailed(
     workspace_id: UUID,
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MemberUpdate,
 ) -> Response[MemberRead | Problem]:
     """Change a member's role
@@ -126,7 +146,7 @@ def sync(
     workspace_id: UUID,
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MemberUpdate,
 ) -> MemberRead | Problem | None:
     """Change a member's role
@@ -158,7 +178,7 @@ async def asyncio_detailed(
     workspace_id: UUID,
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MemberUpdate,
 ) -> Response[MemberRead | Problem]:
     """Change a member's role
@@ -193,7 +213,7 @@ async def asyncio(
     workspace_id: UUID,
     user_id: UUID,
     *,
-    client: AuthenticatedClient | Client,
+    client: AuthenticatedClient,
     body: MemberUpdate,
 ) -> MemberRead | Problem | None:
     """Change a member's role

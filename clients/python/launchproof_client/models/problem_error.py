@@ -1,32 +1,64 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
-T = TypeVar("T", bound="ValidationErrorContext")
+T = TypeVar("T", bound="ProblemError")
 
 
 @_attrs_define
-class ValidationErrorContext:
+class ProblemError:
+    """
+    Attributes:
+        loc (list[str]):
+        msg (str):
+        type_ (str):
+    """
+
+    loc: list[str]
+    msg: str
+    type_: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        loc = self.loc
+
+        msg = self.msg
+
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "loc": loc,
+                "msg": msg,
+                "type": type_,
+            }
+        )
 
         return field_dict
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        validation_error_context = cls()
+        loc = cast(list[str], d.pop("loc"))
 
-        validation_error_context.additional_properties = d
-        return validation_error_context
+        msg = d.pop("msg")
+
+        type_ = d.pop("type")
+
+        problem_error = cls(
+            loc=loc,
+            msg=msg,
+            type_=type_,
+        )
+
+        problem_error.additional_properties = d
+        return problem_error
 
     @property
     def additional_keys(self) -> list[str]:
