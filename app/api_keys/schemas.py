@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.scopes import Scope
-from app.core.json_numbers import JsonInt
+from app.core.json_numbers import JSON_NUMBER
 
 KeyName = Annotated[
     str,
@@ -29,7 +29,7 @@ class ApiKeyCreate(BaseModel):
 
     name: KeyName
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]
-    expires_in_days: Annotated[JsonInt, Field(ge=1, le=365)] | None = 90
+    expires_in_days: Annotated[int, Field(ge=1, le=365), JSON_NUMBER] | None = 90
 
 
 class ApiKeyRead(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.config import get_settings
-from app.core.json_numbers import JsonFloat, JsonInt
+from app.core.json_numbers import JSON_NUMBER
 from app.tools.names import ToolName
 
 BotName = Annotated[
@@ -74,7 +74,9 @@ def _bot_example(schema: dict[str, Any]) -> None:
 
 
 OfferedModel = Annotated[ModelName, Field(json_schema_extra=_offered_models)]
-OutputTokens = Annotated[JsonInt, Field(ge=16, le=32_768, json_schema_extra=_output_ceiling)]
+OutputTokens = Annotated[
+    int, Field(ge=16, le=32_768, json_schema_extra=_output_ceiling), JSON_NUMBER
+]
 
 
 class BotCreate(BaseModel):
@@ -83,7 +85,7 @@ class BotCreate(BaseModel):
     name: BotName
     system_prompt: SystemPrompt
     model: OfferedModel
-    temperature: Annotated[JsonFloat, Field(ge=0.0, le=2.0)] = 0.7
+    temperature: Annotated[float, Field(ge=0.0, le=2.0), JSON_NUMBER] = 0.7
     max_output_tokens: OutputTokens = 512
     tools: Annotated[list[ToolName], Field(max_length=len(ToolName))] = []
     allowed_domains: Annotated[list[Domain], Field(max_length=20)] = []
@@ -95,7 +97,7 @@ class BotUpdate(BaseModel):
     name: BotName | None = None
     system_prompt: SystemPrompt | None = None
     model: OfferedModel | None = None
-    temperature: Annotated[JsonFloat, Field(ge=0.0, le=2.0)] | None = None
+    temperature: Annotated[float, Field(ge=0.0, le=2.0), JSON_NUMBER] | None = None
     max_output_tokens: OutputTokens | None = None
     tools: Annotated[list[ToolName], Field(max_length=len(ToolName))] | None = None
     allowed_domains: Annotated[list[Domain], Field(max_length=20)] | None = None

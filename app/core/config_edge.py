@@ -1,4 +1,5 @@
-"""Slow-client timeouts at the HTTP edge, mixed into the one ``Settings`` class.
+"""Slow-client timeouts and the disclosure contact at the HTTP edge, mixed into the one
+``Settings`` class.
 
 Split from ``app/core/config.py`` for its size budget (CONVENTIONS rule 3), like
 ``config_files.py``: one ``Settings`` object, one environment. docs/files.md ("Slow clients and
@@ -16,3 +17,7 @@ class EdgeTimeoutSettings(BaseModel):
     # A request head (request line + headers) not complete this long after the connection opened
     # (or its previous response ended) gets 408 and the connection closes (slowloris).
     request_head_timeout_seconds: float = Field(default=10.0, ge=1.0, le=120.0)
+    # /.well-known/security.txt Contact (RFC 9116): mailto:, https:// or tel:; unset = 404.
+    security_contact: str | None = Field(
+        default=None, pattern=r"^(mailto:[^\s@]+@[^\s@]+|https://\S+|tel:\+?[0-9 -]+)$"
+    )

@@ -5,6 +5,9 @@ schema calls invalid, accepted); its strict mode refuses ``1.0`` for an integer,
 Schema's ``integer`` accepts (a number with no fractional part). These types sit between the
 two: booleans and strings are refused, then the lax rules apply (``1.0`` -> ``1``; ``1.5`` is
 refused for an integer). Booleans use pydantic's ``StrictBool``.
+
+Constraints go before the marker, ``Annotated[int, Field(ge=1, le=365), JSON_NUMBER]``, so they
+stay on the number and reach the OpenAPI schema as ``minimum``/``maximum``.
 """
 
 from __future__ import annotations
@@ -20,5 +23,6 @@ def _json_number(value: object) -> object:
     return value
 
 
-JsonInt = Annotated[int, BeforeValidator(_json_number)]
-JsonFloat = Annotated[float, BeforeValidator(_json_number)]
+JSON_NUMBER = BeforeValidator(_json_number)
+JsonInt = Annotated[int, JSON_NUMBER]
+JsonFloat = Annotated[float, JSON_NUMBER]

@@ -64,3 +64,22 @@ def test_examples_are_accepted_by_their_model_and_hold_no_secret(model: type[Bas
     for example in examples:
         model.model_validate(example)
         assert find_secret_types(repr(example)) == []
+
+
+def _untranslated(node: object, path: str = "") -> list[str]:
+    """Constraint keys pydantic could not turn into JSON Schema (``ge`` instead of ``minimum``):
+    a bound the server enforces that clients and fuzzers never see."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number"):
+            found += [f"{path}.{key}" for key in ("ge", "le", "gt", "lt") if key in node]
+        for key, value in node.items():
+            found += _untranslated(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found += _untranslated(item, f"{path}[{index}]")
+    return found
+
+
+def test_every_numeric_bound_is_json_schema() -> None:
+    assert _untranslated(document()) == []
