@@ -62,4 +62,10 @@ def check(row: str, check_id: str, title: str, *, fix: str) -> Callable[[CheckFn
 
 
 # The check modules, in report order. Each imports ``check`` and registers on import.
-CHECK_MODULES: tuple[str, ...] = ()
+CHECK_MODULES: tuple[str, ...] = (
+    "app.scorecard.rate_limiting",
+    "app.scorecard.file_handling",
+    "app.scorecard.log_hygiene",
+    "app.scorecard.latency",
+    "app.scorecard.deployment",
+)
