@@ -63,9 +63,13 @@ def check(row: str, check_id: str, title: str, *, fix: str) -> Callable[[CheckFn
 
 # The check modules, in report order. Each imports ``check`` and registers on import.
 CHECK_MODULES: tuple[str, ...] = (
-    "app.scorecard.rate_limiting",
-    "app.scorecard.file_handling",
-    "app.scorecard.log_hygiene",
-    "app.scorecard.latency",
-    "app.scorecard.deployment",
+    "app.scorecard.dns_email",  # H3
+    "app.scorecard.https_edge",  # H3
+    "app.scorecard.tls",  # H3
+    "app.scorecard.monitoring",  # H3
+    "app.scorecard.rate_limiting",  # H5
+    "app.scorecard.file_handling",  # H5
+    "app.scorecard.log_hygiene",  # H5
+    "app.scorecard.latency",  # H5
+    "app.scorecard.deployment",  # H5
 )
