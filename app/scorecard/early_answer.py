@@ -44,15 +44,25 @@ def _connect(ctx: Context) -> socket.socket:
     return socket.create_connection((address, parts.port or 80), timeout=IO_TIMEOUT)
 
 
-def _answered(sock: socket.socket, wait: float) -> bool:
-    if isinstance(sock, ssl.SSLSocket) and sock.pending():
-        return True
-    readable, _, _ = select.select([sock], [], [], wait)
-    return bool(readable)
+def _answer_started(sock: socket.socket, wait: float) -> bytes | None:
+    """The first bytes of an answer (``b""``: the server closed), or None when none came.
+
+    Over TLS a readable socket may carry only protocol records (TLS 1.3 session tickets); a
+    non-blocking read tells those (no application data) from the start of a response.
+    """
+    pending = isinstance(sock, ssl.SSLSocket) and sock.pending()
+    if not pending and not select.select([sock], [], [], wait)[0]:
+        return None
+    sock.setblocking(False)
+    try:
+        return sock.recv(65536)
+    except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+        return None
+    finally:
+        sock.settimeout(IO_TIMEOUT)
 
 
-def _read_head(sock: socket.socket) -> bytes:
-    data = b""
+def _read_head(sock: socket.socket, data: bytes) -> bytes:
     sock.settimeout(IO_TIMEOUT)
     while b"\r\n\r\n" not in data and len(data) < 65536:
         try:
@@ -79,13 +89,15 @@ def post_streaming(
     ]
     sent = 0
     finished = False
+    early: bytes | None = None
     with _connect(ctx) as sock:
         sock.settimeout(IO_TIMEOUT)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
         try:
             for chunk in body:
-                if _answered(sock, PACE_SECONDS if sent > pace_after else 0.0):
+                early = _answer_started(sock, PACE_SECONDS if sent > pace_after else 0.0)
+                if early is not None:
                     break
                 sock.sendall(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
                 sent += len(chunk)
@@ -94,7 +106,7 @@ def post_streaming(
                 finished = True
         except OSError:  # the server closed the connection: its answer may be waiting
             pass
-        head = _read_head(sock)
+        head = _read_head(sock, early or b"")
     status_line, _, rest = head.partition(b"\r\n")
     words = status_line.split()
     status = int(words[1]) if len(words) >= 2 and words[1].isdigit() else None

@@ -26,7 +26,7 @@ from app.scorecard.signin import Session, signed_in
 FIX = "docs/files.md (MAX_UPLOAD_BODY_BYTES, CLAMD_URL, app/files/downloads.py)"
 STATE = "file_handling.uploads"
 CANARIES = "logging.canaries"
-SCAN_WAIT_SECONDS = 15.0
+SCAN_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.5
 CHUNK = 64 * 1024
 EICAR = b"".join(
