@@ -1,5 +1,5 @@
 """Each limits, files, logging and latency check FAILs against a server that lacks the
-protection (tests/scorecard/wrong_server.py), and says NOT CHECKED when it cannot ask."""
+protection (tests.scorecard.limits_wrong_server.py), and says NOT CHECKED when it cannot ask."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from app.scorecard.context import Options
 from tests.scorecard.limits_support import TIGHT_BUDGETS, Run, run_checks
-from tests.scorecard.wrong_server import Flaws, WrongServer, wrong_server
+from tests.scorecard.limits_wrong_server import Flaws, WrongServer, wrong_server
 
 RATE = ("app.scorecard.rate_limiting",)
 BURSTS = (
