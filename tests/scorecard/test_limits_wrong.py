@@ -1,5 +1,5 @@
 """Each limits, files, logging and latency check FAILs against a server that lacks the
-protection (tests.scorecard.limits_wrong_server.py), and says NOT CHECKED when it cannot ask."""
+protection (tests/scorecard/limits_wrong_server.py), and says NOT CHECKED when it cannot ask."""
 
 from __future__ import annotations
 
