@@ -21,7 +21,7 @@ from app.scorecard.context import Context
 from app.scorecard.early_answer import post_streaming
 from app.scorecard.model import Evidence
 from app.scorecard.registry import Verdict, check
-from app.scorecard.signin import Session, signed_in
+from app.scorecard.session import Session, signed_in
 
 FIX = "docs/files.md (MAX_UPLOAD_BODY_BYTES, CLAMD_URL, app/files/downloads.py)"
 STATE = "file_handling.uploads"
