@@ -25,7 +25,6 @@ from app.scorecard.session import Session, signed_in
 
 FIX = "docs/files.md (MAX_UPLOAD_BODY_BYTES, CLAMD_URL, app/files/downloads.py)"
 STATE = "file_handling.uploads"
-CANARIES = "logging.canaries"
 SCAN_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.5
 CHUNK = 64 * 1024
@@ -65,9 +64,8 @@ def _uploads(ctx: Context) -> dict[str, Upload] | None:
     ctx.state[STATE] = None
     if session is None or scratch.workspace(session) is None:
         return None
-    name = scratch.canary("file") + ".txt"
-    content = scratch.canary("content")
-    ctx.state.setdefault(CANARIES, []).extend([name, content])
+    name = scratch.canary(ctx, "file") + ".txt"
+    content = scratch.canary(ctx, "content")
     sent = {
         "clean": (name, f"launchproof check {content}\n".encode(), "text/plain"),
         "eicar": ("notes.txt", b"launchproof check\n" + EICAR + b"\n", "text/plain"),

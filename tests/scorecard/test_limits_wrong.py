@@ -147,6 +147,7 @@ def test_a_log_with_the_password_fails_without_printing_it(tmp_path: Path) -> No
     assert server.account.password in server.log_path.read_text()
     assert run.status("logging.no_secrets") == "FAIL"
     assert "an account password" in run.evidence("logging.no_secrets")
+    assert "a canary the run sent" in run.evidence("logging.no_secrets")  # the chat text
     assert server.account.password not in run.evidence("logging.no_secrets")
     assert blind.status("logging.no_secrets") == "NOT CHECKED"
     assert "--log-file" in blind.evidence("logging.no_secrets")
