@@ -73,4 +73,9 @@ CHECK_MODULES: tuple[str, ...] = (
     "app.scorecard.https_edge",  # H3
     "app.scorecard.tls",  # H3
     "app.scorecard.monitoring",  # H3
+    "app.scorecard.rate_limiting",  # H5
+    "app.scorecard.file_handling",  # H5
+    "app.scorecard.log_hygiene",  # H5
+    "app.scorecard.latency",  # H5
+    "app.scorecard.deployment",  # H5
 )
