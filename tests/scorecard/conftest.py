@@ -19,3 +19,12 @@ def scorecard_stack(
     """TLS + plain-http listeners, local DNS, clamd, two verified accounts (session-wide)."""
     with ExitStack() as exits:
         yield start_stack(db, clamd, tmp_path_factory.mktemp("scorecard"), exits)
+
+
+@pytest.fixture(scope="session")
+def vulnerable_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The deliberately vulnerable app dressed as the stack (tests/scorecard/vulnerable)."""
+    from tests.scorecard.vulnerable.server import start
+
+    with start(tmp_path_factory.mktemp("vulnerable")) as stack:
+        yield stack

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -45,9 +46,10 @@ def create_app(log_path: Path) -> ASGIApp:
     return VulnerableEdge(api, log_path)
 
 
-def _legacy_tls(config: uvicorn.Config, context: ssl.SSLContext) -> ssl.SSLContext:
-    """TLS 1.0 and up, every cipher OpenSSL still has (security level 0)."""
+def _legacy_tls(config: uvicorn.Config, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+    """uvicorn's context, opened to TLS 1.0 and up with every cipher OpenSSL still has."""
     del config
+    context = default()
     context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
     context.set_ciphers("ALL:@SECLEVEL=0")
     return context
