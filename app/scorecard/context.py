@@ -36,6 +36,12 @@ class Options:
     # Rate-limit budgets the deployment documents, when not the defaults: name -> "5/minute".
     budgets: dict[str, str] = field(default_factory=dict)
     p95_samples: int = 60
+    # Staff credentials for the admin rate limit (without them: only "non-staff are refused").
+    staff_account: Account | None = None
+    # An inbound webhook source configured on the deployment (WEBHOOK_INBOUND_SECRETS).
+    webhook_source: str | None = None
+    # With --repo: run pip-audit against the lock (it reaches the vulnerability database).
+    audit: bool = False
 
     @property
     def host(self) -> str:

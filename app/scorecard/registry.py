@@ -69,4 +69,10 @@ CHECK_MODULES: tuple[str, ...] = (
     "app.scorecard.cors",
     "app.scorecard.input_validation",
     "app.scorecard.secret_exposure",
+    # Limits (H5): rate limiting, files, logging, latency, deployment.
+    "app.scorecard.rate_limiting",
+    "app.scorecard.file_handling",
+    "app.scorecard.log_hygiene",
+    "app.scorecard.latency",
+    "app.scorecard.deployment",
 )
