@@ -75,4 +75,4 @@ def signed_in(ctx: Context, index: int) -> Session | None:
     """The session of ``--account`` number ``index`` (None: not given, or its login failed)."""
     if index >= len(ctx.options.accounts):
         return None
-    return sign_in(ctx, ctx.options.accounts[index], f"session.{index}")
+    return sign_in(ctx, ctx.options.accounts[index], f"limits.session.{index}")
