@@ -32,7 +32,7 @@ def dns_zone() -> dict[str, dict[str, list[str]]]:
 
 def fake_aws_key() -> tuple[str, str]:
     """An access key id and secret in AWS's shapes (which every scanner knows), random."""
-    alphabet = string.ascii_uppercase + string.digits
+    alphabet = string.ascii_uppercase + "234567"  # base32, as AWS issues them
     key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
     return key_id, secrets.token_urlsafe(30)[:40]
 

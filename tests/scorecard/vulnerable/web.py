@@ -3,7 +3,8 @@
 Each helper is wrong on purpose, the way real services go wrong:
 - ``caller``: the session cookie is ``<user id>.<random>`` and only the part before the dot is
   read, so a tampered cookie still signs in; revoked sessions and revoked or expired API keys
-  keep working; each kind of rejection answers with its own 401 body (one echoes the cookie).
+  keep working; an unknown cookie or key gets its own 401 body (one echoes the cookie), unlike
+  the problem+json a request with no credential gets.
 - ``read_json``: whatever parses is accepted (no types, no sizes, unknown fields welcome); the
   values go into a "document store" that chokes on NUL, 64-bit overflow and deep nesting with an
   uncaught exception, which the error page (``errors.py``) turns into a 500 traceback.
@@ -23,6 +24,23 @@ from tests.scorecard.vulnerable.store import STORE, Record
 SESSION_COOKIE = "session"  # no __Host- prefix
 _MAX_DEPTH = 32  # the document store's nesting limit, discovered by crashing
 _INT64 = 2**63
+
+
+# With no credential at all the answer is the real API's (RFC 9457, app/core/errors.py): the
+# checker must find the flaws behind it, not stop at a first superficial difference.
+def no_credential() -> JSONResponse:
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": "Authentication required",
+            "status": 401,
+            "detail": "Authentication required",
+            "code": "unauthenticated",
+        },
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="launchproof"'},
+        media_type="application/problem+json",
+    )
 
 
 class Reject(Exception):
@@ -62,7 +80,7 @@ def caller(request: Request) -> Record:
         if key_id is None:
             raise Reject(Response("bad api key", status_code=401, media_type="text/plain"))
         return STORE.users[STORE.api_keys[key_id]["user_id"]]
-    raise Reject(JSONResponse({"detail": "Not authenticated"}, status_code=401))
+    raise Reject(no_credential())
 
 
 def optional_caller(request: Request) -> Record | None:
