@@ -136,7 +136,7 @@ def _checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _row(report: dict[str, Any], row_id: str) -> dict[str, Any]:
-    rows = {row["id"]: row for row in report["rows"]}
+    rows: dict[str, dict[str, Any]] = {row["id"]: row for row in report["rows"]}
     assert row_id in rows, f"no check reported on row {row_id}"
     return rows[row_id]
 

@@ -47,6 +47,20 @@ CMD python -m app serve --host 0.0.0.0
 """
 
 
+PYPROJECT = """\
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "shop"
+version = "0.1.0"
+
+[tool.setuptools]
+packages = ["shop"]
+"""
+
+
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=vulnerable", "-c", "user.email=v@vulnerable.test", *args],
@@ -58,7 +72,8 @@ def _git(repo: Path, *args: str) -> None:
 
 def planted_repo(root: Path) -> Path:
     """A git repository whose history holds a key (committed, then "removed"), whose tree holds
-    another in ``.env``, and whose Dockerfile runs as root from a floating base image."""
+    another in ``.env`` and a third as a default in the package (so in its wheel), and whose
+    Dockerfile runs as root from a floating base image."""
     repo = root / "planted-repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
@@ -67,6 +82,14 @@ def planted_repo(root: Path) -> Path:
         f'AWS_ACCESS_KEY_ID = "{key_id}"\nAWS_SECRET_ACCESS_KEY = "{secret}"\n', encoding="utf-8"
     )
     (repo / "requirements.txt").write_text("fastapi\nuvicorn\n", encoding="utf-8")
+    (repo / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    (repo / "shop").mkdir()
+    # The classic default: a real-looking key as the fallback, shipped in every wheel.
+    fallback = f"sk-proj-{secrets.token_urlsafe(30)}"
+    (repo / "shop" / "__init__.py").write_text(
+        f'import os\nOPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "{fallback}")\n',
+        encoding="utf-8",
+    )
     (repo / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "first deploy")
