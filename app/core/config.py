@@ -199,6 +199,10 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     # --- Observability and platform e-mail (docs/observability.md, docs/email.md) ---------
     # GET /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; unset = 404 (invisible).
     metrics_token: SecretStr | None = None
+    # /.well-known/security.txt Contact (RFC 9116): mailto:, https:// or tel:; unset = 404.
+    security_contact: str | None = Field(
+        default=None, pattern=r"^(mailto:[^\s@]+@[^\s@]+|https://\S+|tel:\+?[0-9 -]+)$"
+    )
     # smtp://, smtp+starttls://, smtps://[user:password@]host; unset = outbox only (not in prod).
     smtp_url: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)

@@ -75,4 +75,9 @@ CHECK_MODULES: tuple[str, ...] = (
     "app.scorecard.log_hygiene",
     "app.scorecard.latency",
     "app.scorecard.deployment",
+    # Edge (H3): DNS, HTTPS, TLS, monitoring.
+    "app.scorecard.dns_email",  # H3
+    "app.scorecard.https_edge",  # H3
+    "app.scorecard.tls",  # H3
+    "app.scorecard.monitoring",  # H3
 )

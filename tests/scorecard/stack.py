@@ -119,7 +119,15 @@ class Stack:
         )
 
 
-def run_check(stack: Stack, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+Report = dict[str, Any]  # the parsed JSON report (app/scorecard/report.py as_dict)
+
+
+def findings(report: Report) -> dict[str, dict[str, Any]]:
+    """Check id -> its JSON finding (status, why, evidence, fix)."""
+    return {c["id"]: c for row in report["rows"] for c in row["checks"]}
+
+
+def run_check(stack: Stack, *extra: str) -> tuple[subprocess.CompletedProcess[str], Report]:
     """``python -m app check --format json`` against the stack; (process, parsed report)."""
     result = subprocess.run(
         [sys.executable, "-m", "app", *stack.check_argv("--format", "json", *extra)],
