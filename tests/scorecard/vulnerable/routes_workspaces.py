@@ -2,8 +2,8 @@
 
 The flaw throughout: a route checks that *someone* is signed in, looks the id up in the whole
 store and never asks whether the caller belongs to that workspace (the IDOR). Lists return
-everyone's records. Revoked API keys keep authenticating (``web.caller``); webhook endpoints
-accept any URL, internal addresses included.
+everyone's records. API keys are listed with their full secret, the OpenAPI example shows one,
+and revoked keys keep authenticating (``web.caller``); webhook endpoints accept any URL.
 """
 
 from __future__ import annotations
@@ -110,7 +110,15 @@ async def accept_invitation(request: Request) -> Response:
     return answer({"status": "accepted"})
 
 
-@router.post("/v1/workspaces/{workspace_id}/api-keys")
+# The documented example was pasted from a real answer: a live-looking key in /openapi.json (made
+# per process here, so the repository holds none).
+EXAMPLE_KEY = {"example": {"id": next_id(), "key": "lpk_" + secrets.token_urlsafe(24)}}
+
+
+@router.post(
+    "/v1/workspaces/{workspace_id}/api-keys",
+    responses={201: {"content": {"application/json": EXAMPLE_KEY}}},
+)
 async def create_api_key(workspace_id: str, request: Request) -> Response:
     user = caller(request)
     data = await read_json(request)
@@ -126,10 +134,11 @@ async def create_api_key(workspace_id: str, request: Request) -> Response:
         "expires_at": None,
         "last_used_at": None,
         "revoked_at": None,
+        "key": key,  # kept, and so listed again: the secret is not "shown once"
     }
     STORE.api_keys[record["id"]] = record
     STORE.key_secrets[key] = record["id"]
-    return answer(_key_view(record) | {"key": key}, 201)
+    return answer(_key_view(record), 201)
 
 
 def _key_view(record: Record) -> Record:
