@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from app.scorecard.model import ROWS
-from tests.scorecard.stack import Stack, findings, run_check
+from tests.scorecard.stack import Report, Stack, findings, run_check
 from tests.scorecard.vulnerable.planted import planted_repo, production_env_file
 
 FAILING: dict[str, tuple[str, ...]] = {
@@ -153,21 +154,35 @@ EVIDENCE: tuple[tuple[str, tuple[str, ...]], ...] = (
 RED = "a {row} check that answers PASS (or NOT CHECKED) whatever the deployment serves"
 
 
+@dataclass(frozen=True)
+class Run:
+    """One ``launchproof check`` run against the app."""
+
+    exit_code: int
+    report: Report
+    stdout: str  # the JSON report as printed
+    markdown: str  # the same report as the Markdown table (--markdown)
+    seconds: float  # wall clock of the whole command
+    served: int  # HTTP requests the app logged while the check ran
+
+
+def _log_lines(stack: Stack) -> int:
+    return len(stack.log_path.read_text(encoding="utf-8").splitlines())
+
+
 @pytest.fixture(scope="module")
-def checked(
-    vulnerable_stack: Stack, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[int, dict[str, Any], str, float]:
-    """(exit code, JSON report, stdout, wall-clock seconds) of one run against the app."""
+def checked(vulnerable_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Run:
     tmp = tmp_path_factory.mktemp("planted")
-    started = time.monotonic()
+    repo, env_file, markdown = planted_repo(tmp), production_env_file(tmp), tmp / "report.md"
+    before, started = _log_lines(vulnerable_stack), time.monotonic()
     result, report = run_check(
         vulnerable_stack,
-        "--repo",
-        str(planted_repo(tmp)),
-        "--env-file",
-        str(production_env_file(tmp)),
+        *("--repo", str(repo), "--env-file", str(env_file), "--markdown", str(markdown)),
     )
-    return result.returncode, report, result.stdout, time.monotonic() - started
+    seconds = time.monotonic() - started
+    served = _log_lines(vulnerable_stack) - before
+    text = markdown.read_text(encoding="utf-8")
+    return Run(result.returncode, report, result.stdout, text, seconds, served)
 
 
 def _row(report: dict[str, Any], row_id: str) -> dict[str, Any]:
@@ -177,16 +192,14 @@ def _row(report: dict[str, Any], row_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.checklist(
-    "C1", "C2", "C4", "C5", "C6", "C7", "C8", "C9", "C10", "C11", "C13", "C14",
-    red="the runner exits 0 on a FAIL, or a check crashes (exit 2) on a hostile deployment",
-)  # fmt: skip
+    "C14", red="the runner exits 0 on a FAIL (a pipeline gate would pass this deployment)"
+)
 def test_exit_code_is_1_and_no_check_crashed(
-    checked: tuple[int, dict[str, Any], str, float],
+    checked: Run,
 ) -> None:
-    exit_code, report, _, _ = checked
-    assert report["checker_errors"] == []
-    assert report["cleanup_errors"] == []
-    assert exit_code == report["exit_code"] == 1
+    assert checked.report["checker_errors"] == []
+    assert checked.report["cleanup_errors"] == []
+    assert checked.exit_code == checked.report["exit_code"] == 1
 
 
 @pytest.mark.parametrize(
@@ -196,23 +209,23 @@ def test_exit_code_is_1_and_no_check_crashed(
         for row in ROWS
     ],
 )
-def test_every_row_fails_with_its_checks(
-    row_id: str, checked: tuple[int, dict[str, Any], str, float]
-) -> None:
-    row = _row(checked[1], row_id)
+def test_every_row_fails_with_its_checks(row_id: str, checked: Run) -> None:
+    row = _row(checked.report, row_id)
     statuses = {check["id"]: check["status"] for check in row["checks"]}
     assert row["status"] == "FAIL", statuses
     not_failing = {c: statuses.get(c, "not reported") for c in FAILING[row_id]}
     assert {c: s for c, s in not_failing.items() if s != "FAIL"} == {}
+    title = next(r.title for r in ROWS if r.id == row_id)
+    assert f"| {title} | FAIL |" in checked.markdown
 
 
 @pytest.mark.parametrize(
     ("check_id", "words"), EVIDENCE, ids=[f"{check}-{n}" for n, (check, _) in enumerate(EVIDENCE)]
 )
 def test_evidence_names_the_planted_flaw(
-    check_id: str, words: tuple[str, ...], checked: tuple[int, dict[str, Any], str, float]
+    check_id: str, words: tuple[str, ...], checked: Run
 ) -> None:
-    found = findings(checked[1]).get(check_id)
+    found = findings(checked.report).get(check_id)
     assert found is not None, f"{check_id} was not reported"
     lines = [f"{e['request']} -> {e['status']} ({e['detail']})" for e in found["evidence"]]
     assert any(all(word in line for word in words) for line in lines), (words, lines)
@@ -222,31 +235,32 @@ def test_evidence_names_the_planted_flaw(
     "C4", red="a check copies a cookie, password, API key or leaked secret into evidence"
 )
 def test_the_report_repeats_no_secret_the_app_gave_away(
-    vulnerable_stack: Stack, checked: tuple[int, dict[str, Any], str, float]
+    vulnerable_stack: Stack, checked: Run
 ) -> None:
     """The app shouts secrets everywhere (log, login body, error pages); the report says where,
     never what."""
-    stdout = checked[2]
+    printed = checked.stdout + checked.markdown
     log = vulnerable_stack.log_path.read_text(encoding="utf-8")
     cookies = set(re.findall(r"session=([0-9a-f-]{36}\.[0-9a-f]{32})", log))
     bearers = set(re.findall(r"Bearer (lpk_[A-Za-z0-9_-]{20,})", log))
     assert cookies, "the log should hold the session cookies the check used"
     for secret in cookies | bearers | {password for _, password in vulnerable_stack.accounts}:
-        assert secret not in stdout
-    assert not re.search(r"sk-proj-[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9_-]{16,}", stdout)
+        assert secret not in printed
+    assert not re.search(r"sk-proj-[A-Za-z0-9_-]{20,}|whsec_[A-Za-z0-9_-]{16,}", printed)
 
 
-@pytest.mark.checklist("C11", "C13", red="a check that ignores the probe's request or time budget")
-def test_the_run_stays_within_its_budget(checked: tuple[int, dict[str, Any], str, float]) -> None:
-    budget, seconds = checked[1]["budget"], checked[3]
-    assert budget["requests_used"] <= budget["max_requests"] == 2000
+def test_the_run_stays_within_its_budget_and_counts_every_request(checked: Run) -> None:
+    """Within 2,000 requests and 60 s, and no request to the app escaped the count (TLS
+    handshakes and repository tools count too, so the budget may only be higher)."""
+    budget = checked.report["budget"]
+    assert checked.served <= budget["requests_used"] <= budget["max_requests"] == 2000
     assert budget["seconds_used"] <= budget["max_seconds"] == 60
-    assert seconds < budget["max_seconds"] + 30  # start-up, cleanups and the repo tools
+    assert checked.seconds < budget["max_seconds"] + 30  # start-up and cleanups
 
 
-def test_every_check_is_accounted_for(checked: tuple[int, dict[str, Any], str, float]) -> None:
+def test_every_check_is_accounted_for(checked: Run) -> None:
     """Each reported check is expected to FAIL or listed with why not; nothing is left over."""
-    reported = set(findings(checked[1]))
+    reported = set(findings(checked.report))
     expected = {check for checks in FAILING.values() for check in checks}
     assert set(FAILING) == {row.id for row in ROWS}
     assert not expected & set(NOT_FAILING)
