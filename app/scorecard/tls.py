@@ -1,8 +1,8 @@
 """TLS as served at the public name, with the standard library's ``ssl`` (OpenSSL).
 
 Each question is its own handshake (one counted request): TLS 1.0 and 1.1 refused, TLS 1.3
-offered, the suite a modern client gets forward-secret and AEAD (and TLS 1.2 clients offering only
-CBC or static-RSA suites refused), no compression, and the certificate: chain, name, expiry.
+offered, the suite a modern client gets forward-secret and AEAD (and a TLS 1.2 client offering only
+insufficient suites refused), no compression, and the certificate: chain, name, expiry.
 
 A client cannot prove a server refuses what the client itself cannot send: when this machine's
 OpenSSL will not even offer TLS 1.0/1.1 (its build or policy), that part says NOT CHECKED.
@@ -11,25 +11,34 @@ OpenSSL will not even offer TLS 1.0/1.1 (its build or policy), that part says NO
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ssl
 import warnings
 from urllib.parse import urlsplit
 
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
-from app.scorecard.registry import Verdict, check
+from app.scorecard.registry import CheckFn, Verdict, check
 
 ROW = "https_edge"
 MIN_DAYS_LEFT = 14
 TLS_FIX = (
-    "infra/cloudflare/zone_settings.tf (min_tls_version 1.2, tls_1_3 on, ciphers); a TLS "
-    "terminator of your own: Mozilla's intermediate profile; uvicorn: app/serve.py"
+    "infra/cloudflare/zone_settings.tf (min_tls_version 1.2, tls_1_3 on); cipher suites: "
+    "Cloudflare's API (Advanced Certificate Manager); your own terminator: Mozilla's "
+    "intermediate profile; uvicorn: app/serve.py TLS12_CIPHERS"
 )
-# Suites a TLS 1.2 server must refuse: CBC (no AEAD) and static RSA key exchange (no forward
-# secrecy). @SECLEVEL=0 lets this OpenSSL offer them at all.
+# TLS 1.2 suites offered alone, by the NCSC's TLS guidelines (which internet.nl applies):
+# "insufficient" ones fail the check if accepted; "phase out" ones (CBC, static RSA key exchange)
+# are reported but pass, because a Cloudflare zone cannot drop them without Advanced Certificate
+# Manager. @SECLEVEL=0 lets this OpenSSL offer them at all; what it cannot offer is not asked.
 WEAK_TLS12 = (
-    ("CBC suites (no AEAD)", "ECDHE+AES:DHE+AES:!AESGCM:!AESCCM:@SECLEVEL=0"),
-    ("static RSA key exchange (no forward secrecy)", "kRSA:@SECLEVEL=0"),
+    (
+        "no encryption, anonymous, 3DES, RC4 or export suites",
+        "eNULL:aNULL:3DES:RC4:EXP:@SECLEVEL=0",
+        True,
+    ),
+    ("CBC suites (no AEAD; phase out)", "ECDHE+AES:DHE+AES:!AESGCM:!AESCCM:@SECLEVEL=0", False),
+    ("static RSA key exchange (no forward secrecy; phase out)", "kRSA:@SECLEVEL=0", False),
 )
 FORWARD_SECRET_AEAD_TLS12 = ("ECDHE-", "DHE-")
 AEAD_MARKERS = ("GCM", "CHACHA20", "CCM")
@@ -107,16 +116,23 @@ def _label(ctx: Context, what: str) -> str:
     return f"TLS handshake {host}:{port} ({what})"
 
 
-def _not_https(ctx: Context) -> Verdict:
-    return Verdict.failed(Evidence(ctx.options.base_url, None, "the base URL is not https"))
+def https_only(fn: CheckFn) -> CheckFn:
+    """A base URL that is not https fails every TLS question (there is no TLS to ask)."""
+
+    @functools.wraps(fn)
+    def checked(ctx: Context) -> Verdict:
+        try:
+            _target(ctx)
+        except NotHttps:
+            return Verdict.failed(Evidence(ctx.options.base_url, None, "the base URL is not https"))
+        return fn(ctx)
+
+    return checked
 
 
 @check(ROW, "tls.legacy_refused", "TLS 1.0 and 1.1 handshakes are refused", fix=TLS_FIX)
+@https_only
 def legacy_refused(ctx: Context) -> Verdict:
-    try:
-        _target(ctx)
-    except NotHttps:
-        return _not_https(ctx)
     silent = _answers(ctx)
     if silent is not None:
         return Verdict.not_checked("no TLS handshake succeeds at all", silent)
@@ -155,11 +171,9 @@ def legacy_refused(ctx: Context) -> Verdict:
 
 
 @check(ROW, "tls.v13_offered", "TLS 1.3 is offered", fix=TLS_FIX)
+@https_only
 def v13_offered(ctx: Context) -> Verdict:
-    try:
-        context = _client(ctx, low=ssl.TLSVersion.TLSv1_3, verify=False)
-    except NotHttps:
-        return _not_https(ctx)
+    context = _client(ctx, low=ssl.TLSVersion.TLSv1_3, verify=False)
     sock, reason = _handshake(ctx, context)
     label = _label(ctx, "offering only TLS 1.3")
     if sock is None:
@@ -182,14 +196,12 @@ def _forward_secret_aead(version: str | None, cipher: str) -> bool:
 @check(
     ROW,
     "tls.cipher",
-    "a forward-secret AEAD suite, no TLS compression; TLS 1.2 refuses CBC and static RSA",
+    "a forward-secret AEAD suite, no compression; no insufficient TLS 1.2 suite accepted",
     fix=TLS_FIX,
 )
+@https_only
 def cipher(ctx: Context) -> Verdict:
-    try:
-        context = _client(ctx, verify=False)
-    except NotHttps:
-        return _not_https(ctx)
+    context = _client(ctx, verify=False)
     context.options &= ~ssl.OP_NO_COMPRESSION  # offer compression: a server must decline it
     sock, reason = _handshake(ctx, context)
     label = _label(ctx, "a modern client")
@@ -203,7 +215,7 @@ def cipher(ctx: Context) -> Verdict:
     sock.close()
     good = _forward_secret_aead(version, suite) and compression is None
     evidence = [Evidence(label, None, f"{version} {suite}, compression {compression or 'none'}")]
-    for what, ciphers in WEAK_TLS12:
+    for what, ciphers, fails in WEAK_TLS12:
         label = _label(ctx, f"TLS 1.2 offering only {what}")
         try:
             weak = _client(
@@ -218,7 +230,7 @@ def cipher(ctx: Context) -> Verdict:
             continue
         sock, reason = _handshake(ctx, weak)
         if sock is not None:
-            good = False
+            good = good and not fails
             evidence.append(Evidence(label, None, f"accepted: {(sock.cipher() or ('?',))[0]}"))
             sock.close()
         else:
@@ -235,11 +247,9 @@ def cipher(ctx: Context) -> Verdict:
     fix="the edge certificate (Cloudflare: SSL/TLS > Edge Certificates; docs/deploy.md#cloudflare) "
     "or your ACME renewal",
 )
+@https_only
 def certificate(ctx: Context) -> Verdict:
-    try:
-        context = _client(ctx)
-    except NotHttps:
-        return _not_https(ctx)
+    context = _client(ctx)
     sock, reason = _handshake(ctx, context)
     label = _label(ctx, "verifying chain and name")
     if sock is None:
