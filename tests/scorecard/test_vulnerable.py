@@ -122,7 +122,7 @@ EVIDENCE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rate_limit.admin", ("non-staff account", "-> 200")),
     ("input_validation.public_route", ("deep nesting", "-> 500")),
     ("input_validation.private_write", ("NUL byte", "echoes the payload")),
-    ("files.oversized_streaming", ("bytes pulled from the generator", "-> 201")),
+    ("files.oversized_streaming", ("chunked", "bytes offered", "-> 201")),
     ("files.eicar_quarantined", ("/content -> 200", "body has EICAR: True")),
     ("files.html_inert", ("Content-Type: text/html", "inline")),
     ("logging.no_secrets", ("an account password",)),
@@ -151,6 +151,11 @@ EVIDENCE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("deployment.container_user", ("root",)),
     ("deployment.check_config", ("DEBUG is on",)),
 )
+# The live checks take about 20 s here; the planted repository's tools (gitleaks four times, a
+# wheel build, hadolint, check-config) about 25 s more on a loaded 2-core machine. The proof is
+# about FAIL, so the run gets room beyond the default 60 s; the default itself is held by the
+# project's own stack (tests/scorecard/test_stack.py), which has no planted repository to scan.
+MAX_SECONDS = 120
 RED = "a {row} check that answers PASS (or NOT CHECKED) whatever the deployment serves"
 
 
@@ -178,6 +183,7 @@ def checked(vulnerable_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -
     result, report = run_check(
         vulnerable_stack,
         *("--repo", str(repo), "--env-file", str(env_file), "--markdown", str(markdown)),
+        *("--max-seconds", str(MAX_SECONDS)),
     )
     seconds = time.monotonic() - started
     served = _log_lines(vulnerable_stack) - before
@@ -250,12 +256,12 @@ def test_the_report_repeats_no_secret_the_app_gave_away(
 
 
 def test_the_run_stays_within_its_budget_and_counts_every_request(checked: Run) -> None:
-    """Within 2,000 requests and 60 s, and no request to the app escaped the count (TLS
-    handshakes and repository tools count too, so the budget may only be higher)."""
+    """Within the default 2,000 requests and the given time, and no request to the app escaped
+    the count (TLS handshakes and DNS count too, so the budget's number may only be higher)."""
     budget = checked.report["budget"]
     assert checked.served <= budget["requests_used"] <= budget["max_requests"] == 2000
-    assert budget["seconds_used"] <= budget["max_seconds"] == 60
-    assert checked.seconds < budget["max_seconds"] + 30  # start-up and cleanups
+    assert budget["seconds_used"] <= budget["max_seconds"] == MAX_SECONDS
+    assert checked.seconds < MAX_SECONDS + 30  # start-up and cleanups
 
 
 def test_every_check_is_accounted_for(checked: Run) -> None:
