@@ -110,6 +110,7 @@ def production_env_file(root: Path) -> Path:
     cookies without Secure, a wildcard origin."""
     path = root / "production.env"
     path.write_text(
+        # pragma: allowlist nextline secret (setting names, no value)
         "ENVIRONMENT=production\nDEBUG=true\nDOCS_ENABLED=true\n"
         f"SECRET_KEY={secrets.token_hex(4)}\nSESSION_COOKIE_SECURE=false\nALLOWED_ORIGINS=*\n"
         f"PUBLIC_URL=http://{HOST}\n",
