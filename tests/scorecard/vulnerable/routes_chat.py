@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.responses import StreamingResponse
 
 from tests.scorecard.vulnerable.store import STORE, Record, next_id, now, page
-from tests.scorecard.vulnerable.web import answer, caller, lookup, no_content, read_json, text
+from tests.scorecard.vulnerable.web import answer, caller, listed, lookup, read_json, removed, text
 
 router = APIRouter()
 MODEL = "echo-1"
@@ -46,7 +46,7 @@ async def create_bot(workspace_id: str, request: Request) -> Response:
 @router.get("/v1/workspaces/{workspace_id}/bots")
 async def list_bots(workspace_id: str, request: Request) -> Response:
     caller(request)
-    return answer(page([b for b in STORE.bots.values() if b["workspace_id"] == workspace_id]))
+    return listed(STORE.bots, workspace_id)
 
 
 @router.get("/v1/bots/{bot_id}")
@@ -67,9 +67,7 @@ async def update_bot(bot_id: str, request: Request) -> Response:
 @router.delete("/v1/bots/{bot_id}")
 async def delete_bot(bot_id: str, request: Request) -> Response:
     caller(request)
-    lookup(STORE.bots, "bot", bot_id)
-    del STORE.bots[bot_id]
-    return no_content()
+    return removed(STORE.bots, "bot", bot_id)
 
 
 @router.post("/v1/bots/{bot_id}/conversations")
@@ -92,8 +90,7 @@ async def create_conversation(bot_id: str, request: Request) -> Response:
 @router.get("/v1/workspaces/{workspace_id}/conversations")
 async def list_conversations(workspace_id: str) -> Response:
     # No caller() at all: anyone lists any workspace's conversations.
-    items = [c for c in STORE.conversations.values() if c["workspace_id"] == workspace_id]
-    return answer(page(items))
+    return listed(STORE.conversations, workspace_id)
 
 
 @router.get("/v1/conversations/{conversation_id}")
@@ -113,9 +110,7 @@ async def update_conversation(conversation_id: str, request: Request) -> Respons
 @router.delete("/v1/conversations/{conversation_id}")
 async def delete_conversation(conversation_id: str, request: Request) -> Response:
     caller(request)
-    lookup(STORE.conversations, "conversation", conversation_id)
-    del STORE.conversations[conversation_id]
-    return no_content()
+    return removed(STORE.conversations, "conversation", conversation_id)
 
 
 def _message(conversation_id: str, role: str, content: str, reply_to: str | None) -> Record:

@@ -13,8 +13,8 @@ import hashlib
 from fastapi import APIRouter, Request, Response
 from starlette.datastructures import UploadFile
 
-from tests.scorecard.vulnerable.store import STORE, Record, next_id, now, page
-from tests.scorecard.vulnerable.web import answer, caller, lookup, no_content
+from tests.scorecard.vulnerable.store import STORE, Record, next_id, now
+from tests.scorecard.vulnerable.web import answer, caller, listed, lookup, removed
 
 router = APIRouter()
 
@@ -46,7 +46,7 @@ async def upload_file(workspace_id: str, request: Request) -> Response:
 @router.get("/v1/workspaces/{workspace_id}/files")
 async def list_files(workspace_id: str, request: Request) -> Response:
     caller(request)
-    return answer(page([f for f in STORE.files.values() if f["workspace_id"] == workspace_id]))
+    return listed(STORE.files, workspace_id)
 
 
 @router.get("/v1/files/{file_id}")
@@ -58,10 +58,8 @@ async def get_file(file_id: str, request: Request) -> Response:
 @router.delete("/v1/files/{file_id}")
 async def delete_file(file_id: str, request: Request) -> Response:
     caller(request)
-    lookup(STORE.files, "file", file_id)
-    del STORE.files[file_id]
     STORE.blobs.pop(file_id, None)
-    return no_content()
+    return removed(STORE.files, "file", file_id)
 
 
 @router.get("/v1/files/{file_id}/content")

@@ -13,7 +13,16 @@ import secrets
 from fastapi import APIRouter, Request, Response
 
 from tests.scorecard.vulnerable.store import STORE, Record, next_id, now, page
-from tests.scorecard.vulnerable.web import answer, caller, lookup, no_content, read_json, text
+from tests.scorecard.vulnerable.web import (
+    answer,
+    caller,
+    listed,
+    lookup,
+    no_content,
+    read_json,
+    removed,
+    text,
+)
 
 router = APIRouter()
 
@@ -57,9 +66,7 @@ async def update_workspace(workspace_id: str, request: Request) -> Response:
 @router.delete("/v1/workspaces/{workspace_id}")
 async def delete_workspace(workspace_id: str, request: Request) -> Response:
     caller(request)
-    lookup(STORE.workspaces, "workspace", workspace_id)
-    del STORE.workspaces[workspace_id]
-    return no_content()
+    return removed(STORE.workspaces, "workspace", workspace_id)
 
 
 @router.get("/v1/workspaces/{workspace_id}/members")
@@ -195,8 +202,7 @@ async def create_endpoint(workspace_id: str, request: Request) -> Response:
 @router.get("/v1/workspaces/{workspace_id}/webhook-endpoints")
 async def list_endpoints(workspace_id: str, request: Request) -> Response:
     caller(request)
-    items = [e for e in STORE.endpoints.values() if e["workspace_id"] == workspace_id]
-    return answer(page(items))
+    return listed(STORE.endpoints, workspace_id)
 
 
 @router.get("/v1/webhook-endpoints/{endpoint_id}")
@@ -216,9 +222,7 @@ async def update_endpoint(endpoint_id: str, request: Request) -> Response:
 @router.delete("/v1/webhook-endpoints/{endpoint_id}")
 async def delete_endpoint(endpoint_id: str, request: Request) -> Response:
     caller(request)
-    lookup(STORE.endpoints, "endpoint", endpoint_id)
-    del STORE.endpoints[endpoint_id]
-    return no_content()
+    return removed(STORE.endpoints, "endpoint", endpoint_id)
 
 
 @router.post("/v1/webhook-endpoints/{endpoint_id}/rotate-secret")

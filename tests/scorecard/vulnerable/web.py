@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import Request
 from starlette.responses import JSONResponse, Response
 
-from tests.scorecard.vulnerable.store import STORE, Record
+from tests.scorecard.vulnerable.store import STORE, Record, page
 
 SESSION_COOKIE = "session"  # no __Host- prefix
 _MAX_DEPTH = 32  # the document store's nesting limit, discovered by crashing
@@ -121,6 +121,18 @@ def text(data: Any, key: str, default: str | None = None) -> Any:
     fails later with an AttributeError (500), never a 4xx."""
     value = data.get(key, default)
     return value.strip() if value is not None else None
+
+
+def listed(table: dict[str, Record], workspace_id: str) -> JSONResponse:
+    """A workspace's records of one kind, for whoever asks."""
+    return answer(page([r for r in table.values() if r["workspace_id"] == workspace_id]))
+
+
+def removed(table: dict[str, Record], what: str, ident: str) -> Response:
+    """Delete any record by id, whoever asks (204)."""
+    lookup(table, what, ident)
+    del table[ident]
+    return no_content()
 
 
 def lookup(table: dict[str, Record], what: str, ident: str) -> Record:
