@@ -17,7 +17,7 @@ import httpx
 
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
-from app.scorecard.problems import same_refusal
+from app.scorecard.problems import PER_REQUEST_FIELDS, same_refusal
 from app.scorecard.registry import Verdict, check
 from app.scorecard.routes import Route, private_routes
 from app.scorecard.session import (
@@ -78,7 +78,7 @@ def _group(route: Route) -> tuple[str, str, bool]:
 
 
 def _sample(routes: list[Route]) -> list[Route]:
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, bool]] = set()
     sample: list[Route] = []
     for route in routes:
         if _group(route) not in seen:
@@ -118,7 +118,7 @@ def private_routes_refuse(ctx: Context) -> Verdict:
         return Verdict.failed(
             Evidence(first.request, reference.status_code, "expected a 401 problem+json")
         )
-    cases = [(route, "no credential", {}) for route in routes]
+    cases: list[tuple[Route, str, dict[str, str]]] = [(r, "no credential", {}) for r in routes]
     sample = _sample(routes)
     for label, headers in _credentials(ctx):
         cases += [(route, label, headers) for route in sample]
@@ -132,7 +132,8 @@ def private_routes_refuse(ctx: Context) -> Verdict:
         f"{len(routes)} private routes with no credential, {len(sample)} sampled with each bad "
         f"credential: {len(cases) + 1} requests",
         None,
-        f"{len(failures)} answered differently from the reference 401",
+        f"{len(failures)} answered differently from the reference 401 (bodies compared apart "
+        f"from {', '.join(sorted(PER_REQUEST_FIELDS))})",
     )
     if failures:
         more = len(failures) - MAX_LISTED
@@ -164,7 +165,9 @@ def revoked_api_key(ctx: Context) -> Verdict:
     if live.status_code != 200:
         return Verdict.not_checked("the new API key was refused before it was revoked", *evidence)
     revoked = session.request("DELETE", f"{key.collection}/{key.id}")
-    evidence.append(Evidence(session.describe("DELETE", f"{key.collection}/{key.id}"), revoked.status_code))
+    evidence.append(
+        Evidence(session.describe("DELETE", f"{key.collection}/{key.id}"), revoked.status_code)
+    )
     if revoked.status_code not in (200, 204):
         return Verdict.not_checked("revoking the API key failed", *evidence)
     after = ctx.probe.request("GET", url, headers=_bearer(key.secret))
@@ -173,7 +176,7 @@ def revoked_api_key(ctx: Context) -> Verdict:
     return Verdict.failed(*evidence) if problem else Verdict.passed(*evidence)
 
 
-def _signed_out_probe(ctx: Context, session: Session) -> list[Evidence]:
+def _signed_out_probe(session: Session) -> list[Evidence]:
     me = session.request("GET", REFERENCE_PATH)
     evidence = [Evidence(session.describe("GET", REFERENCE_PATH, "fresh sign-in"), me.status_code)]
     out = session.request("POST", "/v1/auth/logout")
@@ -192,12 +195,14 @@ def signed_out_cookie(ctx: Context) -> Verdict:
     session = fresh_session(ctx, 0)
     if isinstance(session, str):
         return Verdict.not_checked(session)
-    evidence = _signed_out_probe(ctx, session)
+    evidence = _signed_out_probe(session)
     if [item.status for item in evidence] not in ([200, 204], [200, 200]):
         return Verdict.not_checked("the fresh session did not work or sign out", *evidence)
     after = session.request("GET", REFERENCE_PATH)
     problem = _differs(after, reference_401(ctx))
     evidence.append(
-        Evidence(session.describe("GET", REFERENCE_PATH, "after sign-out"), after.status_code, problem)
+        Evidence(
+            session.describe("GET", REFERENCE_PATH, "after sign-out"), after.status_code, problem
+        )
     )
     return Verdict.failed(*evidence) if problem else Verdict.passed(*evidence)

@@ -84,7 +84,9 @@ def lookalike(ctx: Context) -> Verdict:
             grant = _grants(response, origin)
             failed = failed or bool(grant)
             detail = grant or "no grant"
-            evidence.append(Evidence(f"{kind} {url} Origin: {origin}", response.status_code, detail))
+            evidence.append(
+                Evidence(f"{kind} {url} Origin: {origin}", response.status_code, detail)
+            )
     return Verdict.failed(*evidence) if failed else Verdict.passed(*evidence)
 
 
@@ -114,7 +116,9 @@ def no_wildcard(ctx: Context) -> Verdict:
         credentials = response.headers.get("access-control-allow-credentials", "").lower()
         bad = allowed == "*" and credentials == "true"
         failed = failed or bad
-        detail = f"Access-Control-Allow-Origin: {allowed}, Allow-Credentials: {credentials or '(none)'}"
+        detail = (
+            f"Access-Control-Allow-Origin: {allowed}, Allow-Credentials: {credentials or '(none)'}"
+        )
         evidence.append(Evidence(f"{kind} {url} Origin: {origin}", response.status_code, detail))
     return Verdict.failed(*evidence) if failed else Verdict.passed(*evidence)
 
@@ -154,7 +158,8 @@ def session_cookie_flags(ctx: Context) -> Verdict:
     faults = cookie_faults(session)
     cookie = next((c for c in session.set_cookies if c.name == session.cookie_name), None)
     shown = "; ".join(
-        f"{key}={value}" if value else key for key, value in sorted((cookie.attributes if cookie else {}).items())
+        f"{key}={value}" if value else key
+        for key, value in sorted((cookie.attributes if cookie else {}).items())
     )
     line = Evidence(
         session.describe("POST", "/v1/auth/login", "Set-Cookie"),
@@ -164,10 +169,12 @@ def session_cookie_flags(ctx: Context) -> Verdict:
     return Verdict.failed(line) if faults else Verdict.passed(line)
 
 
-def token_faults(session: Session, text: str) -> list[str]:
-    faults = [f"looks like a {kind}" for kind in find_secret_types(text)]
+def token_faults(session: Session, text: str, password: str) -> list[str]:
+    faults = [f"looks like: {kind}" for kind in find_secret_types(text)]
     if session.cookie_value and session.cookie_value in text:
         faults.append("contains the session cookie's value")
+    if password and password in text:
+        faults.append("contains the password")
     return faults
 
 
@@ -175,7 +182,7 @@ def token_faults(session: Session, text: str) -> list[str]:
     "cors",
     "cors.no_token_in_body",
     "no token or secret in a response body a script could read (login, /v1/me)",
-    fix="the response schemas (app/users/schemas.py UserRead); tokens live only in HttpOnly cookies",
+    fix="response schemas (app/users/schemas.py UserRead); tokens live only in HttpOnly cookies",
 )
 def no_token_in_body(ctx: Context) -> Verdict:
     session = signed_in(ctx, 0)
@@ -189,7 +196,7 @@ def no_token_in_body(ctx: Context) -> Verdict:
     evidence = []
     failed = False
     for request, status, text in bodies:
-        faults = token_faults(session, text)
+        faults = token_faults(session, text, ctx.options.accounts[0].password)
         failed = failed or bool(faults)
         evidence.append(Evidence(request, status, ", ".join(faults) or "no token in the body"))
     return Verdict.failed(*evidence) if failed else Verdict.passed(*evidence)

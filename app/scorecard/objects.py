@@ -14,6 +14,7 @@ import httpx
 
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
+from app.scorecard.problems import json_object
 from app.scorecard.session import Session
 
 # The bot body; ``model`` must be one the deployment offers: a refusal names them, and the
@@ -53,8 +54,8 @@ class Owned:
 def _id(response: httpx.Response) -> str | None:
     if response.status_code != 201:
         return None
-    body = response.json()
-    return str(body["id"]) if isinstance(body, dict) and body.get("id") else None
+    body = json_object(response)
+    return str(body["id"]) if body.get("id") else None
 
 
 def _create(
@@ -79,8 +80,7 @@ def _bot_body(session: Session, workspace: str) -> dict[str, Any]:
         session.remove_later(f"/v1/bots/{created}")
         session.ctx.state["objects.first_bot"] = created
         return body
-    answer = probe.json() if probe.status_code == 422 else {}
-    detail = str(answer.get("detail", "")) if isinstance(answer, dict) else ""
+    detail = str(json_object(probe).get("detail", "")) if probe.status_code == 422 else ""
     if "Choose one of:" in detail:
         offered = detail.split("Choose one of:", 1)[1].strip().removesuffix(".").split(",")
         body["model"] = offered[0].strip()
@@ -130,5 +130,8 @@ def _current_session(a: Session) -> str | None:
     response = a.request("GET", "/v1/me/sessions")
     if response.status_code != 200:
         return None
-    items = response.json().get("items", [])
-    return next((str(item["id"]) for item in items if item.get("current")), None)
+    items = json_object(response).get("items")
+    if not isinstance(items, list):
+        return None
+    current = [item for item in items if isinstance(item, dict) and item.get("current")]
+    return str(current[0]["id"]) if current and current[0].get("id") else None

@@ -18,8 +18,18 @@ PROBLEM_JSON = "application/problem+json"
 PER_REQUEST_FIELDS = frozenset({"request_id", "instance", "trace_id", "timestamp"})
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The body when it is a JSON object, else ``{}``: a deployment may answer anything."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def is_problem(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").split(";")[0].strip() == PROBLEM_JSON
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.split(";")[0].strip() == PROBLEM_JSON
 
 
 def normalised(response: httpx.Response) -> dict[str, Any] | str:

@@ -89,7 +89,9 @@ def _path_params(path_item: dict[str, Any], operation: dict[str, Any]) -> tuple[
     for parameter in [*path_item.get("parameters", []), *operation.get("parameters", [])]:
         if isinstance(parameter, dict) and parameter.get("in") == "path":
             schema = parameter.get("schema") or {}
-            declared[str(parameter["name"])] = "uuid" if schema.get("format") == "uuid" else "string"
+            declared[str(parameter["name"])] = (
+                "uuid" if schema.get("format") == "uuid" else "string"
+            )
     return tuple(Param(name, fmt) for name, fmt in declared.items())
 
 

@@ -22,17 +22,23 @@ from app.scorecard.session import origin_of, signed_in, why_not_signed_in
 
 # What a leaked stack trace or internal error looks like in a body.
 INTERNALS = (
-    ("a stack trace", re.compile(r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)")),
+    (
+        "a stack trace",
+        re.compile(r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)"),
+    ),
     ("a source path", re.compile(r'File "[^"]+", line \d+|/site-packages/|\.py:\d+')),
     ("an exception class name", re.compile(r"\b[A-Z][A-Za-z0-9]*(?:Error|Exception)\b")),
-    ("a driver message", re.compile(r"\b(?:psycopg|asyncpg|sqlalchemy|SQLSTATE|redis\.exceptions)", re.I)),
+    (
+        "a driver message",
+        re.compile(r"\b(?:psycopg|asyncpg|sqlalchemy|SQLSTATE|redis\.exceptions)", re.I),
+    ),
 )
 OPENAPI_PATH = "/openapi.json"
 
 
 def body_faults(text: str) -> list[str]:
     faults = [label for label, pattern in INTERNALS if pattern.search(text)]
-    faults += [f"looks like a {kind}" for kind in find_secret_types(text)]
+    faults += [f"looks like: {kind}" for kind in find_secret_types(text)]
     return faults
 
 
@@ -43,7 +49,12 @@ def _error_requests(ctx: Context) -> list[tuple[str, str, dict[str, object], int
         ("GET", f"/v1/launchproof-check-{secrets.token_hex(4)}", {}, 404),
         ("PUT", "/healthz", {}, 405),
         ("POST", "/v1/auth/login", {"headers": origin, "json": {"email": 1}}, 422),
-        ("POST", "/v1/auth/login", {"headers": {**origin, "Content-Type": "application/json"}, "content": b"{"}, 400),
+        (
+            "POST",
+            "/v1/auth/login",
+            {"headers": {**origin, "Content-Type": "application/json"}, "content": b"{"},
+            400,
+        ),
         ("GET", "/v1/me", {}, 401),
     ]
 
@@ -58,7 +69,7 @@ def error_responses(ctx: Context) -> Verdict:
     evidence: list[Evidence] = []
     failed = False
     for method, path, kwargs, expected in _error_requests(ctx):
-        response = ctx.probe.request(method, ctx.url(path), **kwargs)  # type: ignore[arg-type]
+        response = ctx.probe.request(method, ctx.url(path), **kwargs)
         faults = body_faults(response.text)
         if response.status_code >= 500:
             faults.append("a server error")
@@ -80,7 +91,7 @@ def openapi_examples(ctx: Context) -> Verdict:
     if response.status_code != 200:
         return Verdict.passed(Evidence(f"GET {url}", response.status_code, "not served"))
     kinds = find_secret_types(response.text)
-    detail = ", ".join(f"looks like a {kind}" for kind in kinds) or "served, no secret-looking value"
+    detail = ", ".join(f"looks like: {kind}" for kind in kinds) or "served, no secret-looking value"
     line = Evidence(f"GET {url}", response.status_code, detail)
     return Verdict.failed(line) if kinds else Verdict.passed(line)
 
@@ -105,7 +116,11 @@ def api_key_shown_once(ctx: Context) -> Verdict:
     created = Evidence(session.describe("POST", key.collection), 201, "the secret shown once")
     listing = session.request("GET", key.collection)
     if listing.status_code != 200:
-        return Verdict.not_checked("listing the API keys failed", created, Evidence(session.describe("GET", key.collection), listing.status_code))
+        return Verdict.not_checked(
+            "listing the API keys failed",
+            created,
+            Evidence(session.describe("GET", key.collection), listing.status_code),
+        )
     leaked = _shows(listing, key.secret)
     line = Evidence(
         session.describe("GET", key.collection),

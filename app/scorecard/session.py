@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from app.scorecard.context import Context
+from app.scorecard.problems import json_object
 
 LOGIN_PATH = "/v1/auth/login"
 LOGOUT_PATH = "/v1/auth/logout"
@@ -116,7 +117,7 @@ class Session:
         key = f"session.workspace.{self.index}"
         if key not in self.ctx.state:
             created = self.request("POST", WORKSPACES_PATH, json={"name": "launchproof check"})
-            workspace_id = created.json().get("id") if created.status_code == 201 else None
+            workspace_id = json_object(created).get("id") if created.status_code == 201 else None
             self.ctx.state[key] = str(workspace_id) if workspace_id else None
             if workspace_id:
                 self.remove_later(f"{WORKSPACES_PATH}/{workspace_id}")
@@ -135,8 +136,8 @@ class Session:
             path = f"{WORKSPACES_PATH}/{workspace_id}/api-keys"
             body = {"name": "launchproof check", "scopes": ["workspace:read"], "expires_in_days": 1}
             created = self.request("POST", path, json=body)
-            answer = created.json() if created.status_code == 201 else {}
-            if isinstance(answer, dict) and answer.get("id") and answer.get("key"):
+            answer = json_object(created) if created.status_code == 201 else {}
+            if answer.get("id") and answer.get("key"):
                 self.ctx.state[key] = ApiKey(str(answer["id"]), str(answer["key"]), path)
                 self.remove_later(f"{path}/{answer['id']}")
         value = self.ctx.state[key]
@@ -175,12 +176,12 @@ def _sign_in(ctx: Context, index: int) -> Session | str:
     if not live:
         return f"signing in account {index + 1} set no session cookie"
     session_cookie = next((c for c in live if c.name.startswith(COOKIE_PREFIX)), live[0])
-    body = response.json() if response.headers.get("content-type", "").endswith("json") else {}
+    body = json_object(response)
     return Session(
         ctx=ctx,
         index=index,
         email=account.email,
-        user_id=str(body.get("id", "")) if isinstance(body, dict) else "",
+        user_id=str(body.get("id", "")),
         cookie_name=session_cookie.name,
         cookie_value=session_cookie.value,
         origin=origin,

@@ -64,11 +64,11 @@ def main(argv: list[str]) -> int:
     text = render()
     if "--check" in argv:
         if TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET} is stale: run python -m tests.scorecard.routes_data", file=sys.stderr)
+            sys.stderr.write(f"{TARGET} is stale: run python -m tests.scorecard.routes_data\n")
             return 1
         return 0
     TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET}")
+    sys.stdout.write(f"wrote {TARGET}\n")
     return 0
 
 
