@@ -156,7 +156,7 @@ EVIDENCE: tuple[tuple[str, tuple[str, ...]], ...] = (
 # about FAIL, so the run gets room beyond the default 60 s; the default itself is held by the
 # project's own stack (tests/scorecard/test_stack.py), which has no planted repository to scan.
 MAX_SECONDS = 120
-RED = "a {row} check that answers PASS (or NOT CHECKED) whatever the deployment serves"
+RED = "a check of the {row} row that answers PASS (or NOT CHECKED) whatever it is shown"
 
 
 @dataclass(frozen=True)
