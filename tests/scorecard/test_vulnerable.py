@@ -110,7 +110,7 @@ EVIDENCE: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("authentication.signed_out_cookie", ("after sign-out", "-> 200")),
     ("authorization.foreign_ids", ("account 2", "B reached A's object")),
     ("authorization.unguessable_ids", ("not random",)),
-    ("secrets.error_responses", ("-> 500", "OpenAI API key", "stack trace")),
+    ("secrets.error_responses", ("POST", "/v1/auth/login -> 500", "OpenAI API key", "stack trace")),
     ("secrets.openapi_examples", ("/openapi.json -> 200", "Launchproof API key")),
     ("secrets.api_key_shown_once", ("/api-keys", "the listing shows the full secret")),
     ("cors.lookalike_origins", ("Access-Control-Allow-Origin: https://evil.", "with credentials")),
