@@ -77,6 +77,12 @@ $(CHECKOV_VENV)/bin/checkov:
 
 checkov-venv: $(CHECKOV_VENV)/bin/checkov
 
+## make checklist-doc: regenerate docs/checklist.md from the tests' checklist markers (make test
+## fails when the two drift apart; tests/test_checklist.py)
+.PHONY: checklist-doc
+checklist-doc: install
+	$(BIN)/python -m tests.checklist_doc
+
 clean-data:
 	@$(BIN)/python -m app dev-db --stop || true
 	rm -rf .data

@@ -22,6 +22,9 @@ from tests.support import (
     stop_server,
 )
 
+# The checklist marker's enforcement and its JSON dump for docs/checklist.md.
+pytest_plugins = ("tests.checklist_plugin",)
+
 
 @pytest.fixture(scope="session")
 def db() -> Iterator[Database]:

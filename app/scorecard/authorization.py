@@ -30,6 +30,7 @@ FIX = "the service's load_* / require_* helpers and repositories (docs/authoriza
 MAX_LISTED = 8
 WEBHOOK_PARAMS = frozenset({"endpoint_id", "delivery_id"})
 ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
+LAST = frozenset({"/v1/workspaces/{workspace_id}", "/v1/me/sessions/{session_id}"})
 
 
 def _bodies(b: Session) -> dict[tuple[str, str], dict[str, Any]]:
@@ -98,8 +99,9 @@ def _matrix_routes(ctx: Context, owned: Owned) -> tuple[list[Route], list[str]]:
         skipped.append(
             f"{webhook} routes need a webhook endpoint id (authorization.webhook_endpoints)"
         )
-    # Reads, then writes, then deletes; deleting the workspace itself goes very last.
-    testable.sort(key=lambda r: (ORDER.get(r.method, 1), r.path == "/v1/workspaces/{workspace_id}"))
+    # Reads, then writes, then deletes; the workspace and A's session go very last (a broken
+    # route deleting them would take the rest of A's objects, or A's cleanups, with it).
+    testable.sort(key=lambda r: (ORDER.get(r.method, 1), r.path in LAST))
     return testable, skipped
 
 

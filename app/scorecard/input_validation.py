@@ -127,7 +127,7 @@ def public_route(ctx: Context) -> Verdict:
     origin = origin_of(ctx.options.base_url)
     valid: dict[str, object] = {
         "email": f"launchproof-check-{secrets.token_hex(4)}@example.com",
-        "password": "not-a-password-" + secrets.token_hex(4),
+        "password": secrets.token_urlsafe(16),  # a random one: no account has it
     }
 
     def send(payload: Payload) -> httpx.Response:

@@ -12,6 +12,12 @@ import pytest
 from tests.edge.production import prod_server, request
 from tests.support import Actor, Database, Server, base_env, start_server, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="drop a header from SecurityHeadersMiddleware (error answers included), HSTS in "
+    "production, or Cache-Control no-store on authenticated answers",
+)
+
 __all__ = ["prod_server"]
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"

@@ -284,13 +284,13 @@ class WrongApp:
 
 
 @dataclass
-class WrongServer:
+class Imitation:
     url: str
     app: WrongApp
 
 
 @contextmanager
-def serve_imitation(*faults: str) -> Iterator[WrongServer]:
+def serve_imitation(*faults: str) -> Iterator[Imitation]:
     """Serve the imitation with ``faults`` on a free loopback port for the ``with`` block."""
     unknown = set(faults) - set(FAULTS)
     assert not unknown, unknown
@@ -306,7 +306,7 @@ def serve_imitation(*faults: str) -> Iterator[WrongServer]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.02)
     try:
-        yield WrongServer(url, wrong)
+        yield Imitation(url, wrong)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -13,8 +13,8 @@ from app.scorecard.context import Account
 from app.scorecard.model import Status
 from app.scorecard.runner import Report
 from app.scorecard.session import Session
+from tests.scorecard.access_imitation import FAULTS, Imitation, serve_imitation
 from tests.scorecard.harness import describe, finding, run_checks
-from tests.scorecard.access_imitation import FAULTS, serve_imitation
 
 ACCOUNTS = (
     Account("a@example.com", "pw-" + "a" * 16),  # pragma: allowlist secret
@@ -63,7 +63,9 @@ def test_every_fault_is_caught_by_a_named_check() -> None:
     assert set(CAUGHT_BY) == set(FAULTS)
 
 
-@pytest.mark.checklist("C1", "C2", "C4", "C5", "C7", red="any access check fails a correct server")
+@pytest.mark.checklist(
+    "C1", "C2", "C4", "C5", "C7", red="make an access check fail a correct answer"
+)
 def test_the_control_passes_every_access_check() -> None:
     report = _run()
     for found in report.findings:
@@ -80,7 +82,10 @@ def test_the_control_passes_every_access_check() -> None:
     "fault",
     [
         pytest.param(
-            f, marks=pytest.mark.checklist(CAUGHT_BY[f][0], red=f"the check stops catching {f}")
+            f,
+            marks=pytest.mark.checklist(
+                CAUGHT_BY[f][0], red=f"remove what catches {f} from its check"
+            ),
         )
         for f in sorted(CAUGHT_BY)
     ],
@@ -93,6 +98,36 @@ def test_each_fault_fails_its_check(fault: str) -> None:
         assert found.status is Status.FAIL, describe(found)
         assert found.evidence, check_id
     assert not report.checker_errors
+
+
+def _left_behind(server: Imitation) -> list[str]:
+    """Workspaces still there and sessions still signed in on the imitation after a run."""
+    store = server.app.store
+    workspaces = [key for key, (kind, _, _) in store.objects.items() if kind == "workspace"]
+    return workspaces + [f"session {number}" for number, _ in enumerate(store.sessions)]
+
+
+def test_a_spent_budget_stops_the_checks_and_still_cleans_up() -> None:
+    with serve_imitation() as server:
+        for account in ACCOUNTS:
+            server.app.add_user(account.email, account.password)
+        report = run_checks(server.url, accounts=ACCOUNTS, max_requests=250)
+        assert not _left_behind(server)
+    statuses = [found.status for found in report.findings]
+    assert Status.PASS in statuses
+    assert any(found.why.startswith("budget spent") for found in report.findings)
+    assert Status.FAIL not in statuses
+    assert not report.checker_errors
+    assert report.requests_used <= 250
+
+
+def test_a_full_run_leaves_nothing_behind() -> None:
+    with serve_imitation() as server:
+        for account in ACCOUNTS:
+            server.app.add_user(account.email, account.password)
+        report = run_checks(server.url, accounts=ACCOUNTS)
+        assert not _left_behind(server)
+    assert not report.cleanup_errors
 
 
 def test_without_accounts_only_the_anonymous_checks_run() -> None:

@@ -42,6 +42,13 @@ from tests.factories.users import create_actor, login, signup, unique_email
 from tests.support import ROOT, Actor, Database, Server
 from tests.test_route_inventory import route_table, without_request_id
 
+pytestmark = pytest.mark.checklist(
+    "C2",
+    red="grant a role or key scope a permission docs/role-matrix.md denies "
+    "(app/workspaces/permissions.py), keep a demoted or removed member's access for the next "
+    "request, or answer 403 for a foreign workspace",
+)
+
 MATRIX_DOC = ROOT / "docs" / "role-matrix.md"
 ROUTERS = (
     workspaces_router,
