@@ -66,6 +66,15 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     check.add_argument("--ca-file", help="trust this CA bundle too (a private CA)")
     check.add_argument("--p95-samples", type=int, default=60)
+    check.add_argument(
+        "--staff-account",
+        metavar="EMAIL:ENVVAR",
+        help="a throwaway staff account for the admin rate limit (password read from ENVVAR)",
+    )
+    check.add_argument("--webhook-source", help="an inbound webhook source configured there")
+    check.add_argument(
+        "--audit", action="store_true", help="with --repo: pip-audit the lock (uses the network)"
+    )
     check.add_argument("--format", choices=("md", "json", "junit"), default="md")
     check.add_argument("--markdown", type=Path, metavar="FILE", help="also write Markdown here")
     check.add_argument("--json", type=Path, metavar="FILE", help="also write JSON here")
@@ -121,6 +130,9 @@ def options_from(args: argparse.Namespace) -> Options:
         env_file=args.env_file,
         budgets=_pairs(args.budget, "=", "--budget"),
         p95_samples=args.p95_samples,
+        staff_account=_accounts([args.staff_account])[0] if args.staff_account else None,
+        webhook_source=args.webhook_source,
+        audit=args.audit,
     )
 
 

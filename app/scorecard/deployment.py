@@ -247,9 +247,13 @@ def check_config(ctx: Context) -> Verdict:
     return Verdict.failed(ran, *shown)
 
 
+SECRET_NAMES = re.compile(r"KEY|SECRET|PASSWORD|TOKEN|DSN|URL|CREDENTIAL|PRIVATE", re.IGNORECASE)
+
+
 def _redact(line: str, values: dict[str, str]) -> str:
-    for value in values.values():
-        if len(value) >= 6:
+    """check-config names settings, not values; should a value slip in, it is cut here."""
+    for name, value in values.items():
+        if len(value) >= 6 and SECRET_NAMES.search(name):
             line = line.replace(value, "<redacted>")
     return "<a line with a credential, redacted>" if find_secret_types(line) else line
 

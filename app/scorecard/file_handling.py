@@ -18,14 +18,15 @@ import httpx
 from app.scorecard import scratch
 from app.scorecard.budgets import documented_size
 from app.scorecard.context import Context
+from app.scorecard.early_answer import post_streaming
 from app.scorecard.model import Evidence
 from app.scorecard.registry import Verdict, check
-from app.scorecard.signin import Session, signed_in
+from app.scorecard.session import Session, signed_in
 
 FIX = "docs/files.md (MAX_UPLOAD_BODY_BYTES, CLAMD_URL, app/files/downloads.py)"
 STATE = "file_handling.uploads"
 CANARIES = "logging.canaries"
-SCAN_WAIT_SECONDS = 15.0
+SCAN_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.5
 CHUNK = 64 * 1024
 EICAR = b"".join(
@@ -117,20 +118,13 @@ def _content(session: Session, upload: Upload) -> httpx.Response:
     return session.request("GET", f"/v1/files/{upload.file_id}/content")
 
 
-def _too_big(limit: int) -> tuple[Iterator[bytes], list[int]]:
-    """A multipart body past the cap, as a generator; ``pulled[0]`` counts the bytes read."""
-    pulled = [0]
-    total = limit + max(limit, 8 * 1024 * 1024)
-
-    def body() -> Iterator[bytes]:
-        head = b'--lpcheck\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
-        yield head + b"Content-Type: text/plain\r\n\r\n"
-        while pulled[0] < total:
-            pulled[0] += CHUNK
-            yield b"a" * CHUNK
-        yield b"\r\n--lpcheck--\r\n"
-
-    return body(), pulled
+def _too_big(total: int) -> Iterator[bytes]:
+    """A multipart body of ``total`` file bytes (past the cap), chunk by chunk."""
+    head = b'--lpcheck\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
+    yield head + b"Content-Type: text/plain\r\n\r\n"
+    for _ in range(0, total, CHUNK):
+        yield b"a" * CHUNK
+    yield b"\r\n--lpcheck--\r\n"
 
 
 @check(
@@ -147,27 +141,24 @@ def oversized(ctx: Context) -> Verdict:
     if workspace_id is None:
         return Verdict.not_checked("could not create a throwaway workspace")
     limit = documented_size(ctx.options.budgets, "max_upload_body_bytes")
-    body, pulled = _too_big(limit)
     total = limit + max(limit, 8 * 1024 * 1024)
     path = f"/v1/workspaces/{workspace_id}/files"
-    response = session.request(
-        "POST",
-        path,
-        content=body,
-        headers={"Content-Type": "multipart/form-data; boundary=lpcheck"},
-    )
-    if response.status_code == 201 and (file_id := _file_id(response)):
-        scratch.remove_later(session, f"/v1/files/{file_id}")
+    headers = {
+        "Content-Type": "multipart/form-data; boundary=lpcheck",
+        "Origin": ctx.options.base_url.rstrip("/"),
+        "Cookie": f"{session.cookie_name}={session.cookie_value}",
+    }
+    answer = post_streaming(ctx, path, headers, _too_big(total), pace_after=limit)
     sent = Evidence(
-        f"POST {path} (chunked, no Content-Length; {total} bytes offered, cap {limit})",
-        response.status_code,
-        f"{pulled[0]} bytes pulled from the generator before the answer",
+        f"POST {path} (chunked, <session cookie>; {total} bytes offered, documented cap {limit})",
+        answer.status,
+        f"answered after {answer.sent} bytes; Content-Type: {answer.content_type or '<none>'}",
     )
-    if response.status_code == 429:
+    if answer.status == 429:
         return Verdict.not_checked("the upload budget is spent (429)", sent)
-    if response.status_code != 413:
-        return Verdict.failed(sent, Evidence(f"POST {path}", response.status_code, "want 413"))
-    if pulled[0] >= total:
+    if answer.status != 413:
+        return Verdict.failed(sent, Evidence(f"POST {path}", answer.status, "want 413"))
+    if answer.finished:
         return Verdict.failed(sent, Evidence(f"POST {path}", 413, "413 only after the whole body"))
     return Verdict.passed(sent)
 

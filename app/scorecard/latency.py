@@ -14,7 +14,7 @@ import time
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
 from app.scorecard.registry import Verdict, check
-from app.scorecard.signin import signed_in
+from app.scorecard.session import signed_in
 
 BUDGET_MS = 500.0
 PATHS = ("/v1/me", "/v1/workspaces")

@@ -30,6 +30,9 @@ def _secrets_of_run(ctx: Context) -> list[tuple[str, str]]:
         cookie = getattr(value, "cookie_value", None)
         if isinstance(cookie, str) and len(cookie) >= 8:
             found.append(("a session cookie value", cookie))
+        key = getattr(value, "secret", None)  # API keys the run created (session.ApiKey)
+        if isinstance(key, str) and len(key) >= 16:
+            found.append(("an API key the run created", key))
     found.extend(("a canary the run sent", c) for c in ctx.state.get(CANARIES, []))
     return found
 

@@ -69,15 +69,13 @@ CHECK_MODULES: tuple[str, ...] = (
     "app.scorecard.cors",
     "app.scorecard.input_validation",
     "app.scorecard.secret_exposure",
-    # Limits (H5): rate limiting, files, logging, latency, deployment.
-    "app.scorecard.rate_limiting",
-    "app.scorecard.file_handling",
-    "app.scorecard.log_hygiene",
-    "app.scorecard.latency",
-    "app.scorecard.deployment",
-    # Edge (H3): DNS, HTTPS, TLS, monitoring.
     "app.scorecard.dns_email",  # H3
     "app.scorecard.https_edge",  # H3
     "app.scorecard.tls",  # H3
     "app.scorecard.monitoring",  # H3
+    "app.scorecard.rate_limiting",  # H5
+    "app.scorecard.file_handling",  # H5
+    "app.scorecard.log_hygiene",  # H5
+    "app.scorecard.latency",  # H5
+    "app.scorecard.deployment",  # H5
 )

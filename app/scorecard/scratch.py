@@ -12,21 +12,12 @@ import uuid
 
 import httpx
 
-from app.scorecard.signin import Session
+from app.scorecard.session import Session
 
 NAME = "launchproof check (throwaway)"
 # Tried in order; a deployment refuses models it does not serve (422) and the next is tried.
 MODELS = ("gpt-4o-mini", "gpt-4.1-mini", "stub-small")
 JSON = {"Accept": "application/json"}
-
-
-def remove_later(session: Session, path: str) -> None:
-    """Register ``DELETE path`` as a cleanup (run last-in first-out after every check)."""
-
-    def undo() -> None:
-        session.request("DELETE", path)
-
-    session.ctx.cleanups.append(undo)
 
 
 def _json_id(response: httpx.Response) -> str | None:
@@ -47,7 +38,7 @@ def workspace(session: Session) -> str | None:
     created = _json_id(session.request("POST", "/v1/workspaces", json={"name": NAME}))
     session.ctx.state[key] = created or ""
     if created:
-        remove_later(session, f"/v1/workspaces/{created}")
+        session.remove_later(f"/v1/workspaces/{created}")
     return created
 
 
@@ -90,7 +81,7 @@ def upload(
     )
     file_id = _json_id(response)
     if file_id:
-        remove_later(session, f"/v1/files/{file_id}")
+        session.remove_later(f"/v1/files/{file_id}")
     return response
 
 
