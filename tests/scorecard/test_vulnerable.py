@@ -156,7 +156,7 @@ EVIDENCE: tuple[tuple[str, tuple[str, ...]], ...] = (
 # about FAIL, so the run gets room beyond the default 60 s; the default itself is held by the
 # project's own stack (tests/scorecard/test_stack.py), which has no planted repository to scan.
 MAX_SECONDS = 120
-RED = "a check of the {row} row that answers PASS (or NOT CHECKED) whatever it is shown"
+RED = "make a check of the {row} row answer PASS (or NOT CHECKED) whatever the deployment serves"
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,8 @@ def _row(report: dict[str, Any], row_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.checklist(
-    "C14", red="the runner exits 0 on a FAIL (a pipeline gate would pass this deployment)"
+    "C14",
+    red="make the runner exit 0 on a FAIL (a pipeline gate would let this deployment through)",
 )
 def test_exit_code_is_1_and_no_check_crashed(
     checked: Run,
@@ -238,7 +239,7 @@ def test_evidence_names_the_planted_flaw(
 
 
 @pytest.mark.checklist(
-    "C4", red="a check copies a cookie, password, API key or leaked secret into evidence"
+    "C4", red="let a check copy a cookie, password, API key or leaked secret into its evidence"
 )
 def test_the_report_repeats_no_secret_the_app_gave_away(
     vulnerable_stack: Stack, checked: Run
