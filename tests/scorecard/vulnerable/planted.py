@@ -61,6 +61,18 @@ packages = ["shop"]
 """
 
 
+# Script injection: an issue title anyone can write runs as shell in a job with deploy secrets.
+WORKFLOW = """\
+name: deploy
+on: issues
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "deploying for ${{ github.event.issue.title }}"
+"""
+
+
 def _git(repo: Path, *args: str) -> None:
     subprocess.run(
         ["git", "-c", "user.name=vulnerable", "-c", "user.email=v@vulnerable.test", *args],
@@ -72,8 +84,9 @@ def _git(repo: Path, *args: str) -> None:
 
 def planted_repo(root: Path) -> Path:
     """A git repository whose history holds a key (committed, then "removed"), whose tree holds
-    another in ``.env`` and a third as a default in the package (so in its wheel), and whose
-    Dockerfile runs as root from a floating base image."""
+    another in ``.env`` and a third as a default in the package (so in its wheel), whose
+    Dockerfile runs as root from a floating base image and whose workflow runs an issue title
+    as shell."""
     repo = root / "planted-repo"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
@@ -91,6 +104,8 @@ def planted_repo(root: Path) -> Path:
         encoding="utf-8",
     )
     (repo / "Dockerfile").write_text(DOCKERFILE, encoding="utf-8")
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    (repo / ".github" / "workflows" / "deploy.yml").write_text(WORKFLOW, encoding="utf-8")
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "first deploy")
     # "Removed" in the next commit: still in the history, and in every clone of it.
