@@ -248,4 +248,4 @@ def test_planted_repo_leaks_a_key_in_history_and_runs_as_root(tmp_path: Path) ->
     assert "AWS Access Key" not in find_secret_types((repo / "settings.py").read_text())
     assert "USER" not in (repo / "Dockerfile").read_text()
     workflow = (repo / ".github" / "workflows" / "deploy.yml").read_text()
-    assert "run: echo" in workflow and "${{ github.event.issue.title }}" in workflow
+    assert 'run: echo "deploying for ${{ github.event.issue.title }}"' in workflow
