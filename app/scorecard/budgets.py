@@ -106,6 +106,8 @@ def documented(overrides: dict[str, str]) -> dict[str, Limit]:
     for raw, notation in overrides.items():
         name = canonical(raw)
         if name in sizes:
+            if not notation.isdigit():
+                raise ValueError(f"--budget {raw}: a size in bytes, got {notation!r}")
             continue
         if name not in notations:
             raise ValueError(f"--budget {raw}: unknown budget (known: {', '.join(notations)})")

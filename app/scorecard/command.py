@@ -112,6 +112,18 @@ def _accounts(values: list[str]) -> tuple[Account, ...]:
     return tuple(accounts)
 
 
+def _budgets(values: list[str]) -> dict[str, str]:
+    """``--budget NAME=LIMIT`` pairs, refused at once when a name or notation is unknown."""
+    from app.scorecard.budgets import documented
+
+    pairs = _pairs(values, "=", "--budget")
+    try:
+        documented(pairs)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return pairs
+
+
 def options_from(args: argparse.Namespace) -> Options:
     if args.max_requests < 1 or args.max_seconds <= 0 or args.p95_samples < 1:
         raise UsageError("--max-requests, --max-seconds and --p95-samples must be positive")
@@ -128,7 +140,7 @@ def options_from(args: argparse.Namespace) -> Options:
         log_file=args.log_file,
         repo=args.repo,
         env_file=args.env_file,
-        budgets=_pairs(args.budget, "=", "--budget"),
+        budgets=_budgets(args.budget),
         p95_samples=args.p95_samples,
         staff_account=_accounts([args.staff_account])[0] if args.staff_account else None,
         webhook_source=args.webhook_source,

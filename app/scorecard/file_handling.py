@@ -25,7 +25,7 @@ from app.scorecard.session import Session, signed_in
 
 FIX = "docs/files.md (MAX_UPLOAD_BODY_BYTES, CLAMD_URL, app/files/downloads.py)"
 STATE = "file_handling.uploads"
-CANARIES = "logging.canaries"
+WAITED = "file_handling.scan_wait_seconds"
 SCAN_WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.5
 CHUNK = 64 * 1024
@@ -65,9 +65,8 @@ def _uploads(ctx: Context) -> dict[str, Upload] | None:
     ctx.state[STATE] = None
     if session is None or scratch.workspace(session) is None:
         return None
-    name = scratch.canary("file") + ".txt"
-    content = scratch.canary("content")
-    ctx.state.setdefault(CANARIES, []).extend([name, content])
+    name = scratch.canary(ctx, "file") + ".txt"
+    content = scratch.canary(ctx, "content")
     sent = {
         "clean": (name, f"launchproof check {content}\n".encode(), "text/plain"),
         "eicar": ("notes.txt", b"launchproof check\n" + EICAR + b"\n", "text/plain"),
@@ -78,30 +77,28 @@ def _uploads(ctx: Context) -> dict[str, Upload] | None:
         response = scratch.upload(session, filename, data, kind)
         what = f"POST /v1/workspaces/<throwaway>/files ({filename}, {kind}, {len(data)} bytes)"
         uploads[label] = Upload(label, what, response, _file_id(response))
-    _await_verdicts(session, [u for u in uploads.values() if u.file_id])
+    waited = _await_verdicts(session, [u for u in uploads.values() if u.file_id])
     ctx.state[STATE] = uploads
+    ctx.state[WAITED] = waited
     return uploads
 
 
-def _await_verdicts(session: Session, uploads: list[Upload]) -> None:
-    deadline = time.monotonic() + min(
-        SCAN_WAIT_SECONDS, session.ctx.probe.budget.remaining_seconds() / 4
-    )
+def _await_verdicts(session: Session, uploads: list[Upload]) -> float:
+    """Poll until each upload has a verdict, for at most ``SCAN_WAIT_SECONDS`` and a sixth of
+    the time left (the later checks need the rest); returns the seconds waited."""
+    started = time.monotonic()
+    deadline = started + min(SCAN_WAIT_SECONDS, session.ctx.probe.budget.remaining_seconds() / 6)
     waiting = list(uploads)
     while waiting:
         for upload in list(waiting):
             response = session.request("GET", f"/v1/files/{upload.file_id}")
-            try:
-                upload.status = (
-                    str(response.json().get("status", "")) if response.status_code == 200 else ""
-                )
-            except ValueError:
-                upload.status = ""
+            upload.status = _status(response)
             if upload.status in ("clean", "infected") or response.status_code != 200:
                 waiting.remove(upload)
         if not waiting or time.monotonic() > deadline:
-            return
+            break
         time.sleep(POLL_SECONDS)
+    return time.monotonic() - started
 
 
 def _status(response: httpx.Response) -> str:
@@ -206,9 +203,8 @@ def download_headers(ctx: Context) -> Verdict:
     if upload.file_id is None:
         return Verdict.not_checked("the clean upload was refused", sent)
     if upload.status != "clean":
-        why = (
-            f"the clean file is still {upload.status or 'unknown'} after {SCAN_WAIT_SECONDS:.0f} s"
-        )
+        waited = ctx.state.get(WAITED, 0.0)
+        why = f"the clean file is still {upload.status or 'unknown'} after {waited:.0f} s"
         return Verdict.not_checked(why, sent)
     served = _content(session, upload)
     return _judge_download(served, f"GET /v1/files/{upload.file_id}/content", sent)

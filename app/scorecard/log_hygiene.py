@@ -10,13 +10,12 @@ Evidence names the line and the kind, never the value.
 from __future__ import annotations
 
 from app.core.secret_scan import find_secret_types
+from app.scorecard import scratch
 from app.scorecard.context import Context
 from app.scorecard.model import Evidence
 from app.scorecard.registry import Verdict, check
 
-CANARIES = "logging.canaries"
 MAX_BYTES = 32 * 1024 * 1024  # the tail of a larger log is scanned
-MAX_FINDINGS = 10
 FIX = "docs/observability.md (app/core/redaction.py, app/core/logging.py)"
 
 
@@ -33,7 +32,7 @@ def _secrets_of_run(ctx: Context) -> list[tuple[str, str]]:
         key = getattr(value, "secret", None)  # API keys the run created (session.ApiKey)
         if isinstance(key, str) and len(key) >= 16:
             found.append(("an API key the run created", key))
-    found.extend(("a canary the run sent", c) for c in ctx.state.get(CANARIES, []))
+    found.extend(("a canary the run sent", c) for c in ctx.state.get(scratch.CANARIES, []))
     return found
 
 
@@ -66,19 +65,25 @@ def no_secrets(ctx: Context) -> Verdict:
     text, size = read
     lines = text.splitlines()
     own = _secrets_of_run(ctx)
-    findings: list[Evidence] = []
+    lines_by_kind: dict[str, list[int]] = {}
     for number, line in enumerate(lines, start=1):
-        kinds = [kind for kind, value in own if value in line]
-        kinds += find_secret_types(line) if _maybe_secret(line) else []
-        for kind in sorted(set(kinds)):
-            findings.append(Evidence(f"{ctx.options.log_file.name}:{number}", None, kind))
+        kinds = {kind for kind, value in own if value in line}
+        kinds.update(find_secret_types(line) if _maybe_secret(line) else [])
+        for kind in kinds:
+            lines_by_kind.setdefault(kind, []).append(number)
+    # One line of evidence per kind (where first, how often), so no kind hides behind another.
+    name = ctx.options.log_file.name
+    findings = [
+        Evidence(f"{name}:{numbers[0]}", None, f"{kind} (on {len(numbers)} line(s))")
+        for kind, numbers in sorted(lines_by_kind.items())
+    ]
     scanned = Evidence(
         f"{ctx.options.log_file.name} ({len(lines)} lines, {size} bytes)",
         None,
         f"searched for {len(own)} values of this run and the secret scanner's patterns",
     )
     if findings:
-        return Verdict.failed(scanned, *findings[:MAX_FINDINGS])
+        return Verdict.failed(scanned, *findings)
     if not lines:
         return Verdict.not_checked("the log file is empty", scanned)
     return Verdict.passed(scanned)

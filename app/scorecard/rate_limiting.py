@@ -174,7 +174,8 @@ def chat_send(ctx: Context) -> Verdict:
     if conversation_id is None:
         return Verdict.not_checked("could not create a throwaway workspace, bot and conversation")
     path = f"/v1/conversations/{conversation_id}/messages"
-    body = {"content": "launchproof check: rate limit probe, one word is enough"}
+    marker = scratch.canary(ctx, "chat")  # chat text: the logging check looks for it
+    body = {"content": f"launchproof check {marker}: a rate limit probe, one word is enough"}
 
     def send() -> httpx.Response:
         return session.request("POST", path, json=body, headers=scratch.JSON)

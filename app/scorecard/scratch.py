@@ -12,6 +12,7 @@ import uuid
 
 import httpx
 
+from app.scorecard.context import Context
 from app.scorecard.session import Session
 
 NAME = "launchproof check (throwaway)"
@@ -85,6 +86,12 @@ def upload(
     return response
 
 
-def canary(label: str) -> str:
-    """A unique marker the run sends and the logging check looks for in the server's log."""
-    return f"lpcheck-{label}-{secrets.token_hex(6)}"
+# Canaries this run sent (file names, file content, chat text): the log must not hold them.
+CANARIES = "logging.canaries"
+
+
+def canary(ctx: Context, label: str) -> str:
+    """A unique marker to send, remembered for the logging check (``ctx.state[CANARIES]``)."""
+    value = f"lpcheck-{label}-{secrets.token_hex(6)}"
+    ctx.state.setdefault(CANARIES, []).append(value)
+    return value

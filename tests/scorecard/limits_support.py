@@ -1,21 +1,18 @@
 """Running the limits/files/logging/latency/deployment checks in tests, and the tight budgets
 a stack needs so that every burst and restore fits the 60 s run.
 
-``run_checks`` asks the registered checks of the given modules the way the runner does
-(budgeted probe, shared state, cleanups last-in first-out even after a failure) and returns the
-verdicts by check id with the requests and seconds used; H3's runner does the same for the
-whole scorecard (this helper keeps these tests independent of the report format).
+``run_checks`` gives chosen checks to the real runner and returns its findings by check id,
+with the requests and seconds used and any checker or cleanup error.
 """
 
 from __future__ import annotations
 
-import importlib
-import time
 from dataclasses import dataclass, field
 
-from app.scorecard.context import Context, Options
+from app.scorecard.context import Options
+from app.scorecard.model import Finding
 from app.scorecard.probe import Budget, Probe
-from app.scorecard.registry import CHECKS, Verdict
+from app.scorecard.runner import load_checks, run
 
 MODULES = (
     "app.scorecard.rate_limiting",
@@ -47,17 +44,18 @@ def server_env(budgets: dict[str, str]) -> dict[str, str]:
 
 @dataclass
 class Run:
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    verdicts: dict[str, Finding] = field(default_factory=dict)
     requests: int = 0
     seconds: float = 0.0
+    checker_errors: list[str] = field(default_factory=list)
     cleanup_errors: list[str] = field(default_factory=list)
 
     def status(self, check_id: str) -> str:
         return str(self.verdicts[check_id].status)
 
     def evidence(self, check_id: str) -> str:
-        verdict = self.verdicts[check_id]
-        return verdict.why + " | " + " | ".join(e.line() for e in verdict.evidence)
+        finding = self.verdicts[check_id]
+        return finding.why + " | " + " | ".join(e.line() for e in finding.evidence)
 
 
 def run_checks(
@@ -66,25 +64,18 @@ def run_checks(
     max_requests: int = 2000,
     only: tuple[str, ...] = (),
 ) -> Run:
-    """Ask the checks of ``modules`` (``only`` these ids, when given) against one probe."""
-    for module in modules:
-        importlib.import_module(module)
+    """The real runner (budget, cleanups last-in first-out) on the checks of ``modules`` (``only``
+    these ids, when given), in report order."""
+    checks = [c for c in load_checks() if c.fn.__module__ in modules and (not only or c.id in only)]
     probe = Probe(Budget(max_requests, 60.0))
-    ctx = Context(options=options, probe=probe)
-    run = Run()
-    started = time.monotonic()
     try:
-        chosen = [c for c in CHECKS if c.fn.__module__ in modules and (not only or c.id in only)]
-        # Module order as given (then registration order), like CHECK_MODULES for the runner.
-        for check in sorted(chosen, key=lambda c: modules.index(c.fn.__module__)):
-            run.verdicts[check.id] = check.fn(ctx)
+        report = run(options, probe, checks)
     finally:
-        while ctx.cleanups:
-            try:
-                ctx.cleanups.pop()()
-            except Exception as exc:
-                run.cleanup_errors.append(type(exc).__name__)
-        run.requests = probe.budget.used
-        run.seconds = time.monotonic() - started
         probe.close()
-    return run
+    return Run(
+        verdicts={finding.check: finding for finding in report.findings},
+        requests=report.requests_used,
+        seconds=report.seconds_used,
+        checker_errors=report.checker_errors,
+        cleanup_errors=report.cleanup_errors,
+    )

@@ -46,6 +46,7 @@ RATE_LIMITS = {
     "RATE_LIMIT_LOGIN_IP": "10/minute",
     "RATE_LIMIT_LOGIN_ACCOUNT": "5/minute",
     "RATE_LIMIT_SIGNUP_IP": "3/hour",
+    # pragma: allowlist nextline secret
     "RATE_LIMIT_PASSWORD_RESET_IP": "5/hour",
     "RATE_LIMIT_CHAT_SEND": "10/minute",
     "RATE_LIMIT_UPLOAD": "10/hour",

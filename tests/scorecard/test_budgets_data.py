@@ -3,11 +3,17 @@ reads what the limiter reads."""
 
 from __future__ import annotations
 
+import fnmatch
+import subprocess
+import sys
+import tomllib
+
 import pytest
 from limits import parse_many
 
 from app.scorecard.budgets import bundled, canonical, documented, documented_size, parse
 from tests.scorecard.budgets_data import TARGET, render
+from tests.support import ROOT
 
 
 @pytest.mark.checklist("C6", red="a budget default changed without regenerating budgets.json")
@@ -45,3 +51,30 @@ def test_an_unknown_budget_or_notation_is_refused() -> None:
         documented({"logn_ip": "5/minute"})
     with pytest.raises(ValueError, match="limits notation"):
         documented({"login_ip": "five a minute"})
+
+
+def test_the_budgets_ship_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["app.scorecard"]
+    assert any(fnmatch.fnmatch("data/budgets.json", pattern) for pattern in patterns)
+
+
+def test_a_bad_budget_is_a_usage_error_before_any_request() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "check",
+            "https://unused.invalid",
+            "--budget",
+            "logn=5/minute",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "unknown budget" in result.stderr

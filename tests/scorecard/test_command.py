@@ -96,3 +96,10 @@ def test_a_wrong_server_exits_1_with_markdown_json_and_junit(tmp_path: Path) -> 
     assert int(suite.get("failures", "0")) >= 4
     for text in (result.stdout, result.stderr, (tmp_path / "report.xml").read_text()):
         assert password not in text
+
+
+@pytest.mark.checklist("C11", red="serve starts with half a TLS configuration")
+def test_serve_refuses_a_certificate_without_its_key(capsys: pytest.CaptureFixture[str]) -> None:
+    parsed = build_parser().parse_args(["serve", "--ssl-certfile", "cert.pem"])
+    assert parsed.func(parsed) == 2
+    assert "--ssl-keyfile" in capsys.readouterr().err

@@ -23,6 +23,7 @@ def test_every_check_passes_against_the_stack(limits_stack: LimitsStack) -> None
     failing = {k: v for k, v in report.items() if run.status(k) != "PASS"}
     assert not failing, failing
     assert not run.cleanup_errors
+    assert not run.checker_errors
     assert run.seconds < 60, run.seconds
     assert run.requests < 2000, run.requests
     print(f"\n{run.requests} requests, {run.seconds:.1f} s")  # noqa: T201

@@ -3,6 +3,10 @@ protection (tests/scorecard/limits_wrong_server.py), and says NOT CHECKED when i
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +14,7 @@ import pytest
 from app.scorecard.context import Options
 from tests.scorecard.limits_support import TIGHT_BUDGETS, Run, run_checks
 from tests.scorecard.limits_wrong_server import Flaws, WrongServer, wrong_server
+from tests.support import ROOT
 
 RATE = ("app.scorecard.rate_limiting",)
 BURSTS = (
@@ -140,12 +145,31 @@ def test_a_slow_api_fails_the_p95_budget(tmp_path: Path) -> None:
 def test_a_log_with_the_password_fails_without_printing_it(tmp_path: Path) -> None:
     logging = ("app.scorecard.log_hygiene",)
     with wrong_server(tmp_path) as server:
-        run = run_checks(options(server), ("app.scorecard.latency", *logging))
+        # The rate-limit checks sign in first (and log in with the password), then the log is read.
+        run = run_checks(options(server), ("app.scorecard.rate_limiting", *logging))
         blind = run_checks(options(server, log_file=None), logging)
     # The check reads the log the run produced: the wrong server logged the login body.
     assert server.account.password in server.log_path.read_text()
     assert run.status("logging.no_secrets") == "FAIL"
     assert "an account password" in run.evidence("logging.no_secrets")
+    assert "a canary the run sent" in run.evidence("logging.no_secrets")  # the chat text
     assert server.account.password not in run.evidence("logging.no_secrets")
     assert blind.status("logging.no_secrets") == "NOT CHECKED"
     assert "--log-file" in blind.evidence("logging.no_secrets")
+
+
+@pytest.mark.checklist("C6", red="--staff-account or --webhook-source not passed to the checks")
+def test_the_command_line_gives_the_staff_account_and_webhook_source(tmp_path: Path) -> None:
+    with wrong_server(tmp_path) as server:
+        argv = [sys.executable, "-m", "app", "check", server.url, "--format", "json"]
+        argv += ["--account", f"{server.account.email}:LP_WRONG_PASSWORD"]
+        argv += ["--staff-account", f"{server.account.email}:LP_WRONG_PASSWORD"]
+        argv += ["--webhook-source", "billing", "--max-seconds", "30"]
+        env = {**os.environ, "LP_WRONG_PASSWORD": server.account.password}
+        result = subprocess.run(
+            argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+    found = {c["id"]: c for row in json.loads(result.stdout)["rows"] for c in row["checks"]}
+    assert found["rate_limit.admin"]["status"] == "FAIL", found["rate_limit.admin"]
+    assert found["rate_limit.webhook"]["status"] == "FAIL", found["rate_limit.webhook"]
+    assert server.account.password not in result.stdout
