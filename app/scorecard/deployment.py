@@ -25,7 +25,7 @@ from app.scorecard.repo_tools import Secret
 
 NEEDS_REPO = "needs --repo PATH (the source tree)"
 MAX_EVIDENCE = 10
-SECRETS_FIX = "docs/secrets.md (rotate the key, then rewrite or purge; .gitleaks.toml)"
+LEAK_FIX = "docs/secrets.md (rotate the key, then rewrite or purge; .gitleaks.toml)"
 
 
 def _repo(ctx: Context) -> Path | None:
@@ -92,7 +92,7 @@ for _id, _title, _fn in (
     ("deployment.secrets_wheel", "no secret in the built wheel", _wheel),
     ("deployment.secrets_image", "no secret in the image build context", _image_context),
 ):
-    check("deployment", _id, _title, fix=SECRETS_FIX)(_with_repo(_fn))
+    check("deployment", _id, _title, fix=LEAK_FIX)(_with_repo(_fn))
 
 
 # --- The deployment files --------------------------------------------------------------------

@@ -67,7 +67,7 @@ def limits_stack(
     db: Database, stub: Stub, clamd: Clamd, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LimitsStack]:
     state = Path(tmp_path_factory.mktemp("limits"))
-    secret = "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    hook_key = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     env = base_env(
         db,
         OPENAI_BASE_URL=stub.base_url,
@@ -76,7 +76,7 @@ def limits_stack(
         STORAGE_LOCAL_DIR=str(state / "objects"),
         MAX_UPLOAD_BODY_BYTES=str(UPLOAD_CAP),
         WORKER_POLL_SECONDS="0.2",
-        WEBHOOK_INBOUND_SECRETS=f"{WEBHOOK_SOURCE}={secret}",
+        WEBHOOK_INBOUND_SECRETS=f"{WEBHOOK_SOURCE}={hook_key}",
         RATE_LIMIT_KEY_PREFIX=f"lp-limits-{secrets.token_hex(6)}",
         RATE_LIMIT_READ="1000/minute",
         **server_env(TIGHT_BUDGETS),

@@ -28,7 +28,9 @@ TIGHT_BUDGETS = {
     "login_account": "3/5seconds",
     "login_ip": "20/5seconds",
     "signup_ip": "3/5seconds",
+    # pragma: allowlist nextline secret
     "password_reset_account": "3/5seconds",
+    # pragma: allowlist nextline secret
     "password_reset_ip": "5/5seconds",
     "chat_send": "3/5seconds",
     "upload": "5/5seconds",
