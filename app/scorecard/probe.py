@@ -4,7 +4,7 @@ total budget and a deadline, both printed in the report.
 ``resolve`` pins host names to addresses the way ``curl --resolve`` does (a staging host before
 its DNS exists, an origin behind Cloudflare, a loopback stack in tests) while TLS still verifies
 the certificate for the *name*; ``ca_file`` adds a private CA. Redirects are never followed: a
-redirect is evidence.
+redirect is evidence. Cookies are never kept: a request carries only the credential it is given.
 """
 
 from __future__ import annotations
@@ -108,7 +108,13 @@ class Probe:
         self.budget.take()
         timeout = min(self.client.timeout.read or 10.0, max(self.budget.remaining_seconds(), 1.0))
         kwargs.setdefault("timeout", timeout)
-        return self.client.request(method, url, **kwargs)
+        try:
+            return self.client.request(method, url, **kwargs)
+        finally:
+            # Nothing is remembered between requests: httpx would keep a Set-Cookie and send it
+            # with every later request, so a "no credential" probe made after a check signed in
+            # would carry that session. Each request sends exactly the credential its check gives.
+            self.client.cookies.clear()
 
     def connect_tls(
         self, host: str, port: int, *, context: ssl.SSLContext | None = None

@@ -27,3 +27,12 @@ def scorecard_report(scorecard_stack: Stack) -> tuple[subprocess.CompletedProces
     """One full ``python -m app check --format json`` run against the stack, shared by the rows'
     tests (a run costs seconds and a few hundred requests of the stack's rate limits)."""
     return run_check(scorecard_stack)
+
+
+@pytest.fixture(scope="session")
+def vulnerable_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The deliberately vulnerable app dressed as the stack (tests/scorecard/vulnerable)."""
+    from tests.scorecard.vulnerable.server import start
+
+    with start(tmp_path_factory.mktemp("vulnerable")) as stack:
+        yield stack
