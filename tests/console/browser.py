@@ -73,3 +73,15 @@ def mailed_link(db: Database, to: str, kind: str) -> str:
     match = re.search(r"https?://\S+#token=[A-Za-z0-9_-]+", db.last_mail(to, kind))
     assert match is not None, f"no link in the {kind} mail"
     return match.group(0)
+
+
+# Markup that runs script the moment anything parses it as HTML.
+XSS = '<img src=x onerror="window.__pwned=1;alert(1)"><script>window.__pwned=1</script>'
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    """Through the console's own form (the page must already show it)."""
+    page.fill("#signin-form input[type=email]", email)
+    page.fill("#signin-form input[type=password]", password)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#signout")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.console.browser import Page, Watched, mailed_link
+from tests.console.browser import Watched, mailed_link, sign_in
 from tests.console.conftest import csp_reports_counted, screenshot
 from tests.factories.users import login, signup, strong_password, unique_email
 from tests.factories.workspaces import create_workspace
@@ -18,13 +18,6 @@ from tests.support import Database, Server
 
 STORAGE = """() => ({cookie: document.cookie,
     local: localStorage.length, session: sessionStorage.length})"""
-
-
-def sign_in(page: Page, email: str, password: str) -> None:
-    page.fill("#signin-form input[type=email]", email)
-    page.fill("#signin-form input[type=password]", password)
-    page.click("#signin-form button[type=submit]")
-    page.wait_for_selector("#signout")
 
 
 @pytest.mark.checklist("C5", red="a console script parses markup (TT) or the CSP is loosened")
