@@ -14,7 +14,9 @@ from tests.browser.chromium import (
     Page,
     sync_playwright,
 )
-from tests.support import Database, Server
+from tests.factories.users import login, signup
+from tests.factories.workspaces import create_workspace
+from tests.support import Actor, Database, Server
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "Browser", "Page", "Watched", "sync_playwright"]
 
@@ -85,3 +87,15 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.fill("#signin-form input[type=password]", password)
     page.click("#signin-form button[type=submit]")
     page.wait_for_selector("#signout")
+
+
+def owner_in_console(tab: Watched, db: Database, tab_name: str) -> tuple[Page, Actor, str]:
+    """A fresh user owning a fresh workspace, signed in to the console on ``tab_name``."""
+    email, password = signup(tab.server, db)
+    owner = login(tab.server, email, password)
+    workspace_id = create_workspace(owner, "Console studio")
+    page = tab.page("/#/signin")
+    sign_in(page, email, password)
+    page.goto(f"/#/w/{workspace_id}/{tab_name}")
+    page.wait_for_selector(f"#tab-{tab_name}")
+    return page, owner, workspace_id

@@ -71,5 +71,6 @@ def csp_reports_counted(server: Server) -> float:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """docs/img/console-<name>.png (the pictures in docs/console.md)."""
-    page.screenshot(path=str(IMG / f"console-{name}.png"), full_page=True)
+    """docs/img/console-<name>.png (the pictures in docs/console.md); shown-once secrets masked."""
+    path = str(IMG / f"console-{name}.png")
+    page.screenshot(path=path, full_page=True, mask=[page.locator(".secret-value")])
