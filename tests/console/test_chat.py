@@ -1,4 +1,5 @@
-"""Workspace, bot and a streamed chat in the console, with hostile content everywhere (C3, C5).
+"""Workspace, bot, a streamed chat with a tool call and an attached file, hostile content
+everywhere (C3, C5).
 
 The bot's name and the model's answer are XSS payloads (the stub is scripted to answer one and
 to call a tool first); they must reach the screen as text and never run: no flag set, no
@@ -54,6 +55,15 @@ def test_create_a_bot_and_chat_with_streaming_and_tool_calls(
     assert page.text_content(".bot-name") == bot_name  # shown, as text
     screenshot(page, "bots")
 
+    owner = login(console, email, password)
+    workspace_id = owner.get("/v1/workspaces").json()["items"][0]["id"]
+    secret_word = "attached-" + secrets.token_hex(4)
+    uploaded = owner.post(
+        f"/v1/workspaces/{workspace_id}/files",
+        files={"file": ("brief.txt", f"The word is {secret_word}.".encode(), "text/plain")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+
     answer = "Done. " + XSS + " **not markdown**"
     note = {"title": "From chat", "body": XSS}
     script(
@@ -65,6 +75,7 @@ def test_create_a_bot_and_chat_with_streaming_and_tool_calls(
     page.wait_for_selector("#chat-form")
     assert page.text_content("#chat-bot") == bot_name
     page.fill("#chat-input", "Please file a note " + XSS)
+    page.select_option("#chat-files", uploaded.json()["id"])  # attach the (clean) file
     page.click("#chat-form button[type=submit]")
     done = page.wait_for_selector(".msg.assistant[data-status=complete]")
     assert done.query_selector(".content").text_content() == answer  # type: ignore[union-attr]
@@ -72,6 +83,8 @@ def test_create_a_bot_and_chat_with_streaming_and_tool_calls(
     assert tool.startswith("tool create_note: ")
     assert XSS in (page.text_content(".tool-call pre") or "").replace('\\"', '"')
     screenshot(page, "chat")
+    sent = [r["body"] for r in stub.requests() if r["session"] == session]
+    assert secret_word in str(sent[0]["messages"])  # the attachment reached the model
 
     page.reload()  # the stored conversation renders the same way
     page.wait_for_selector(".msg.assistant")
@@ -80,6 +93,5 @@ def test_create_a_bot_and_chat_with_streaming_and_tool_calls(
     assert page.query_selector("main script") is None
     tab.assert_clean(page)
     assert csp_reports_counted(console) == reported
-    owner = login(console, email, password)
     stored = owner.get("/v1/workspaces").json()["items"][0]
     assert stored["name"] == "Studio " + XSS  # stored verbatim; inert only because rendered so
