@@ -2,7 +2,8 @@
 
 API responses are JSON and never rendered as documents: the CSP forbids everything and framing.
 The Swagger page (development only, when docs are enabled) gets a relaxed CSP limited to its HTML
-path, so ``/docs`` keeps working without loosening the policy for the API.
+path, so ``/docs`` keeps working without loosening the policy for the API. The console's pages
+set a strict policy of their own (app/console/policy.py), which wins over this default.
 """
 
 from __future__ import annotations
