@@ -21,7 +21,14 @@ CHROMIUM_ARGS = [
 ]
 
 try:  # Under CI a missing browser or driver is a failure, never a skip.
-    from playwright.sync_api import Browser, BrowserContext, Dialog, Page, sync_playwright
+    from playwright.sync_api import (
+        Browser,
+        BrowserContext,
+        Dialog,
+        FilePayload,
+        Page,
+        sync_playwright,
+    )
 except ImportError:  # pragma: no cover
     if IN_CI:
         raise
@@ -42,6 +49,7 @@ __all__ = [
     "Browser",
     "BrowserContext",
     "Dialog",
+    "FilePayload",
     "Page",
     "sync_playwright",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.browser.chromium import FilePayload
 from tests.console.browser import XSS, Watched, owner_in_console
 from tests.console.conftest import screenshot
 from tests.factories.users import create_actor
@@ -25,13 +26,11 @@ def test_upload_show_scan_status_and_never_execute_a_file(
     page, owner, workspace_id = owner_in_console(tab, db, "files")
     page.set_input_files(
         "#file-input",
-        files=[
-            {
-                "name": "page.html",
-                "mimeType": "text/html",
-                "buffer": b"<!doctype html><script>window.__pwned=1;alert(1)</script>",
-            }
-        ],
+        files=FilePayload(
+            name="page.html",
+            mimeType="text/html",
+            buffer=b"<!doctype html><script>window.__pwned=1;alert(1)</script>",
+        ),
     )
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector(".flash.error")  # refused from the bytes, shown as a problem
@@ -40,7 +39,7 @@ def test_upload_show_scan_status_and_never_execute_a_file(
     name = XSS.replace("/", "") + ".txt"
     body = b"notes\n<script>window.__pwned=1;alert(1)</script>\n"
     page.set_input_files(
-        "#file-input", files=[{"name": name, "mimeType": "text/plain", "buffer": body}]
+        "#file-input", files=FilePayload(name=name, mimeType="text/plain", buffer=body)
     )
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector(".file-name")
@@ -79,8 +78,9 @@ def test_an_api_key_is_shown_once_and_kept_nowhere(
     assert works.status_code == 200, works.text
     assert page.evaluate(STORAGE) == 0
     page.goto(f"/#/w/{workspace_id}/files")
+    page.wait_for_selector("#tab-files")  # the keys screen is gone...
     page.goto(f"/#/w/{workspace_id}/keys")
-    page.wait_for_selector("#tab-keys table")
+    page.wait_for_selector("#tab-keys table")  # ...and drawn afresh
     assert page.query_selector("#secret-once") is None
     assert key not in (page.content())
     assert "CI " + XSS in (page.text_content("#tab-keys table") or "")

@@ -75,7 +75,7 @@ def test_staff_list_users_suspend_and_read_the_audit_log(
     assert victim.get("/v1/me").status_code == 401
 
     page.click("text=Audit log")
-    page.wait_for_selector("text=Audit log")
+    page.wait_for_selector("#audit-log")
     actions = page.locator("td code").all_text_contents()
     assert any("suspend" in action for action in actions), actions[:10]
     screenshot(page, "audit")

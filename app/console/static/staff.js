@@ -27,7 +27,7 @@ export async function users(prefix = '') {
 
 export async function audit() {
   const items = (await api.get('/v1/admin/audit-events?limit=100')).items;
-  replace(view(), h('h2', {}, 'Audit log'),
+  replace(view(), h('h2', { id: 'audit-log' }, 'Audit log'),
     table(['When', 'Action', 'Outcome', 'Actor', 'Target', 'IP', 'Request'], items.map((e) => [
       when(e.occurred_at), h('code', {}, e.action), e.outcome, e.actor_user_id || e.actor_api_key_id || '—',
       e.target_type ? `${e.target_type} ${e.target_id || ''}` : '—', e.client_ip || '—', e.request_id || '—',
