@@ -86,8 +86,11 @@ def test_create_a_bot_and_chat_with_streaming_and_tool_calls(
     sent = [r["body"] for r in stub.requests() if r["session"] == session]
     assert secret_word in str(sent[0]["messages"])  # the attachment reached the model
 
-    page.reload()  # the stored conversation renders the same way
+    page.reload()  # the stored conversation renders the same way, listed with the bot's others
     page.wait_for_selector(".msg.assistant")
+    assert page.locator(".conversations a.active").count() == 1
+    roles = page.locator(".msg .role").all_text_contents()
+    assert roles == ["user", "assistant"]  # oldest first
     assert page.text_content(".msg.assistant .content") == answer
     assert page.query_selector("img") is None
     assert page.query_selector("main script") is None

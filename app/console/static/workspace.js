@@ -1,6 +1,6 @@
 // Workspaces, bots and the chat screen (streamed answers, tool calls, attached files).
 import * as api from './api.js';
-import { field, flash, form, h, replace, table, view } from './dom.js';
+import { field, flash, form, h, replace, table, view, when } from './dom.js';
 import { go } from './main.js';
 import * as manage from './manage.js';
 
@@ -65,13 +65,24 @@ async function bots(ws, body) {
 }
 
 async function chat(ws, botId, conversationId) {
-  const bot = await api.get(`/v1/bots/${enc(botId)}`);
-  const files = (await api.all(`/v1/workspaces/${enc(ws.id)}/files`)).filter((f) => f.status !== 'infected');
+  const [bot, allFiles, conversations] = await Promise.all([
+    api.get(`/v1/bots/${enc(botId)}`),
+    api.all(`/v1/workspaces/${enc(ws.id)}/files`),
+    api.all(`/v1/workspaces/${enc(ws.id)}/conversations`, 100),
+  ]);
+  const files = allFiles.filter((f) => f.status !== 'infected');
+  const here = `/#/w/${enc(ws.id)}/chat/${enc(botId)}`;
+  const earlier = h('nav', { class: 'conversations', 'aria-label': 'Conversations' },
+    h('a', { href: here, class: conversationId ? '' : 'active' }, 'New conversation'),
+    conversations.filter((c) => c.bot_id === botId).map((c) =>
+      h('a', { href: `${here}/${enc(c.id)}`, class: c.id === conversationId ? 'active' : '' },
+        `${c.title} · ${when(c.last_message_at || c.created_at)}`)));
   const log = h('ol', { class: 'chat', id: 'chat-log' });
   const state = { conversationId };
   if (conversationId) {
     const past = await api.all(`/v1/conversations/${enc(conversationId)}/messages`);
-    for (const m of past) log.append(bubble(m.role, m.content, m.status));
+    // The API lists newest first; a transcript reads oldest first.
+    for (const m of past.reverse()) log.append(bubble(m.role, m.content, m.status));
   }
   const text = field('Message', { tag: 'textarea', required: true, rows: 2, id: 'chat-input' });
   const attach = field('Attach clean files', { tag: 'select', multiple: true, id: 'chat-files' });
@@ -81,6 +92,7 @@ async function chat(ws, botId, conversationId) {
     h('p', {}, h('a', { href: `/#/w/${enc(ws.id)}/bots` }, `← ${ws.name}`)),
     h('h2', {}, 'Chat with ', h('span', { class: 'bot-name', id: 'chat-bot' }, bot.name), ' ',
       h('span', { class: 'tag' }, bot.model)),
+    earlier,
     log,
     form({ id: 'chat-form', class: 'card' }, [text.el, files.length ? attach.el : null,
       h('button', { type: 'submit' }, 'Send')], async () => {
