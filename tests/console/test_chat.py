@@ -57,10 +57,10 @@ def test_create_a_bot_and_chat_with_streaming_and_tool_calls(
 
     owner = login(console, email, password)
     workspace_id = owner.get("/v1/workspaces").json()["items"][0]["id"]
-    secret_word = "attached-" + secrets.token_hex(4)
+    marker = "attached-" + secrets.token_hex(4)
     uploaded = owner.post(
         f"/v1/workspaces/{workspace_id}/files",
-        files={"file": ("brief.txt", f"The word is {secret_word}.".encode(), "text/plain")},
+        files={"file": ("brief.txt", f"The word is {marker}.".encode(), "text/plain")},
     )
     assert uploaded.status_code == 201, uploaded.text
 
@@ -84,7 +84,7 @@ def test_create_a_bot_and_chat_with_streaming_and_tool_calls(
     assert XSS in (page.text_content(".tool-call pre") or "").replace('\\"', '"')
     screenshot(page, "chat")
     sent = [r["body"] for r in stub.requests() if r["session"] == session]
-    assert secret_word in str(sent[0]["messages"])  # the attachment reached the model
+    assert marker in str(sent[0]["messages"])  # the attachment reached the model
 
     page.reload()  # the stored conversation renders the same way, listed with the bot's others
     page.wait_for_selector(".msg.assistant")
