@@ -12,6 +12,7 @@ from app.bots.router import router as bots_router
 from app.chat.router import router as chat_router
 from app.console.router import router as console_router
 from app.conversations.router import router as conversations_router
+from app.disclosure.router import router as disclosure_router
 from app.files.router import router as files_router
 from app.health.router import router as health_router
 from app.invitations.router import router as invitations_router
@@ -24,6 +25,7 @@ from app.workspaces.router import router as workspaces_router
 # Public routers: every route on them is listed in PUBLIC_ROUTES below.
 PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
     health_router,
+    disclosure_router,  # /.well-known/security.txt (SECURITY_CONTACT)
     auth_public_router,
     # --- Webhooks: inbound calls carry a Standard Webhooks signature instead of a principal ---
     webhooks_inbound_router,
@@ -78,6 +80,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/readyz/dependencies"),  # names and up/down only, cached (app/health)
+        ("GET", "/.well-known/security.txt"),  # RFC 9116 contact (app/disclosure)
         ("GET", "/metrics"),  # not a principal: a scraper's METRICS_TOKEN (app/monitoring)
         ("POST", "/v1/auth/signup"),
         ("POST", "/v1/auth/verify-email"),

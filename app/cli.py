@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
+import importlib.util
 import os
 import sys
 from collections.abc import Sequence
@@ -22,9 +23,8 @@ from pydantic import ValidationError
 from app.core.config import Environment, Settings, get_settings
 from app.core.logging import configure_logging
 from app.core.logging import run as run_async
-
-MAX_REQUEST_HEAD_BYTES = 16 * 1024
-KEEP_ALIVE_SECONDS = 5
+from app.scorecard.command import add_check_parser
+from app.serve import add_serve_parser
 
 
 def _migrate(_args: argparse.Namespace) -> int:
@@ -55,38 +55,6 @@ def _development_module(command: str, module: str) -> ModuleType | None:
             file=sys.stderr,
         )
         return None
-
-
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    if args.workers > 1:
-        from app.core.metrics_http import prepare_multiprocess_dir
-
-        prepare_multiprocess_dir()
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
-        server_header=False,
-        date_header=False,
-        # Header size cap: h11 refuses to buffer a request head past this many bytes (400); the
-        # exact cap is app.core.body_limit's 431. h11 is chosen explicitly because httptools
-        # buffers heads of any size. The subclass adds a deadline for request heads (slowloris).
-        http="app.core.slow_heads:HeadTimeoutH11Protocol",
-        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        access_log=False,
-        log_level="warning",
-        log_config=None,  # keep this process's logging (uvicorn's own config is plain text)
-        # SIGTERM: stop accepting, let open responses finish for this long, then cancel them
-        # (open event streams end with an SSE error event: app/core/drain.py).
-        timeout_graceful_shutdown=get_settings().shutdown_grace_seconds,
-    )
-    return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -259,11 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations (owner role)").set_defaults(
         func=_migrate
     )
-    serve = sub.add_parser("serve", help="run the API with uvicorn")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.set_defaults(func=_serve)
+    add_serve_parser(sub)
+    add_check_parser(sub)
     worker = sub.add_parser("worker", help="run background jobs")
     worker.add_argument("--once", action="store_true", help="run every job once and exit")
     worker.add_argument(
@@ -381,6 +346,8 @@ def _init_observability() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command != "dev-db" and importlib.util.find_spec("app.devtools") is not None:
+        importlib.import_module("app.devtools.dev_env").load_dev_env()  # development only
     _init_observability()
     result: int = args.func(args)
     return result

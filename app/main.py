@@ -9,20 +9,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import include_api
+from app.api import PUBLIC_ROUTES, include_api
 from app.auth.passwords import PasswordService
 from app.chat.provider import create_client
+from app.core.api_description import api_description
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Environment, Settings, get_settings
 from app.core.cors import StrictCORSMiddleware
 from app.core.db import create_engine, create_sessionmaker
+from app.core.docs import docs_routes
 from app.core.drain import DrainMiddleware
 from app.core.error_reporting import init_error_reporting
 from app.core.errors import install_error_handlers
 from app.core.hosts import TrustedHostsMiddleware
 from app.core.https import HTTPSOnlyMiddleware
 from app.core.logging import configure_logging
+from app.core.methods import MethodsMiddleware
 from app.core.middleware import RequestContextMiddleware
+from app.core.openapi import install_contract
 from app.core.rate_limit import RateLimiter
 from app.core.security_headers import SecurityHeadersMiddleware
 from app.files.scanning import scanner_client
@@ -32,6 +36,12 @@ from app.health.dependencies import DependencyMonitor
 from app.health.repository import DatabaseProbe
 
 AUDIT_POOL_SIZE = 2
+API_DESCRIPTION = (
+    "Launchproof's HTTP API. Browsers sign in with `POST /v1/auth/login` and send the session "
+    "cookie plus their `Origin` on writes; programs use a workspace API key as a bearer token. "
+    "Every error is `application/problem+json` with a stable `code`. Chat turns stream as "
+    "server-sent events when `Accept: text/event-stream` is sent (see the `ChatEvent` schemas)."
+)
 
 
 class InsecureConfiguration(RuntimeError):
@@ -81,11 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Launchproof",
         version=settings.release,
+        description=api_description(settings),
         lifespan=lifespan,
-        docs_url="/docs" if settings.show_docs else None,
+        docs_url=None,  # app/core/docs.py serves /docs from local assets
         redoc_url=None,
         openapi_url="/openapi.json" if settings.show_docs else None,
         debug=False,
+        # A wrong path is a 404 problem: Starlette's slash redirect answered `GET /v1/me/` with
+        # a 307 to plain http (whatever the proxy said) and revealed routes such as /metrics.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.passwords = PasswordService(settings)
@@ -97,12 +111,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scanner = scanner_client(settings)
     install_error_handlers(app)
     include_api(app)
+    if settings.show_docs:
+        app.router.routes.extend(docs_routes())
+    install_contract(
+        app,
+        public_routes=PUBLIC_ROUTES,
+        cookie_name=settings.session_cookie_name,
+        description=API_DESCRIPTION,
+    )
 
     # Middleware, outermost last-added. Request order: request context (id, client IP; so every
     # answer below, 400/403/413 included, carries X-Request-ID) -> security headers (on every
     # response) -> HTTPS only (production) -> trusted hosts -> body limits -> CORS -> routes.
     # Exact origins only, credentials for those only, no CORS header at all for others
-    # (app/core/cors.py has the policy).
+    # (app/core/cors.py has the policy). Innermost: HEAD, OPTIONS and 405's Allow from the
+    # route table (app/core/methods.py); CORS preflights are answered before they get there.
+    app.add_middleware(MethodsMiddleware, routes=app.router.routes)
     app.add_middleware(
         StrictCORSMiddleware,
         allow_origins=[o for o in settings.allowed_origins if o not in ("*", "null")],

@@ -1,6 +1,6 @@
 """``python -m app serve`` with a chosen HTTP parser, for the h11-versus-httptools comparison.
 
-Every uvicorn option is the one ``app/cli.py`` uses, except ``http``: the production server runs
+Every uvicorn option is the one ``app/serve.py`` uses, except ``http``: the production server runs
 h11 (its request-head cap); this lets ``load.ceiling --http httptools`` measure what that costs.
 Loopback only; never used to serve real traffic.
 """
@@ -12,7 +12,7 @@ from typing import Literal
 
 import uvicorn
 
-from app.cli import KEEP_ALIVE_SECONDS, MAX_REQUEST_HEAD_BYTES
+from app.serve import KEEP_ALIVE_SECONDS, MAX_REQUEST_HEAD_BYTES
 
 Parser = Literal["h11", "httptools"]
 

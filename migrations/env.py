@@ -7,6 +7,9 @@ DATABASE_URL) so grants and default privileges name it.
 from __future__ import annotations
 
 import asyncio
+import importlib
+import importlib.util
+from typing import Any
 
 from alembic import context
 from sqlalchemy.engine import Connection, make_url
@@ -19,6 +22,12 @@ from app.core.logging import configure_logging, logging_configured
 from app.core.models import Base
 
 target_metadata = Base.metadata
+
+# A development checkout reads .data/dev.env and .env like every CLI command does
+# (app/devtools/dev_env.py: development only, real variables win; an installed production wheel
+# has no app.devtools), so a bare `alembic revision --autogenerate` finds the database by itself.
+if importlib.util.find_spec("app.devtools") is not None:
+    importlib.import_module("app.devtools.dev_env").load_dev_env()
 
 # The project's logging (JSON lines, redacted), never alembic.ini's fileConfig: ``python -m app
 # migrate`` has configured it already; a bare ``alembic upgrade`` gets it here.
@@ -43,12 +52,22 @@ def _urls() -> tuple[str, str]:
     return migration.get_secret_value(), app_role
 
 
+def _number_new_revision(_context: Any, _revision: Any, directives: list[Any]) -> None:
+    """New revisions get the project's numbered ids (``0010_create_things``), not random hex."""
+    from app.devtools.migration_names import next_revision_id
+
+    script = directives[0]
+    heads = context.script.get_heads()
+    script.rev_id = next_revision_id(tuple(heads), script.message)
+
+
 def _run(connection: Connection, app_role: str) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
         transaction_per_migration=True,
+        process_revision_directives=_number_new_revision,
     )
     context.get_context().opts["app_role"] = app_role
     with context.begin_transaction():

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.dev_stack import dev_env_file, dev_server  # noqa: F401 - make run's shape (issue 17)
 from tests.factories.users import create_actor
 from tests.scanner import Clamd, start_clamd, stop_clamd
 from tests.support import (
@@ -21,6 +22,9 @@ from tests.support import (
     stop_process,
     stop_server,
 )
+
+# The checklist marker's enforcement and its JSON dump for docs/checklist.md.
+pytest_plugins = ("tests.checklist_plugin",)
 
 
 @pytest.fixture(scope="session")

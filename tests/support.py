@@ -89,7 +89,11 @@ class Database:
 
     def snapshot(self, *tables: str) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of ``tables`` (sorted), to assert that an attack changed nothing."""
-        return {t: sorted(self.rows(f"SELECT * FROM {t}"), key=repr) for t in tables}  # noqa: S608
+        with self.connect() as conn:  # one connection for all tables (BOLA runs this per case)
+            return {
+                t: sorted(conn.execute(f"SELECT * FROM {t}").fetchall(), key=repr)  # noqa: S608
+                for t in tables
+            }
 
     def last_mail(self, to: str, kind: str) -> str:
         body = self.scalar(

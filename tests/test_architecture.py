@@ -199,6 +199,10 @@ def imported_modules(module: Module) -> Iterator[tuple[str, ast.AST]]:
 # --- SQL lives in repositories --------------------------------------------------------------
 
 
+@pytest.mark.checklist(
+    "C2",
+    red="build a select() outside a repository.py, e.g. in a service or router",
+)
 def test_sql_is_built_only_in_repositories() -> None:
     offenders = [
         f"{module.where(call)} {name}("
@@ -299,6 +303,11 @@ def _tenant_repository_methods() -> list[tuple[str, str, bool]]:
     return rows
 
 
+@pytest.mark.checklist(
+    "C2",
+    red="add a public method to a tenant repository that takes neither a Principal nor an "
+    "AccessibleWorkspaceID",
+)
 def test_tenant_repositories_have_no_unscoped_public_methods() -> None:
     rows = _tenant_repository_methods()
     assert {cls for cls, _, _ in rows} >= {"WorkspaceRepository", "ApiKeyRepository"}
@@ -311,6 +320,7 @@ def test_tenant_repositories_have_no_unscoped_public_methods() -> None:
     assert stale == [], "allowlisted methods that no longer exist or are now scoped: remove them"
 
 
+@pytest.mark.checklist("C2", red="add a tenant model without a scoped Repository subclass")
 def test_every_tenant_model_has_a_repository() -> None:
     tenant_models = {
         mapper.class_ for mapper in Base.registry.mappers if issubclass(mapper.class_, TenantMixin)

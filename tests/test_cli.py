@@ -21,6 +21,10 @@ def user_count(db: Database, email: str) -> int:
     return int(db.scalar("SELECT count(*) FROM user_account WHERE email = %s", email))
 
 
+@pytest.mark.checklist(
+    "C4",
+    red="add a --password option to create-user (argv lands in ps and shell history)",
+)
 def test_there_is_no_password_option(server: Server, db: Database) -> None:
     email, password = unique_email("argv"), strong_password()
     result = run_cli(server.env, "create-user", "--email", email, "--password", password)
@@ -32,6 +36,7 @@ def test_there_is_no_password_option(server: Server, db: Database) -> None:
     assert "--password" not in usage.stdout
 
 
+@pytest.mark.checklist("C9", red="quote the refused password in create-user's error message")
 @pytest.mark.parametrize(
     "password",
     [
@@ -53,6 +58,7 @@ def test_weak_passwords_are_refused_without_echo(
     assert user_count(db, email) == 0
 
 
+@pytest.mark.checklist("C9", red="quote the password in create-user's duplicate-address error")
 def test_duplicates_are_refused_without_echo(server: Server, db: Database) -> None:
     email, first, second = unique_email("dup"), strong_password(), strong_password()
     created = run_cli(server.env, "create-user", "--email", email, stdin=first + "\n")

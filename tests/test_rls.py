@@ -51,6 +51,12 @@ from app.workspaces.models import Workspace, WorkspaceMembership
 from app.workspaces.permissions import Role
 from tests.support import Database
 
+pytestmark = pytest.mark.checklist(
+    "C2",
+    red="drop a tenant table's tenant_isolation policy or its FORCE ROW LEVEL SECURITY "
+    "(migrations), or give the app role ownership or BYPASSRLS",
+)
+
 T = TypeVar("T")
 
 SECRET = secrets.token_hex(32)

@@ -29,6 +29,13 @@ from tests.factories.users import create_actor, login
 from tests.factories.workspaces import create_api_key, create_workspace
 from tests.support import Actor, Database, Server
 
+pytestmark = pytest.mark.checklist(
+    "C1",
+    red="add a route whose dependencies resolve no principal without listing it in PUBLIC_ROUTES,"
+    " or let get_principal accept a missing, expired, tampered, revoked or wrong-kind "
+    "credential",
+)
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.auth.scopes import Scope
+from app.core.json_numbers import JsonInt
 
 KeyName = Annotated[
     str,
@@ -17,11 +18,18 @@ KeyName = Annotated[
 
 
 class ApiKeyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "ci-reader", "scopes": ["conversations:read"], "expires_in_days": 30}
+            ]
+        },
+    )
 
     name: KeyName
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = 90
+    expires_in_days: Annotated[JsonInt, Field(ge=1, le=365)] | None = 90
 
 
 class ApiKeyRead(BaseModel):

@@ -1,6 +1,8 @@
 """The session cookie: ``HttpOnly; Secure; SameSite=Lax; Path=/``, ``__Host-`` prefixed.
 
-The token never reaches JavaScript (HttpOnly) and so never needs browser storage.
+The token never reaches JavaScript (HttpOnly) and so never needs browser storage. Development on
+plain http loopback only (``Settings.session_cookie_over_plain_http``) drops Secure and the
+prefix, so non-browser clients keep their session over http://127.0.0.1.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ def set_session_cookie(response: Response, settings: Settings, token: str, max_a
         token,
         max_age=max_age,
         path="/",
-        secure=settings.session_cookie_secure,
+        secure=_secure(settings),
         httponly=True,
         samesite="lax",
     )
@@ -26,7 +28,11 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
         settings.session_cookie_name,
         path="/",
-        secure=settings.session_cookie_secure,
+        secure=_secure(settings),
         httponly=True,
         samesite="lax",
     )
+
+
+def _secure(settings: Settings) -> bool:
+    return settings.session_cookie_secure and not settings.session_cookie_over_plain_http

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Header, Request
 
 from app.auth.dependencies import AnyPrincipal, SettingsDep
 from app.chat import service as chat_service
-from app.chat.streaming import event_stream, sse_replay, sse_stream
+from app.chat.streaming import SSE_CONTENT, event_stream, sse_replay, sse_stream
 from app.conversations.schemas import MessageCreate, ToolCallList, TurnResult
 from app.core.db import SessionDep, commit_early
 from app.core.openapi import responses
@@ -37,7 +37,11 @@ async def limit_chat_send(request: Request, principal: AnyPrincipal) -> None:
     summary="Send a message",
     responses={
         **responses(401, 403, 404, 409, 422, 429, 502, 503),
-        200: {"content": {"text/event-stream": {}, "application/json": {}}},
+        200: {
+            "description": "The answer: server-sent events by default, or the whole turn as "
+            "JSON when `Accept: application/json` is sent.",
+            "content": {"text/event-stream": SSE_CONTENT, "application/json": {}},
+        },
     },
 )
 async def send_message(

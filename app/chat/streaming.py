@@ -56,6 +56,61 @@ def event_stream(content: AsyncIterator[bytes], *, ping_seconds: float) -> Event
     )
 
 
+def _event(name: str, data: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": description,
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"const": name},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": data,
+            },
+        },
+    }
+
+
+# The events of a streamed turn, as FastAPI documents SSE (``itemSchema``, OpenAPI 3.2 style):
+# any number of ``delta`` and ``tool_call``, then exactly one ``done`` or ``error``. Between
+# events the server sends ``: keep-alive`` comments (docs/decisions/0016).
+SSE_CONTENT: dict[str, Any] = {
+    "itemSchema": {
+        "oneOf": [
+            _event(
+                "delta",
+                {
+                    "type": "object",
+                    "required": ["text"],
+                    "properties": {"text": {"type": "string"}},
+                },
+                "A piece of the answer's text.",
+            ),
+            _event(
+                "tool_call",
+                {"$ref": "#/components/schemas/ToolCallRead"},
+                "A tool the bot called, with its validated arguments and outcome.",
+            ),
+            _event(
+                "done",
+                {"$ref": "#/components/schemas/TurnResult"},
+                "The turn ended: the stored messages and token usage.",
+            ),
+            _event(
+                "error",
+                {
+                    "type": "object",
+                    "required": ["code"],
+                    "properties": {"code": {"type": "string"}},
+                },
+                "The turn ended without an answer; `code` says why (stored on the message).",
+            ),
+        ]
+    }
+}
+
+
 async def sse_stream(events: AsyncIterator[TurnEvent]) -> AsyncIterator[bytes]:
     try:
         async for event in events:

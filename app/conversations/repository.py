@@ -49,9 +49,16 @@ class ConversationRepository(Repository[Conversation]):
         )
 
     async def touch(self, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> None:
+        """Scoped like every read (workspace and user): the caller's own conversation in a
+        workspace they left stays untouched even without RLS (tests/isolation)."""
+        ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
         await self.session.execute(
             update(Conversation)
-            .where(Conversation.id == conversation_id, Conversation.user_id == principal.user_id)
+            .where(
+                Conversation.id == conversation_id,
+                Conversation.workspace_id.in_(ids),
+                Conversation.user_id == principal.user_id,
+            )
             .values(last_message_at=now)
         )
 

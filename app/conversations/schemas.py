@@ -15,7 +15,9 @@ Title = Annotated[
 
 
 class ConversationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"title": "Launch week questions"}]}
+    )
 
     title: Title | None = None
 
@@ -55,7 +57,10 @@ MessageText = Annotated[
 class MessageCreate(BaseModel):
     """Only the user's text: clients cannot send system, assistant or tool messages."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"content": "What should I post first?", "file_ids": []}]},
+    )
 
     content: MessageText
     # Files: clean files of the conversation's workspace, read into the prompt as text.

@@ -14,6 +14,7 @@ from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -200,6 +201,10 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     # --- Observability and platform e-mail (docs/observability.md, docs/email.md) ---------
     # GET /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; unset = 404 (invisible).
     metrics_token: SecretStr | None = None
+    # /.well-known/security.txt Contact (RFC 9116): mailto:, https:// or tel:; unset = 404.
+    security_contact: str | None = Field(
+        default=None, pattern=r"^(mailto:[^\s@]+@[^\s@]+|https://\S+|tel:\+?[0-9 -]+)$"
+    )
     # smtp://, smtp+starttls://, smtps://[user:password@]host; unset = outbox only (not in prod).
     smtp_url: SecretStr | None = None
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
@@ -311,11 +316,19 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
         return self.docs_enabled
 
     @property
+    def session_cookie_over_plain_http(self) -> bool:
+        """Development on http loopback (make run): no Secure, else scripts lose the session."""
+        url = urlsplit(self.public_url)
+        loopback = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost")
+        development = self.environment is Environment.DEVELOPMENT
+        return development and (loopback or not self.session_cookie_secure)
+
+    @property
     def session_cookie_name(self) -> str:
         # __Host- forbids Domain and requires Secure and Path=/: the cookie cannot be
         # planted by a sibling subdomain. Browsers reject it without Secure, so development
         # over plain http keeps an unprefixed name.
-        if self.environment is Environment.DEVELOPMENT and not self.session_cookie_secure:
+        if self.session_cookie_over_plain_http:
             return "lp_session"
         return "__Host-lp_session"
 

@@ -1,8 +1,8 @@
 """Security headers on every response (pure ASGI, so errors, 404 and 405 get them too).
 
 API responses are JSON and never rendered as documents: the CSP forbids everything and framing.
-The Swagger page (development only, when docs are enabled) gets a relaxed CSP limited to its HTML
-path, so ``/docs`` keeps working without loosening the policy for the API. The console's pages
+The Swagger page (development only, when docs are enabled) gets its own CSP (scripts and styles
+from this origin) on its HTML path only, so the API's policy stays closed. The console's pages
 set a strict policy of their own (app/console/policy.py), which wins over this default.
 """
 
@@ -11,15 +11,13 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
-# FastAPI's Swagger page loads its bundle from jsDelivr and boots it from an inline script.
+# The Swagger page (app/core/docs.py) loads its bundle and boot script from this origin.
 DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; connect-src 'self'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=63072000; includeSubDomains"
-DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
+DOCS_PATHS = frozenset({"/docs"})
 
 
 class SecurityHeadersMiddleware:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from app.files.sniffing import TEXT_TYPES
+from app.files.sniffing import ALLOWED, TEXT_TYPES
 
 DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
 _UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9 !#$&+,.;=@^_`{}~()\[\]-]")
@@ -29,7 +29,7 @@ def content_disposition(name: str) -> str:
 
 
 def download_headers(name: str, content_type: str, size: int) -> dict[str, str]:
-    media = f"{content_type}; charset=utf-8" if content_type in TEXT_TYPES else content_type
+    media = _media(content_type)
     return {
         "Content-Type": media,
         "Content-Length": str(size),
@@ -39,3 +39,15 @@ def download_headers(name: str, content_type: str, size: int) -> dict[str, str]:
         "Cache-Control": "private, no-store",
         "Cross-Origin-Resource-Policy": "same-origin",
     }
+
+
+def _media(content_type: str) -> str:
+    return f"{content_type}; charset=utf-8" if content_type in TEXT_TYPES else content_type
+
+
+# The download's documented media types: exactly the types an upload can be stored as (sniffed
+# from the bytes, never the client's word), each as sent (text types with their charset).
+DOWNLOAD_CONTENT: dict[str, dict[str, object]] = {
+    _media(content_type): {"schema": {"type": "string", "format": "binary"}}
+    for content_type in sorted(ALLOWED)
+}

@@ -16,7 +16,7 @@ from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
 from app.core.rate_limit import Budget
 from app.files import service as file_service
-from app.files.downloads import download_headers
+from app.files.downloads import DOWNLOAD_CONTENT, download_headers
 from app.files.schemas import FileList, FileRead
 from app.files.storage import Storage
 
@@ -125,8 +125,8 @@ async def delete_file(
     responses={
         **responses(401, 404, 409, 503),
         200: {
-            "content": {"application/octet-stream": {}},
-            "description": "The file, as an attachment",
+            "content": DOWNLOAD_CONTENT,
+            "description": "The file, as an attachment, in the type sniffed at upload",
         },
     },
 )

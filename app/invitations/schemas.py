@@ -11,7 +11,10 @@ from app.workspaces.permissions import Role
 
 
 class InvitationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"email": "editor@example.com", "role": "member"}]},
+    )
 
     email: Email
     role: Role = Role.MEMBER

@@ -62,4 +62,15 @@ def check(row: str, check_id: str, title: str, *, fix: str) -> Callable[[CheckFn
 
 
 # The check modules, in report order. Each imports ``check`` and registers on import.
-CHECK_MODULES: tuple[str, ...] = ()
+CHECK_MODULES: tuple[str, ...] = (
+    # Access (H4): authentication, authorization, cors, input_validation, secrets.
+    "app.scorecard.authentication",
+    "app.scorecard.authorization",
+    "app.scorecard.cors",
+    "app.scorecard.input_validation",
+    "app.scorecard.secret_exposure",
+    "app.scorecard.dns_email",  # H3
+    "app.scorecard.https_edge",  # H3
+    "app.scorecard.tls",  # H3
+    "app.scorecard.monitoring",  # H3
+)

@@ -17,7 +17,9 @@ WorkspaceName = Annotated[
 
 
 class WorkspaceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Studio North"}]}
+    )
 
     name: WorkspaceName
 

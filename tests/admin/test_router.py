@@ -71,6 +71,11 @@ def staff_with_key(server: Server, db: Database) -> tuple[Actor, KeyClient]:
     return actor, KeyClient(server, key["key"])
 
 
+@pytest.mark.checklist(
+    "C1",
+    red="let get_staff_principal accept a workspace owner, an API key (even staff's) or a cross-"
+    "site cookie write",
+)
 class TestAdminAccess:
     @pytest.mark.parametrize(("method", "template"), ADMIN_ROUTES)
     def test_anonymous(
@@ -150,6 +155,11 @@ class TestListUsers:
     def test_limit_is_capped(self, staff: Actor, limit: int) -> None:
         assert_problem(staff.get(USERS, params={"limit": limit}), 422, "validation_failed")
 
+    @pytest.mark.checklist(
+        "C4",
+        red="add the password hash or any other field beyond the admin item schema to the user "
+        "list",
+    )
     def test_items_carry_no_secrets(self, staff: Actor) -> None:
         response = staff.get(USERS, params={"limit": 100})
         assert all(set(item) == ADMIN_USER_FIELDS for item in response.json()["items"])
@@ -167,6 +177,7 @@ class TestListUsers:
             assert all(email.startswith(wildcard) for email in emails), wildcard
             assert target.email not in emails
 
+    @pytest.mark.checklist("C9", red="stop auditing the staff user listing")
     def test_listing_is_audited(self, db: Database, staff: Actor) -> None:
         response = staff.get(USERS)
         assert db.rows(
@@ -175,6 +186,10 @@ class TestListUsers:
         ) == [("admin.users_listed", staff.user_id)]
 
 
+@pytest.mark.checklist(
+    "C1",
+    red="keep a suspended user's sessions or API keys working (app/admin/service.py)",
+)
 class TestSuspendUser:
     def test_ends_every_session_and_key_at_once(
         self, server: Server, db: Database, staff: Actor
@@ -279,6 +294,11 @@ def story(server: Server, db: Database, staff: Actor) -> Story:
     return told
 
 
+@pytest.mark.checklist(
+    "C9",
+    red="stop recording who did what from which IP, write a token or password into an audit event"
+    " or the log, or leave audit reads unaudited",
+)
 class TestListAuditEvents:
     EXPECTED: dict[str, tuple[str, str, str, bool]] = {
         # step: (action, outcome, actor ("owner"/"member"/"staff"), has workspace)

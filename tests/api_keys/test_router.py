@@ -19,6 +19,14 @@ from tests.factories.users import create_actor, unique_email
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
 from tests.support import Actor, Database, Server
 
+pytestmark = pytest.mark.checklist(
+    "C1",
+    "C2",
+    red="accept a revoked, expired, mangled or non-Bearer key, let a key reach a session-only "
+    "route or another workspace, or keep it working after its creator was removed, suspended "
+    "or demoted",
+)
+
 ALL_SCOPES = [
     "workspace:read",
     "bots:read",
@@ -82,6 +90,10 @@ def broad_key(server: Server, owner: Actor, home: str) -> KeyClient:
 
 
 class TestCreateApiKey:
+    @pytest.mark.checklist(
+        "C4",
+        red="store the API key itself instead of its keyed hash, or return it again after creation",
+    )
     def test_shown_once_and_stored_as_a_keyed_hash(
         self, server: Server, db: Database, owner: Actor, home: str
     ) -> None:

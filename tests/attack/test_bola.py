@@ -37,6 +37,13 @@ from tests.factories.workspaces import add_member, create_api_key, create_worksp
 from tests.support import Actor, Database, Server
 from tests.test_route_inventory import RouteInfo, private_routes, without_request_id
 
+pytestmark = pytest.mark.checklist(
+    "C2",
+    red="answer a foreign id differently from a random one (403, 200 or a changed row), let a "
+    "workspace insider reach a member's conversation, accept another user's invitation token "
+    "or file id, or issue non-uuid4 ids",
+)
+
 # Everything an attack on these routes could change. Sessions are compared on what matters
 # (revocation, expiry), since the attacker's own requests legitimately touch her last_seen_at.
 TABLES = (

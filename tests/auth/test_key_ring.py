@@ -22,6 +22,13 @@ from tests.factories.workspaces import create_api_key, create_workspace
 from tests.support import Actor, Anonymous, Database, Server, Stub, base_env, start_server
 from tests.support import stop_server as stop
 
+pytestmark = pytest.mark.checklist(
+    "C1",
+    "C4",
+    red="drop SECRET_KEY_PREVIOUS from the credential lookups (KeyRingSettings.secret_key_ring), "
+    "skip the re-hash on use, or keep accepting credentials only the retired key knew",
+)
+
 KEY_A = secrets.token_urlsafe(48)
 KEY_B = secrets.token_urlsafe(48)
 

@@ -50,6 +50,7 @@ def suspended(server: Server, db: Database, staff: Actor) -> Actor:
     return actor
 
 
+@pytest.mark.checklist("C7", red="accept unknown fields or non-JSON bodies, or echo the password")
 class TestSignup:
     def test_existing_address_gets_the_same_answer_and_nothing_changes(
         self, anon: Anonymous, db: Database, member: Actor
@@ -181,6 +182,7 @@ class TestSignup:
         assert signed_in.json()["email"] == canonical
 
 
+@pytest.mark.checklist("C1", red="accept an expired, tampered or reused verification token")
 class TestVerifyEmail:
     def test_token_is_single_use(self, server: Server, db: Database, anon: Anonymous) -> None:
         email, _ = signup(server, db, verify=False)
@@ -243,6 +245,7 @@ class TestVerifyEmail:
         )
 
 
+@pytest.mark.checklist("C1", red="make a wrong password answer unlike an unknown address")
 class TestLogin:
     def test_failures_are_indistinguishable(
         self, anon: Anonymous, member: Actor, suspended: Actor
@@ -288,6 +291,7 @@ class TestLogin:
         )
         assert_similar(durations)
 
+    @pytest.mark.checklist("C5", red="drop HttpOnly, Secure, SameSite or __Host- from the cookie")
     def test_cookie_flags(self, server: Server, member: Actor) -> None:
         response = Anonymous(server).post(
             LOGIN, json={"email": member.email, "password": member.password}
@@ -324,6 +328,7 @@ class TestLogin:
             == 0
         )
 
+    @pytest.mark.checklist("C4", red="store the session token instead of its keyed hash")
     def test_session_token_stored_as_keyed_hash(
         self, server: Server, db: Database, member: Actor
     ) -> None:
@@ -344,6 +349,7 @@ class TestLogin:
         assert keyed_hash(server, "session", token) in {bytes(h) for h in hashes}
         assert hashlib.sha256(token.encode()).digest() not in {bytes(h) for h in hashes}
 
+    @pytest.mark.checklist("C5", red="return the session token in the login response body")
     def test_body_carries_no_token(self, server: Server, member: Actor) -> None:
         response = Anonymous(server).post(
             LOGIN, json={"email": member.email, "password": member.password}
@@ -353,6 +359,7 @@ class TestLogin:
         assert token not in response.text
         assert "$argon2" not in response.text
 
+    @pytest.mark.checklist("C9", red="stop auditing logins with client IP and request id")
     def test_success_and_failure_audited_with_ip_and_request_id(
         self, server: Server, db: Database, member: Actor
     ) -> None:

@@ -11,6 +11,14 @@ from tests.auth.helpers import FOREIGN_ORIGIN, assert_problem, send
 from tests.factories.users import create_actor, strong_password
 from tests.support import Actor, Database, Server
 
+pytestmark = pytest.mark.checklist(
+    "C4",
+    "C7",
+    red="put the rejected input value into validation errors (app/core/errors.py "
+    "_validation_errors), take X-Request-ID from the client, or answer an error without "
+    "problem+json",
+)
+
 
 @pytest.fixture(scope="module")
 def user(server: Server, db: Database) -> Actor:

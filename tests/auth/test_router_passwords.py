@@ -64,6 +64,7 @@ def spawn(tmp_path: Path) -> Iterator[list[Server]]:
         stop_server(extra)
 
 
+@pytest.mark.checklist("C1", red="answer unknown addresses differently or keep old reset links")
 class TestPasswordResetRequest:
     def test_unknown_address_gets_the_same_answer(
         self, server: Server, db: Database, anon: Anonymous
@@ -97,6 +98,7 @@ class TestPasswordResetRequest:
             == 204
         )
 
+    @pytest.mark.checklist("C9", red="write the reset token into the server log")
     def test_reset_token_never_logged(self, server: Server, db: Database) -> None:
         actor = create_actor(server, db, "reset-log")
         token = reset_token(server, db, actor.email)
@@ -105,6 +107,7 @@ class TestPasswordResetRequest:
         assert token not in server.log_text()
 
 
+@pytest.mark.checklist("C1", red="accept an expired, reused or verification token for a reset")
 class TestPasswordResetConfirm:
     def test_resets_and_ends_every_session(self, server: Server, db: Database) -> None:
         phone = create_actor(server, db, "reset-sessions")
@@ -192,6 +195,7 @@ class TestPasswordResetConfirm:
         assert can_log_in(server, email, password)
 
 
+@pytest.mark.checklist("C1", red="change a password without the current one, keep other sessions")
 class TestPasswordChange:
     def test_wrong_current_password_changes_nothing(self, server: Server, db: Database) -> None:
         actor = create_actor(server, db, "change-wrong")
@@ -287,6 +291,7 @@ class TestPasswordChange:
 
 
 class TestPasswordStorage:
+    @pytest.mark.checklist("C4", red="hash passwords with anything but configured argon2id")
     def test_hashes_are_argon2id_with_configured_parameters(
         self, server: Server, db: Database, staff: Actor
     ) -> None:

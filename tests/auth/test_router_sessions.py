@@ -75,6 +75,11 @@ def victim(server: Server, db: Database) -> Actor:
     return actor
 
 
+@pytest.mark.checklist(
+    "C5",
+    red="skip enforce_csrf (app/auth/csrf.py) for a cookie write, accept a form content type, a "
+    "foreign Origin or a cross-site login",
+)
 class TestCsrf:
     @pytest.mark.parametrize(("method", "path", "payload"), UNSAFE_REQUESTS)
     @pytest.mark.parametrize("attack_headers", CROSS_SITE_HEADERS)
@@ -229,6 +234,10 @@ class TestCsrf:
         assert_problem(write, 403, "session_required")
 
 
+@pytest.mark.checklist(
+    "C1",
+    red="list another user's sessions, or expose a session token or its hash in the list",
+)
 class TestListMySessions:
     def test_marks_the_current_session_and_hides_tokens(self, server: Server, db: Database) -> None:
         first = create_actor(server, db, "sessions")
@@ -251,6 +260,12 @@ class TestListMySessions:
         assert_problem(send(server, "GET", "/v1/me/sessions"), 401, "unauthenticated")
 
 
+@pytest.mark.checklist(
+    "C1",
+    "C2",
+    red="let a user revoke another user's session, or answer its id differently from an unknown "
+    "one",
+)
 class TestRevokeMySession:
     def test_other_users_session_is_not_found_and_stays_alive(
         self, server: Server, db: Database, victim: Actor
@@ -281,6 +296,10 @@ class TestRevokeMySession:
         assert is_signed_in(me)
 
 
+@pytest.mark.checklist(
+    "C1",
+    red="keep the session valid after logout, or revoke the user's other sessions with it",
+)
 class TestLogout:
     def test_revokes_only_this_session_and_clears_the_cookie(
         self, server: Server, db: Database
@@ -304,6 +323,7 @@ class TestLogout:
         assert_problem(response, 401, "unauthenticated")
 
 
+@pytest.mark.checklist("C1", red="leave any of the user's sessions valid after logout-all")
 class TestLogoutAll:
     def test_revokes_every_session(self, server: Server, db: Database) -> None:
         phone = create_actor(server, db, "logout-all")
@@ -322,6 +342,11 @@ class TestLogoutAll:
         )
 
 
+@pytest.mark.checklist(
+    "C1",
+    red="accept an expired or tampered session cookie, or a session token presented as a Bearer "
+    "key",
+)
 class TestSessionCredential:
     @pytest.mark.parametrize(
         "column", ["idle_expires_at", "absolute_expires_at"], ids=["idle", "absolute"]

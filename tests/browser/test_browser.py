@@ -37,6 +37,12 @@ from tests.support import (
     stop_server,
 )
 
+pytestmark = pytest.mark.checklist(
+    "C5",
+    red="grant CORS to a foreign origin, skip the server-side CSRF check, set the session cookie "
+    "without HttpOnly, or hand a token to the page",
+)
+
 PAGE = b"<!doctype html><title>page</title><body>page</body>"
 
 

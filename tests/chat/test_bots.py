@@ -18,6 +18,12 @@ from tests.factories.bots import bot_body, create_bot
 from tests.factories.conversations import start_conversation
 from tests.support import Actor, Database
 
+pytestmark = pytest.mark.checklist(
+    "C7",
+    red="accept a model outside the allowlist, an output cap over the server limit, an unknown "
+    "field or control characters in app/bots/schemas.py",
+)
+
 CAP = 1024  # CHAT_MAX_OUTPUT_TOKENS' default; the test server runs with it
 
 
@@ -94,6 +100,11 @@ class TestCreateBot:
         assert_refused(response, code)
         assert bot_count(db, studio.workspace_id) == before
 
+    @pytest.mark.checklist(
+        "C4",
+        red="accept a system prompt in which find_secret_types finds a credential, or echo it in "
+        "the refusal",
+    )
     @pytest.mark.parametrize("kind", sorted(CREDENTIALS))
     def test_credential_in_the_system_prompt(self, studio: Studio, db: Database, kind: str) -> None:
         secret = CREDENTIALS[kind]
@@ -109,6 +120,10 @@ class TestCreateBot:
         assert secret[4:] not in response.text
         assert bot_count(db, studio.workspace_id) == before
 
+    @pytest.mark.checklist(
+        "C12",
+        red="accept a tool name that is not in the registry on a bot's allowlist",
+    )
     def test_unknown_tool(self, studio: Studio, db: Database) -> None:
         before = bot_count(db, studio.workspace_id)
         for tools in (["shell_exec"], ["create_note", "CREATE_NOTE"], ["create_note "]):

@@ -35,6 +35,12 @@ from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
 from tests.support import Actor, Database, Server, Stub, base_env, start_server, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C6",
+    red="check the daily token budget read-then-write instead of reserving atomically "
+    "(app/chat/accounting.py), or stop charging a turn that disconnected or failed",
+)
+
 BUDGET = 200
 SENDERS = 20
 SYSTEM_PROMPT = "Be brief."

@@ -19,6 +19,12 @@ import pytest
 from tests.factories.workspaces import create_workspace
 from tests.support import Actor, Database
 
+pytestmark = pytest.mark.checklist(
+    "C12",
+    red="let the http_fetch tool connect without the outbound guard (app/core/outbound), or allow"
+    " an internal address or a domain off the bot's list",
+)
+
 
 class _Counter(BaseHTTPRequestHandler):
     hits = 0

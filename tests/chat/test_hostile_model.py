@@ -138,6 +138,11 @@ def sse_send(actor: Actor, conversation: str, content: str, key: str) -> list[An
     return parse_sse(response.text)
 
 
+@pytest.mark.checklist(
+    "C7",
+    red="let a malformed provider chunk escape the turn runner (app/chat/provider.py) as a 500, a"
+    " hung stream or a turn left streaming",
+)
 class TestHostileOutputEndsTheTurn:
     @pytest.mark.parametrize("case", sorted(HOSTILE))
     def test_event_stream(
@@ -188,6 +193,11 @@ class TestHostileOutputEndsTheTurn:
         assert len(recorded(stub, session)) == 1
 
 
+@pytest.mark.checklist(
+    "C6",
+    "C7",
+    red="drop the answer-size or tool-round limits (app/chat/limits.py)",
+)
 class TestBoundedAnswers:
     def test_a_huge_answer_is_cut_at_the_limit(
         self, studio: Studio, tool_conversation: str, db: Database, stub: Stub
@@ -225,6 +235,10 @@ class TestBoundedAnswers:
         assert_nothing_left_streaming(db, tool_conversation)
 
 
+@pytest.mark.checklist(
+    "C6",
+    red="charge nothing for a cut, abandoned or refused answer (app/chat/accounting.py)",
+)
 class TestTokensOnEveryEnding:
     def test_a_cut_stream_is_charged_its_estimate(
         self, studio: Studio, tool_conversation: str, db: Database

@@ -30,6 +30,12 @@ from tests.chat.helpers import (
 from tests.factories.conversations import start_conversation
 from tests.support import Database, Server, Stub, start_server, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="stop sending SSE keep-alive comments while the model is silent (app/chat/streaming.py), "
+    "or allow SSE_PING_SECONDS above Cloudflare's idle cut",
+)
+
 PING_SECONDS = 0.2
 PAUSE_MS = 1200
 

@@ -106,6 +106,7 @@ class TestSendStreamed:
         assert [m["id"] for m in stored] == [result["user_message_id"], result["message"]["id"]]
 
 
+@pytest.mark.checklist("C3", red="put other conversations' turns or client roles in the context")
 class TestContext:
     def test_the_model_sees_the_system_prompt_and_this_conversations_turns_only(
         self, studio: Studio, stub: Stub
@@ -158,6 +159,7 @@ class TestContext:
         assert recorded(stub, session) == []
 
 
+@pytest.mark.checklist("C7", red="accept an over-long message or malformed content")
 class TestMessageValidation:
     def test_longest_message_is_accepted(self, studio: Studio, conversation: str) -> None:
         send_ok(studio.owner, conversation, "a" * MAX_CHARS)
@@ -301,6 +303,7 @@ class TestClientDisconnect:
         time.sleep(0.5)  # and nothing overwrites it once the stub's stream is gone
         assert message_rows(db, conversation)[-1] == (role, status, content)
 
+    @pytest.mark.checklist("C12", red="record tool calls only when the stream ends normally")
     def test_leaving_during_tool_calls_keeps_every_call_that_ran(
         self, studio: Studio, db: Database, stub: Stub
     ) -> None:
@@ -337,6 +340,7 @@ class TestClientDisconnect:
         assert len(audited) == notes >= 1
 
 
+@pytest.mark.checklist("C6", red="call the model for a workspace whose daily budget is spent")
 class TestBudget:
     def test_an_exhausted_workspace_is_refused_before_the_model(
         self, studio: Studio, conversation: str, db: Database, stub: Stub

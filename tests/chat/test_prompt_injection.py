@@ -26,6 +26,14 @@ from tests.factories.users import create_actor
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
 from tests.support import Actor, Database, Server, Stub
 
+pytestmark = pytest.mark.checklist(
+    "C3",
+    "C12",
+    red="execute a tool the bot's allowlist does not name (app/tools/registry.py tools_for), take"
+    " workspace_id or user_id from tool arguments, or drop the caller and workspace filter "
+    "from MessageRepository.search",
+)
+
 MAX_TOOL_ROUNDS = 3  # CHAT_MAX_TOOL_ROUNDS' default; the test server runs with it
 
 
@@ -263,6 +271,11 @@ class TestToolArguments:
         )
         assert rows == [(team.workspace_id, team.member.user_id, chat.conversation_id)]
 
+    @pytest.mark.checklist(
+        "C9",
+        red="store tool-call arguments without redacting secret-looking values "
+        "(app/tools/executor.py redact)",
+    )
     def test_secret_arguments_are_stored_redacted(
         self, team: Team, db: Database, stub: Stub
     ) -> None:

@@ -10,6 +10,13 @@ from app.core.secret_scan import find_secret_types
 from app.tools.names import ToolName
 from app.tools.registry import REGISTRY
 
+pytestmark = pytest.mark.checklist(
+    "C3",
+    "C12",
+    red="add a workspace_id or user_id parameter to a tool's argument schema, allow "
+    "additionalProperties, or put a credential in a tool's description",
+)
+
 
 def test_every_tool_name_is_registered() -> None:
     assert set(REGISTRY) == set(ToolName)

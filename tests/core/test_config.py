@@ -30,6 +30,12 @@ from app.main import InsecureConfiguration, create_app
 from tests.email.keys import private_key, private_pem
 from tests.support import Database, base_env, run_cli, start_server, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C4",
+    red="drop a check from Settings.production_problems(), let create_app or the server start in "
+    "production with an insecure setting, or print a setting's value",
+)
+
 # Hex secrets: long, random, and free of every placeholder marker ("xxx", "secret", ...).
 SECRET_KEY = secrets.token_hex(32)
 APP_PASSWORD = secrets.token_hex(12)
@@ -169,6 +175,7 @@ def test_each_insecure_setting_is_refused_by_name_only(
     assert_no_secret("\n".join(problems))
 
 
+@pytest.mark.checklist("C5", red="accept `null` in ALLOWED_ORIGINS")
 def test_null_origin_is_refused_when_settings_load() -> None:
     """``null`` is what sandboxed iframes and file: pages send: never an approved origin."""
     with pytest.raises(ValidationError, match="ALLOWED_ORIGINS"):
@@ -293,6 +300,10 @@ def test_production_server_process_refuses_to_start(db: Database, tmp_path: Path
 # --- The database role --------------------------------------------------------------------
 
 
+@pytest.mark.checklist(
+    "C2",
+    red="start with a DATABASE_URL role that is superuser, has BYPASSRLS or owns the tables",
+)
 @pytest.mark.parametrize(
     ("which", "problem"),
     [("migration", "table owner"), ("admin", "superuser")],
@@ -314,6 +325,10 @@ async def _role_problems(url: str) -> list[str]:
         await engine.dispose()
 
 
+@pytest.mark.checklist(
+    "C2",
+    red="drop a check (superuser, BYPASSRLS, table owner) from the database-role probe",
+)
 def test_role_probe_names_every_way_around_rls(db: Database) -> None:
     assert asyncio.run(_role_problems(db.app)) == []
     owner_problem = "DATABASE_URL connects as a table owner (or a member of its role)"
@@ -350,6 +365,10 @@ def test_role_probe_names_every_way_around_rls(db: Database) -> None:
 TRUSTED: list[Network] = [ip_network("10.0.0.0/8"), ip_network("2001:db8::/32")]
 
 
+@pytest.mark.checklist(
+    "C6",
+    red="take the client IP from a forwarding header of a peer outside TRUSTED_PROXIES",
+)
 @pytest.mark.parametrize(
     ("peer", "headers", "expected"),
     [
@@ -411,6 +430,7 @@ def test_resolve_client_ip(peer: str | None, headers: dict[str, str], expected: 
     assert resolve_client_ip(peer, headers, TRUSTED) == expected
 
 
+@pytest.mark.checklist("C6", red="believe X-Forwarded-For when no proxy is trusted")
 def test_forwarding_headers_are_ignored_without_trusted_proxies() -> None:
     headers = {"cf-connecting-ip": "1.2.3.4", "x-forwarded-for": "1.2.3.4"}
     assert resolve_client_ip("10.0.0.2", headers, []) == "10.0.0.2"

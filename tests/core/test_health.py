@@ -17,6 +17,12 @@ import pytest
 
 from tests.support import Database, Server, base_env, free_port, start_server, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="make /readyz fail on a dead Redis, report more than the dependency's name in "
+    "/readyz/dependencies, or probe on every call",
+)
+
 SECRETS_OF = ("127.0.0.1", "redis://", "hunter2-redis-pass", "6379")
 
 

@@ -42,6 +42,13 @@ from app.core.outbound import (
 )
 from app.core.outbound.addresses import parse_ipv4
 
+pytestmark = pytest.mark.checklist(
+    "C12",
+    red="remove a blocked address range or a URL-parser refusal from app/core/outbound, resolve "
+    "twice instead of pinning the checked address, follow redirects, or drop a size or time "
+    "cap",
+)
+
 T = TypeVar("T")
 LOOPBACK = IPv4Address("127.0.0.1")
 PUBLIC = "93.184.215.14"  # only ever checked, never connected to

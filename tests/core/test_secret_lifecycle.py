@@ -24,6 +24,12 @@ from app.core.config import Settings
 from tests.email.keys import private_key, private_pem
 from tests.support import run_cli
 
+pytestmark = pytest.mark.checklist(
+    "C4",
+    red="let check-config accept a production secret whose fingerprint matches staging's, print a"
+    " value from secret-fingerprints, or accept a weak, repeated or unbounded SECRET_KEY ring",
+)
+
 
 def _token() -> str:
     return secrets.token_hex(32)

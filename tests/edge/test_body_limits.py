@@ -12,6 +12,12 @@ from tests.factories.users import strong_password, unique_email
 from tests.factories.workspaces import create_workspace
 from tests.support import Actor, Anonymous, Database, Server
 
+pytestmark = pytest.mark.checklist(
+    "C7",
+    red="remove or raise a cap in BodyLimitMiddleware (read while streaming), parse JSON without "
+    "the depth bound (app/core/json_limits.py), or lift uvicorn's header limit",
+)
+
 MIB = 1_048_576
 
 

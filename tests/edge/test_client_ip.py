@@ -32,6 +32,13 @@ from tests.support import (
     stop_server,
 )
 
+pytestmark = pytest.mark.checklist(
+    "C6",
+    "C11",
+    red="believe CF-Connecting-IP or X-Forwarded-For from a peer outside the trusted proxies or "
+    "Cloudflare's ranges (app/core/proxies.py), or ship a private range as Cloudflare's",
+)
+
 CF_EDGE_V4 = "173.245.48.10"  # inside 173.245.48.0/20
 CF_EDGE_V6 = "2606:4700:10::1"  # inside 2606:4700::/32
 LOCAL_PROXY = "127.0.0.1"

@@ -18,6 +18,12 @@ import pytest
 from app.core.cors import MAX_PREFLIGHT_AGE_SECONDS, StrictCORSMiddleware
 from tests.support import Database, Server, Stub, base_env, free_port, start_server, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C5",
+    red="match origins by prefix, suffix or case in StrictCORSMiddleware, grant a look-alike or "
+    "null origin, widen the preflight, or allow `*` with credentials",
+)
+
 ALLOWED = "https://app.example.com"
 LOCAL_PORT = free_port()
 LOCAL_ALLOWED = f"http://localhost:{LOCAL_PORT}"

@@ -9,6 +9,12 @@ from tests.edge.production import EXTRA_HOST, PUBLIC_URL, prod_server, request
 from tests.factories.users import strong_password, unique_email
 from tests.support import Database, Server
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="accept any Host in TrustedHostsMiddleware, or build mailed links from the request's Host"
+    " instead of PUBLIC_URL",
+)
+
 __all__ = ["prod_server"]
 
 

@@ -17,6 +17,12 @@ from tests.edge.production import (
 )
 from tests.support import Server
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="let HTTPSOnlyMiddleware serve plain http, redirect anywhere but PUBLIC_URL, or trust "
+    "X-Forwarded-Proto from an untrusted peer",
+)
+
 __all__ = ["prod_server"]
 HTML = {"Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"}
 

@@ -12,6 +12,11 @@ import pytest
 from tests.edge.production import prod_server, request
 from tests.support import Server
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="serve /docs or /openapi.json in production (DOCS_ENABLED, app/main.py)",
+)
+
 __all__ = ["prod_server"]  # the module-scoped fixture, imported for pytest
 
 

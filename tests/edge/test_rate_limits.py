@@ -47,6 +47,13 @@ from tests.support import (
     stop_server,
 )
 
+pytestmark = pytest.mark.checklist(
+    "C6",
+    red="remove a Budget's dependency from its route (login, signup, reset mail, keys, "
+    "invitations, admin, reads, inbound webhooks), key it on a forgeable header, or let auth "
+    "budgets fail open when Redis is down",
+)
+
 TIGHT = "3/minute"
 LOGIN = "/v1/auth/login"
 SPOOFING_HEADERS = ("X-Forwarded-For", "CF-Connecting-IP", "X-Real-IP", "True-Client-IP")

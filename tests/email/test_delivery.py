@@ -41,6 +41,12 @@ from tests.support import (
     stop_server,
 )
 
+pytestmark = pytest.mark.checklist(
+    "C10",
+    red="send platform mail without the DKIM signature, lose queued mail during an SMTP outage, "
+    "or build mailed links from the request's Host",
+)
+
 DOMAIN = "mail.example.test"
 SELECTOR = "lp2026"
 

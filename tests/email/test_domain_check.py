@@ -15,6 +15,12 @@ from tests.dns_server import LocalDNSServer
 from tests.email.keys import dkim_record, private_key, private_pem
 from tests.support import free_port, run_cli
 
+pytestmark = pytest.mark.checklist(
+    "C10",
+    red="let check-domain (app/email/domain_check.py) pass a missing or broken SPF, DKIM or DMARC"
+    " record, more than ten SPF lookups, or an unreachable DNS",
+)
+
 DOMAIN = "mail.example.test"
 SELECTOR = "lp2026"
 

@@ -11,6 +11,13 @@ from app.core.config import Environment, Settings
 from tests.email.keys import private_key, private_pem
 from tests.support import run_cli
 
+pytestmark = pytest.mark.checklist(
+    "C4",
+    "C10",
+    red="let production start without SMTP_URL or a DKIM key, load a DKIM key under 2048 bits, or"
+    " print the key file",
+)
+
 
 def problems(**values: object) -> list[str]:
     return Settings(environment=Environment.PRODUCTION, **values).production_problems()  # type: ignore[arg-type]

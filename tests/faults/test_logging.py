@@ -55,6 +55,12 @@ from tests.support import (
 )
 from tests.webhooks.receiver import Receiver
 
+pytestmark = pytest.mark.checklist(
+    "C9",
+    red="let a crashing request, CLI command or worker job print its exception text or local "
+    "variables unredacted, or report them to Sentry",
+)
+
 # What rich, better-exceptions or Python's own traceback print; none belongs in a JSON log.
 TRACEBACK_MARKERS = ("Traceback (most recent call last)", "╭", "│", "locals", '"vars"')
 

@@ -18,6 +18,13 @@ from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
 from tests.support import Actor, Database, Server, Stub
 
+pytestmark = pytest.mark.checklist(
+    "C3",
+    "C8",
+    red="drop the workspace filter or the clean-scan condition from the attach and search_files "
+    "queries (app/files), or keep a deleted file in the bot's context",
+)
+
 
 def send(actor: Actor, conversation_id: str, content: str, file_ids: list[str]) -> Any:
     return actor.post(

@@ -21,6 +21,12 @@ from tests.files.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, Seaweed, start_s
 from tests.scanner import EICAR, Clamd
 from tests.support import Database, Server, start_server, stop_process, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C8",
+    red="store uploads outside their workspace prefix, keep an infected object after its verdict,"
+    " or stop requesting server-side encryption (app/files/storage/s3.py)",
+)
+
 
 @pytest.fixture(scope="module")
 def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seaweed]:

@@ -6,10 +6,18 @@ refuses that setting (tests/core/test_config.py), and refuses to start without `
 
 from __future__ import annotations
 
+import pytest
+
 from tests.factories.files import upload_ok
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
 from tests.support import Database, Server
+
+pytestmark = pytest.mark.checklist(
+    "C8",
+    red="mark an unscanned upload clean when SCANNER_DISABLED is set instead of saying "
+    "scan_engine: disabled",
+)
 
 
 def test_unscanned_files_are_marked_as_such(server: Server, db: Database) -> None:

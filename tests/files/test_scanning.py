@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.factories.files import png_bytes, upload_ok, wait_for_scan
 from tests.factories.users import create_actor
@@ -17,6 +18,12 @@ from tests.factories.workspaces import create_workspace
 from tests.files.conftest import Stack
 from tests.scanner import EICAR, SIGNATURE
 from tests.support import Database, Server
+
+pytestmark = pytest.mark.checklist(
+    "C8",
+    red="make a file downloadable before clamd's clean verdict, keep or serve an infected one, or"
+    " treat a scanner error as clean (app/files/jobs.py)",
+)
 
 
 def _stored_objects(storage_dir: Path, workspace_id: str) -> list[Path]:

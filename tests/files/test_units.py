@@ -14,6 +14,13 @@ from app.files.jobs import BACKOFF_MAX_SECONDS, backoff
 from app.files.sniffing import Limits, sniff
 from tests.factories.files import docx_bytes, pdf_bytes, png_bytes
 
+pytestmark = pytest.mark.checklist(
+    "C8",
+    red="decide a file's type from its name instead of its bytes (app/files/sniffing.py), accept "
+    "markup, drop the archive limits, or drop nosniff, the sandbox CSP or attachment from "
+    "download_headers",
+)
+
 LIMITS = Limits(archive_max_entries=20, archive_max_expanded_bytes=1024 * 1024)
 
 

@@ -17,6 +17,12 @@ from tests.factories.workspaces import create_workspace
 from tests.files.conftest import ARCHIVE_MAX_ENTRIES, ARCHIVE_MAX_EXPANDED, QUOTA, UPLOAD_LIMIT
 from tests.support import Actor, Database, Server
 
+pytestmark = pytest.mark.checklist(
+    "C8",
+    red="stop counting bytes while streaming (app/files/upload.py), skip the workspace quota or "
+    "its lock, trust the client's content type, or serve a download inline without nosniff",
+)
+
 HTML = b"<!DOCTYPE html><html><body><script>fetch('/v1/me').then(r=>r.text()).then(alert)</script>"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="9"/></svg>'
 
@@ -219,6 +225,7 @@ def test_the_workspace_quota_answers_413(
     upload_ok(owner, other, "fits.txt", part)
 
 
+@pytest.mark.checklist("C6", red="remove the per-user upload budget from the upload route")
 def test_uploads_are_rate_limited_per_user(db: Database, tmp_path: Path) -> None:
     from tests.support import base_env, start_server, stop_server
 
@@ -356,6 +363,7 @@ def test_concurrent_uploads_cannot_overrun_the_quota_together(
     assert len([p for p in (storage_dir / ws).iterdir() if p.is_file()]) == 3
 
 
+@pytest.mark.checklist("C5", red="accept multipart uploads without the exact-Origin CSRF check")
 def test_cookie_uploads_from_another_site_are_refused(
     owner: Actor, ws: str, db: Database, storage_dir: Path
 ) -> None:

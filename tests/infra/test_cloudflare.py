@@ -14,6 +14,12 @@ import pytest
 from app.core.security_headers import HSTS
 from tests.infra.cloudflare_tf import CLOUDFLARE_DIR, ROOT, Terraform, loaded
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="weaken SSL below Full (strict), drop HSTS or the WAF rulesets, expose the origin outside"
+    " the Tunnel, proxy no longer, cache /v1/*, or drop a health check in infra/cloudflare/",
+)
+
 TF_FILES = sorted(CLOUDFLARE_DIR.glob("*.tf"))
 
 

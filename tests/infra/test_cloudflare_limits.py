@@ -14,6 +14,12 @@ from pydantic import ValidationError
 
 from app.core.config import EDGE_MAX_BODY_BYTES, Settings
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="let a body cap default to or be set at Cloudflare's 100 MB limit or above, or the SSE "
+    "keep-alive exceed its idle timeout",
+)
+
 CLOUDFLARE_FREE_PRO_BODY_LIMIT = 100 * 1000 * 1000  # bytes; Business 200 MB, Enterprise 500 MB
 CLOUDFLARE_PROXY_READ_TIMEOUT = 100  # seconds without a byte before a 524
 BODY_CAPS = [name for name in Settings.model_fields if name.startswith("max_") and "body" in name]

@@ -22,6 +22,12 @@ from app.core.config import Settings
 from app.core.rate_limit import SETTING, Budget
 from tests.infra.cloudflare_tf import Request, Terraform, loaded, matches
 
+pytestmark = pytest.mark.checklist(
+    "C6",
+    red="add a rate-limit Budget without an edge rule in infra/cloudflare/, widen a rule to "
+    "neighbouring routes, or make an edge rule stricter than the app",
+)
+
 ID = "0b5c3f4e-8d1a-4c2b-9e7f-112233445566"
 # Budget -> the requests it meters (one per route). READ is not abuse-prone at the edge: every
 # authenticated GET, failing open, and the edge would only duplicate it. CSP_REPORT neither: the

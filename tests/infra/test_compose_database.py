@@ -19,6 +19,12 @@ import pytest
 from tests.faults.harness import PG_BIN, PrivatePostgres
 from tests.support import ROOT
 
+pytestmark = pytest.mark.checklist(
+    "C14",
+    red="let infra/compose/postgres/10-roles.sql give the app role ownership or BYPASSRLS, or "
+    "break the backup role's pg_dump under forced RLS",
+)
+
 INIT_SQL = ROOT / "infra" / "compose" / "postgres" / "10-roles.sql"
 ROLES_SQL = ROOT / "infra" / "postgres" / "roles.sql"
 ROLES = ("launchproof_owner", "launchproof_app", "launchproof_backup")

@@ -24,6 +24,12 @@ import pytest
 
 from tests.support import ROOT
 
+pytestmark = pytest.mark.checklist(
+    "C14",
+    red="unpin a base image digest, run the runtime stage as root, drop the HEALTHCHECK, install "
+    "unhashed or development dependencies, or put a secret in ENV or ARG",
+)
+
 DOCKERFILE = ROOT / "Dockerfile"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY|DSN|ACCESS_KEY)", re.I)

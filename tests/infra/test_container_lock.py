@@ -14,11 +14,18 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from tests.support import ROOT
+
+pytestmark = pytest.mark.checklist(
+    "C14",
+    red="add or re-range a runtime dependency in pyproject.toml without `make lock`, or lock a "
+    "pin without hashes or a development-only package",
+)
 
 REQUIREMENTS = ROOT / "requirements"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")

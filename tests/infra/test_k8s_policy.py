@@ -21,6 +21,14 @@ from app.core.config import Settings
 from tests.infra import k8s_checks
 from tests.infra.k8s_render import OVERLAYS, Doc, by_kind, named, pod, pods, render, render_all
 
+pytestmark = pytest.mark.checklist(
+    "C4",
+    "C14",
+    red="remove a security property from infra/k8s (non-root, read-only root, dropped "
+    "capabilities, probes, replicas), give the API the owner credential, or share a secret "
+    "between staging and production",
+)
+
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_property_holds(overlay: str) -> None:

@@ -31,6 +31,12 @@ from tests.infra.k8s_render import (
 )
 from tests.support import IN_CI, ROOT
 
+pytestmark = pytest.mark.checklist(
+    "C14",
+    red="add an unknown field or a checkov-failing pod spec to infra/k8s, or leave an image "
+    "placeholder the pipeline does not pin",
+)
+
 CUSTOM = {
     ("external-secrets.io/v1", "ExternalSecret"),
     ("monitoring.coreos.com/v1", "ServiceMonitor"),

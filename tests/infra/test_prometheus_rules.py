@@ -14,6 +14,12 @@ import yaml
 
 from tests.support import IN_CI, ROOT
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="drop an alert (5xx rate, auth failures, webhook failures, latency) or its promtool unit "
+    "test from infra/prometheus/, or rename a metric an alert uses",
+)
+
 PROMETHEUS = ROOT / "infra" / "prometheus"
 REQUIRED_ALERTS = {
     "LaunchproofHigh5xxRate",

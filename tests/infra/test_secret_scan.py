@@ -25,6 +25,13 @@ import pytest
 
 from tests.support import IN_CI, ROOT
 
+pytestmark = pytest.mark.checklist(
+    "C4",
+    "C14",
+    red="commit a credential to the tree, the history or the wheel, or weaken .gitleaks.toml or "
+    ".secrets.baseline so a planted token goes unreported",
+)
+
 GITLEAKS_CONFIG = ROOT / ".gitleaks.toml"
 BASELINE = ROOT / ".secrets.baseline"
 VENV_BIN = Path(sys.executable).parent

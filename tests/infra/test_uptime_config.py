@@ -9,9 +9,16 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.support import ROOT
+
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="remove the login, chat send, inbound webhook or health check from infra/uptime/, point "
+    "one at a route the app does not serve, or stop Prometheus probing it",
+)
 
 UPTIME = ROOT / "infra" / "uptime"
 REQUIRED = {"health", "login", "chat_send", "webhook_receive"}

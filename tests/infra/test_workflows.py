@@ -25,6 +25,12 @@ import yaml
 
 from tests.support import IN_CI, ROOT
 
+pytestmark = pytest.mark.checklist(
+    "C14",
+    red="unpin an action, drop a pipeline step (lint, tests, attack suite, secret scan, image "
+    "scan), grant write permissions at the top, or deploy production outside its environment",
+)
+
 WORKFLOWS = ROOT / ".github" / "workflows"
 SCRIPTS = ROOT / ".github" / "scripts"
 VENV_BIN = Path(sys.executable).parent

@@ -22,6 +22,12 @@ from app.main import create_app
 from load import reference_app
 from tests.support import Database, base_env, run_cli
 
+pytestmark = pytest.mark.checklist(
+    "C13",
+    red="add a statement per list item (N+1) or a repeated lookup to session fetch, lists or the "
+    "API-key list",
+)
+
 COOKIE = "__Host-lp_session"
 ORIGIN = "http://127.0.0.1"
 Scenario = Callable[[httpx.AsyncClient, list[str]], Awaitable[None]]

@@ -12,7 +12,15 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import ROOT
+
+pytestmark = pytest.mark.checklist(
+    "C9",
+    red="let sentry_sdk.init enable its default integrations (the OpenAI one reports provider "
+    "text)",
+)
 
 SCRIPT = """
 import json, sentry_sdk

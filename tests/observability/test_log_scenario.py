@@ -28,6 +28,12 @@ from tests.factories.users import login
 from tests.factories.workspaces import create_api_key, create_workspace
 from tests.support import Anonymous, Database, Server, Stub, base_env, start_server, stop_server
 
+pytestmark = pytest.mark.checklist(
+    "C9",
+    red="log a request body, message content, password, token, cookie or e-mail address (e.g. "
+    "drop redact_event from the structlog chain), or write one into an audit event",
+)
+
 ACCESS_EVENT = "request handled"
 WEBHOOK_SECRET_RAW = base64.b64encode(f"plantedhooksecret{secrets.token_hex(12)}".encode()).decode()
 WEBHOOK_SECRET = "whsec_" + WEBHOOK_SECRET_RAW

@@ -38,6 +38,12 @@ from tests.support import (
     stop_server,
 )
 
+pytestmark = pytest.mark.checklist(
+    "C11",
+    red="drop a counter the alerts need (auth failures, 5xx, rate limits, webhook failures, "
+    "latency), label by raw path, or serve /metrics without METRICS_TOKEN",
+)
+
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

@@ -12,7 +12,15 @@ import secrets
 import subprocess
 import sys
 
+import pytest
+
 from tests.support import ROOT
+
+pytestmark = pytest.mark.checklist(
+    "C9",
+    red="let an uncaught exception in a thread, task, finaliser or the main thread print Python's"
+    " default traceback instead of the redacted JSON line",
+)
 
 SCRIPT = """
 import asyncio, gc, sys, threading

@@ -20,6 +20,12 @@ from app.core.redaction import (
     scrub_text,
 )
 
+pytestmark = pytest.mark.checklist(
+    "C9",
+    red="drop a credential pattern, a sensitive key or control-character escaping from "
+    "app/core/redaction.py, or keep local variables in exception frames",
+)
+
 EVENT = "request handled"
 
 

@@ -24,6 +24,13 @@ from tests.webhooks.conftest import (
     wait_until,
 )
 
+pytestmark = pytest.mark.checklist(
+    "C6",
+    "C7",
+    red="skip the signature check over the raw body, accept a stale timestamp or a replay, parse "
+    "the body before the size and depth caps, or remove the per-source and IP rate limit",
+)
+
 PATH = "/v1/webhooks/inbound/billing"
 
 

@@ -22,6 +22,8 @@ from tests.support import Actor, Database, Server
 from tests.webhooks.conftest import Worker, register, start_worker, wait_until, workspace_of
 from tests.webhooks.receiver import Captured, Receiver
 
+pytestmark = pytest.mark.checklist("C12", red="deliver to an internal address or follow a redirect")
+
 
 def verify(secret: str, captured: Captured) -> Any:
     """What a receiver does: the official library checks id, timestamp and signature."""
@@ -48,6 +50,7 @@ def endpoint(actor: Actor, endpoint_id: str) -> dict[str, Any]:
 
 
 class TestRegistration:
+    @pytest.mark.checklist("C4", red="store the signing secret unencrypted or show it twice")
     def test_secret_is_shown_once_and_encrypted_at_rest(
         self, admin: Actor, db: Database, receiver: Receiver
     ) -> None:
@@ -313,6 +316,7 @@ def test_dns_answer_turning_to_loopback_is_refused_at_delivery_time(
     assert receiver.received("/rebind") == []
 
 
+@pytest.mark.checklist("C2", red="fan an event out to another workspace's endpoint")
 @pytest.mark.usefixtures("worker")
 def test_cross_workspace_fan_out_never_happens(
     wh_server: Server, db: Database, receiver: Receiver

@@ -140,6 +140,7 @@ def test_replay_refusals_are_defined(admin: Actor, receiver: Receiver) -> None:
     assert endpoint(admin, created["id"])["enabled"] is False
 
 
+@pytest.mark.checklist("C6", red="remove the replay budget from redeliver and recover")
 def test_replays_are_rate_limited_per_user(
     db: Database, dns: LocalDNSServer, receiver: Receiver, tmp_path: Path
 ) -> None:

@@ -35,6 +35,7 @@ def settings(**values: object) -> Settings:
     return Settings(secret_key=SECRET_KEY, **values)  # type: ignore[arg-type]
 
 
+@pytest.mark.checklist("C4", red="generate endpoint secrets with fewer than 32 random bytes")
 def test_new_secrets_are_32_random_bytes_with_the_standard_prefix() -> None:
     secrets = {new_signing_secret() for _ in range(50)}
     assert len(secrets) == 50
@@ -43,6 +44,10 @@ def test_new_secrets_are_32_random_bytes_with_the_standard_prefix() -> None:
         assert len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
 
 
+@pytest.mark.checklist(
+    "C4",
+    red="drop the previous encryption key from the Fernet ring during rotation",
+)
 def test_key_rotation_prepend_decrypt_then_reencrypt() -> None:
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     secret = new_signing_secret()
@@ -58,6 +63,10 @@ def test_key_rotation_prepend_decrypt_then_reencrypt() -> None:
         decrypt_secret(only_new, token)
 
 
+@pytest.mark.checklist(
+    "C4",
+    red="let production derive the webhook encryption key instead of requiring one",
+)
 def test_development_derives_a_key_production_refuses_to() -> None:
     dev = settings(environment=Environment.DEVELOPMENT)
     secret = new_signing_secret()
@@ -158,6 +167,7 @@ def test_backoff_ignores_non_finite_or_negative_retry_after() -> None:
         assert 0 <= backoff_seconds(config, 1, odd) <= 60
 
 
+@pytest.mark.checklist("C7", red="stop refusing inbound JSON nested past the depth bound")
 @pytest.mark.parametrize(
     ("text", "too_deep"),
     [
@@ -172,6 +182,10 @@ def test_inbound_json_depth_scan(text: str, too_deep: bool) -> None:
     assert nesting_depth_exceeds(text, 64) is too_deep
 
 
+@pytest.mark.checklist(
+    "C7",
+    red="parse deep inbound JSON with the plain json module (RecursionError, a 500)",
+)
 def test_bounded_json_refuses_without_recursion_error() -> None:
     with pytest.raises(JSONRefused):
         loads_bounded("[" * 100_000 + "]" * 100_000)

@@ -28,6 +28,14 @@ from app.core.outbound.urls import parse_url
 # Only a snippet of the answer is kept; the rest is read up to this cap and dropped.
 MAX_RESPONSE_BYTES = 64 * 1024
 MAX_PAYLOAD_BYTES = 256 * 1024
+# Outside production a refused IP literal or private address is most likely a local test
+# receiver: say which setting allows it (the sentence names no address: the URL may be anyone's).
+LOCAL_REFUSALS = frozenset({RefusalReason.IP_LITERAL.value, RefusalReason.BLOCKED_ADDRESS.value})
+DEV_RECEIVER_HINT = (
+    "For a local receiver in development, list its IP address in OUTBOUND_DEV_ALLOWED_ADDRESSES "
+    "(make run allows 127.0.0.1 through .data/dev.env) and restart the server and worker; "
+    "production refuses that setting."
+)
 
 
 def delivery_policy(settings: Settings, url: str) -> OutboundPolicy:
@@ -61,7 +69,10 @@ async def check_endpoint_url(settings: Settings, url: str) -> CheckedTarget:
     try:
         return await check_url(url, delivery_policy(settings, url), resolver=resolver_for(settings))
     except OutboundError as exc:
-        raise Unprocessable(str(exc), code=f"url_{exc.reason_code}") from None
+        detail = str(exc)
+        if settings.environment is not Environment.PRODUCTION and exc.reason_code in LOCAL_REFUSALS:
+            detail = f"{detail} {DEV_RECEIVER_HINT}"
+        raise Unprocessable(detail, code=f"url_{exc.reason_code}") from None
 
 
 __all__ = ["RefusalReason", "check_endpoint_url", "delivery_policy"]

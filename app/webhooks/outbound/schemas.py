@@ -4,7 +4,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from app.webhooks.events import SUBSCRIBABLE_EVENTS, EventType
 
@@ -19,9 +27,18 @@ def _unique(events: list[EventType]) -> list[EventType]:
     return sorted(set(events))
 
 
-SubscribableEvent = Annotated[EventType, AfterValidator(_subscribable)]
+# The schema names only the events an endpoint may subscribe to (the test event is sent by the
+# test action alone), and the URL schemes; what a URL may point at (public addresses only,
+# https in production) is checked when it is saved and answers 422 (app/core/outbound).
+SubscribableEvent = Annotated[
+    EventType,
+    AfterValidator(_subscribable),
+    WithJsonSchema({"type": "string", "enum": sorted(SUBSCRIBABLE_EVENTS)}),
+]
 EndpointURL = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=8, max_length=2048)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=8, max_length=2048),
+    Field(json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"}),
 ]
 Description = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
@@ -34,12 +51,23 @@ EventList = Annotated[
 
 
 class EndpointCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://hooks.example.com/launchproof",
+                    "event_types": ["message.created"],
+                    "description": "CRM sync",
+                }
+            ]
+        },
+    )
 
     url: EndpointURL
     event_types: EventList
     description: Description = ""
-    include_content: bool = False
+    include_content: StrictBool = False
 
 
 class EndpointUpdate(BaseModel):
@@ -48,8 +76,8 @@ class EndpointUpdate(BaseModel):
     url: EndpointURL | None = None
     event_types: EventList | None = None
     description: Description | None = None
-    include_content: bool | None = None
-    enabled: bool | None = None
+    include_content: StrictBool | None = None
+    enabled: StrictBool | None = None
 
 
 class EndpointRead(BaseModel):

@@ -1,0 +1,226 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.conversation_create import ConversationCreate
+from ...models.conversation_read import ConversationRead
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    bot_id: UUID,
+    *,
+    body: ConversationCreate,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/bots/{bot_id}/conversations".format(
+            bot_id=quote(str(bot_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ConversationRead | Problem | None:
+    if response.status_code == 201:
+        response_201 = ConversationRead.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ConversationRead | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    bot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConversationCreate,
+) -> Response[ConversationRead | Problem]:
+    """Start a conversation
+
+     Start a private conversation with a bot.
+
+    Args:
+        bot_id (UUID):
+        body (ConversationCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ConversationRead | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        bot_id=bot_id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    bot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConversationCreate,
+) -> ConversationRead | Problem | None:
+    """Start a conversation
+
+     Start a private conversation with a bot.
+
+    Args:
+        bot_id (UUID):
+        body (ConversationCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ConversationRead | Problem
+    """
+
+    return sync_detailed(
+        bot_id=bot_id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    bot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConversationCreate,
+) -> Response[ConversationRead | Problem]:
+    """Start a conversation
+
+     Start a private conversation with a bot.
+
+    Args:
+        bot_id (UUID):
+        body (ConversationCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ConversationRead | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        bot_id=bot_id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    bot_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: ConversationCreate,
+) -> ConversationRead | Problem | None:
+    """Start a conversation
+
+     Start a private conversation with a bot.
+
+    Args:
+        bot_id (UUID):
+        body (ConversationCreate):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ConversationRead | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            bot_id=bot_id,
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,157 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .accepted import Accepted
+from .admin_user_list import AdminUserList
+from .admin_user_read import AdminUserRead
+from .api_key_create import ApiKeyCreate
+from .api_key_created import ApiKeyCreated
+from .api_key_list import ApiKeyList
+from .api_key_read import ApiKeyRead
+from .attempt_read import AttemptRead
+from .audit_event_list import AuditEventList
+from .audit_event_read import AuditEventRead
+from .audit_event_read_details import AuditEventReadDetails
+from .bot_create import BotCreate
+from .bot_create_model import BotCreateModel
+from .bot_list import BotList
+from .bot_read import BotRead
+from .bot_update import BotUpdate
+from .bot_update_model_type_0 import BotUpdateModelType0
+from .conversation_create import ConversationCreate
+from .conversation_list import ConversationList
+from .conversation_read import ConversationRead
+from .conversation_update import ConversationUpdate
+from .deliveries_requeued import DeliveriesRequeued
+from .delivery_list import DeliveryList
+from .delivery_read import DeliveryRead
+from .delivery_requeued import DeliveryRequeued
+from .endpoint_create import EndpointCreate
+from .endpoint_create_event_types_item import EndpointCreateEventTypesItem
+from .endpoint_list import EndpointList
+from .endpoint_read import EndpointRead
+from .endpoint_update import EndpointUpdate
+from .endpoint_update_event_types_type_0_item import EndpointUpdateEventTypesType0Item
+from .endpoint_with_secret import EndpointWithSecret
+from .event_type import EventType
+from .file_list import FileList
+from .file_read import FileRead
+from .file_status import FileStatus
+from .inbound_accepted import InboundAccepted
+from .inbound_accepted_status import InboundAcceptedStatus
+from .invitation_accept import InvitationAccept
+from .invitation_create import InvitationCreate
+from .invitation_read import InvitationRead
+from .login_request import LoginRequest
+from .member_list import MemberList
+from .member_read import MemberRead
+from .member_update import MemberUpdate
+from .message_create import MessageCreate
+from .message_list import MessageList
+from .message_read import MessageRead
+from .password_change_request import PasswordChangeRequest
+from .password_reset_confirm import PasswordResetConfirm
+from .password_reset_request import PasswordResetRequest
+from .problem import Problem
+from .problem_error import ProblemError
+from .recover_request import RecoverRequest
+from .role import Role
+from .scope import Scope
+from .session_list import SessionList
+from .session_read import SessionRead
+from .signup_request import SignupRequest
+from .test_event_queued import TestEventQueued
+from .tool_call_list import ToolCallList
+from .tool_call_read import ToolCallRead
+from .tool_call_read_arguments import ToolCallReadArguments
+from .tool_list import ToolList
+from .tool_name import ToolName
+from .tool_read import ToolRead
+from .tool_read_parameters import ToolReadParameters
+from .turn_result import TurnResult
+from .upload_file_v1_workspaces_workspace_id_files_post_body import UploadFileV1WorkspacesWorkspaceIdFilesPostBody
+from .user_read import UserRead
+from .user_update import UserUpdate
+from .verify_email_request import VerifyEmailRequest
+from .workspace_create import WorkspaceCreate
+from .workspace_list import WorkspaceList
+from .workspace_read import WorkspaceRead
+from .workspace_update import WorkspaceUpdate
+
+__all__ = (
+    "Accepted",
+    "AdminUserList",
+    "AdminUserRead",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyList",
+    "ApiKeyRead",
+    "AttemptRead",
+    "AuditEventList",
+    "AuditEventRead",
+    "AuditEventReadDetails",
+    "BotCreate",
+    "BotCreateModel",
+    "BotList",
+    "BotRead",
+    "BotUpdate",
+    "BotUpdateModelType0",
+    "ConversationCreate",
+    "ConversationList",
+    "ConversationRead",
+    "ConversationUpdate",
+    "DeliveriesRequeued",
+    "DeliveryList",
+    "DeliveryRead",
+    "DeliveryRequeued",
+    "EndpointCreate",
+    "EndpointCreateEventTypesItem",
+    "EndpointList",
+    "EndpointRead",
+    "EndpointUpdate",
+    "EndpointUpdateEventTypesType0Item",
+    "EndpointWithSecret",
+    "EventType",
+    "FileList",
+    "FileRead",
+    "FileStatus",
+    "InboundAccepted",
+    "InboundAcceptedStatus",
+    "InvitationAccept",
+    "InvitationCreate",
+    "InvitationRead",
+    "LoginRequest",
+    "MemberList",
+    "MemberRead",
+    "MemberUpdate",
+    "MessageCreate",
+    "MessageList",
+    "MessageRead",
+    "PasswordChangeRequest",
+    "PasswordResetConfirm",
+    "PasswordResetRequest",
+    "Problem",
+    "ProblemError",
+    "RecoverRequest",
+    "Role",
+    "Scope",
+    "SessionList",
+    "SessionRead",
+    "SignupRequest",
+    "TestEventQueued",
+    "ToolCallList",
+    "ToolCallRead",
+    "ToolCallReadArguments",
+    "ToolList",
+    "ToolName",
+    "ToolRead",
+    "ToolReadParameters",
+    "TurnResult",
+    "UploadFileV1WorkspacesWorkspaceIdFilesPostBody",
+    "UserRead",
+    "UserUpdate",
+    "VerifyEmailRequest",
+    "WorkspaceCreate",
+    "WorkspaceList",
+    "WorkspaceRead",
+    "WorkspaceUpdate",
+)

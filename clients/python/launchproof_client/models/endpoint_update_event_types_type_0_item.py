@@ -1,0 +1,11 @@
+from enum import StrEnum
+
+
+class EndpointUpdateEventTypesType0Item(StrEnum):
+    CONVERSATION_CREATED = "conversation.created"
+    FILE_SCANNED = "file.scanned"
+    MEMBER_ADDED = "member.added"
+    MESSAGE_CREATED = "message.created"
+
+    def __str__(self) -> str:
+        return str(self.value)

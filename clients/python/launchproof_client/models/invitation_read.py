@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, TypeVar
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.role import Role
+
+T = TypeVar("T", bound="InvitationRead")
+
+
+@_attrs_define
+class InvitationRead:
+    """
+    Attributes:
+        created_at (datetime.datetime):
+        email (str):
+        expires_at (datetime.datetime):
+        id (UUID):
+        role (Role):
+        workspace_id (UUID):
+    """
+
+    created_at: datetime.datetime
+    email: str
+    expires_at: datetime.datetime
+    id: UUID
+    role: Role
+    workspace_id: UUID
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        created_at = self.created_at.isoformat()
+
+        email = self.email
+
+        expires_at = self.expires_at.isoformat()
+
+        id = str(self.id)
+
+        role = self.role.value
+
+        workspace_id = str(self.workspace_id)
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "created_at": created_at,
+                "email": email,
+                "expires_at": expires_at,
+                "id": id,
+                "role": role,
+                "workspace_id": workspace_id,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
+
+        email = d.pop("email")
+
+        expires_at = datetime.datetime.fromisoformat(d.pop("expires_at"))
+
+        id = UUID(d.pop("id"))
+
+        role = Role(d.pop("role"))
+
+        workspace_id = UUID(d.pop("workspace_id"))
+
+        invitation_read = cls(
+            created_at=created_at,
+            email=email,
+            expires_at=expires_at,
+            id=id,
+            role=role,
+            workspace_id=workspace_id,
+        )
+
+        invitation_read.additional_properties = d
+        return invitation_read
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

@@ -1,0 +1,76 @@
+"""``/docs`` in a real Chromium, offline: Swagger UI renders from local assets under its strict
+CSP (no CDN, no inline script), with zero CSP violations (development tooling; C5's CSP rules).
+
+Every request that leaves loopback is aborted, so a page that still reached for a CDN would
+render blank and fail here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import IN_CI, Database, Server, base_env, start_server, stop_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+try:  # Under CI a missing browser or driver is a failure, never a skip.
+    from playwright.sync_api import Route, sync_playwright
+except ImportError:  # pragma: no cover
+    if IN_CI:
+        raise
+    pytest.skip("playwright is not installed (pip install -e '.[test]')", allow_module_level=True)
+if not CHROMIUM.exists():  # pragma: no cover
+    if IN_CI:
+        pytest.fail("/usr/bin/chromium is missing (apt-get install chromium)")
+    pytest.skip("/usr/bin/chromium is not installed", allow_module_level=True)
+
+pytestmark = pytest.mark.checklist(
+    "C5", red="boot Swagger UI from an inline script or a CDN again (app/core/docs.py)"
+)
+
+
+@pytest.fixture(scope="module")
+def docs_server(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = base_env(db, ENVIRONMENT="development", DOCS_ENABLED="true")
+    server = start_server(env, Path(tmp_path_factory.mktemp("docs-page")) / "server.log")
+    yield server
+    stop_server(server)
+
+
+def test_swagger_ui_renders_offline_with_no_csp_violation(docs_server: Server) -> None:
+    problems: list[str] = []
+    left_loopback: list[str] = []
+
+    def offline(route: Route) -> None:
+        if route.request.url.startswith(docs_server.url):
+            route.continue_()
+        else:
+            left_loopback.append(route.request.url)
+            route.abort()
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            page = browser.new_page()
+            page.route("**/*", offline)
+            page.on(
+                "console",
+                lambda message: problems.append(message.text) if message.type == "error" else None,
+            )
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            page.goto(docs_server.url + "/docs")
+            page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+            title = page.inner_text(".swagger-ui .info .title")
+            operations = page.locator(".opblock").count()
+            authorize = page.locator(".btn.authorize").count()
+        finally:
+            browser.close()
+    assert "Launchproof" in title
+    assert operations > 20  # the whole contract rendered, not an empty shell
+    assert authorize == 1  # securitySchemes: the Authorize button exists
+    assert left_loopback == []
+    assert problems == []  # CSP violations are console errors ("Refused to ...")

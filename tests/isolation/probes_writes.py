@@ -1,0 +1,105 @@
+"""Write paths of every tenant repository, with RLS off: aimed at B's rows, they change nothing.
+
+The runner (tests/isolation/test_app_filters_alone.py) compares every foreign row before and
+after each probe; a probe here also checks the write's own answer (0 rows, None, refused).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from app.conversations.models import Conversation
+from app.conversations.repository import ConversationRepository
+from app.files.repository import MessageFileRepository
+from app.usage.repository import UsageRepository, UsageReservationRepository
+from app.webhooks.outbound.models import DeliveryStatus, WebhookDelivery
+from app.webhooks.outbound.repository import AttemptRepository, DeliveryRepository
+from app.workspaces.repository import MembershipRepository
+from tests.isolation.app_filters import Ctx, covers
+from tests.isolation.seed import EVENT
+
+
+@covers(ConversationRepository.touch)
+async def touch_conversations(c: Ctx) -> None:
+    """B's conversations, A's owner's, and the caller's own old one in B (a workspace they left)
+    stay as they were (the runner's snapshot); the caller's own in A is touched."""
+    repo, now = ConversationRepository(c.session), datetime.now(UTC)
+    foreign = (c.b.member.conversation_id, c.a.owner.conversation_id, c.left_behind[0])
+    for conversation_id in foreign:
+        await repo.touch(c.member, conversation_id, now)
+    await repo.touch(c.member, c.a.member.conversation_id, now)
+    mine = select(Conversation.last_message_at).where(Conversation.id == c.a.member.conversation_id)
+    assert await c.session.scalar(mine) == now  # the control: the caller's own is touched
+
+
+@covers(MembershipRepository.remove)
+async def remove_members(c: Ctx) -> None:
+    repo = MembershipRepository(c.session)
+    await repo.remove(c.ws, c.b.member.user_id)
+    await repo.remove(c.ws, c.b.owner.user_id)
+
+
+@covers(UsageRepository.reserve, UsageRepository.settle)
+async def usage_ledger(c: Ctx) -> None:
+    repo, day = UsageRepository(c.session), c.a.usage_day
+    assert await repo.reserve(c.ws, day, tokens=5, budget=10**6)
+    await repo.settle(c.ws, day, released=5, prompt=1, completion=1)
+    assert await repo.spent(c.ws, day) == c.a.tokens_spent + 2
+
+
+@covers(UsageReservationRepository.hold, UsageReservationRepository.take)
+async def usage_reservations(c: Ctx) -> None:
+    repo = UsageReservationRepository(c.session)
+    assert await repo.take(c.ws, c.b.reservation_message_id) is None
+    assert await repo.take(c.ws, c.a.reservation_message_id) is not None
+    await repo.hold(c.ws, uuid.uuid4(), c.a.usage_day, tokens=1, prompt_estimate=1)
+
+
+@covers(MessageFileRepository.attach)
+async def attach_files(c: Ctx) -> None:
+    """Attachments are written into the caller's workspace only (the file and message ids come
+    from the service's checked reads: readable_in, the message it just wrote)."""
+    await MessageFileRepository(c.session).attach(
+        c.ws, c.a.member.reply_id, [c.a.member.file_id, c.a.owner.file_id]
+    )
+
+
+@covers(DeliveryRepository.enqueue)
+async def enqueue_deliveries(c: Ctx) -> None:
+    repo = DeliveryRepository(c.session)
+
+    def delivery(workspace_id: uuid.UUID, endpoint_id: uuid.UUID) -> WebhookDelivery:
+        return WebhookDelivery(
+            id=uuid.uuid4(), workspace_id=workspace_id, endpoint_id=endpoint_id,
+            event_type=EVENT, payload="{}", status=DeliveryStatus.PENDING, attempts=0,
+        )  # fmt: skip
+
+    with pytest.raises(ValueError, match="outside the workspace"):
+        await repo.enqueue(c.ws, [delivery(c.b.workspace_id, c.b.endpoint_id)], due_at=_now())
+    await repo.enqueue(c.ws, [delivery(c.a.workspace_id, c.a.endpoint_id)], due_at=_now())
+
+
+@covers(DeliveryRepository.hold_pending, DeliveryRepository.requeue)
+async def hold_and_requeue(c: Ctx) -> None:
+    repo, every = DeliveryRepository(c.session), list(DeliveryStatus)
+    assert await repo.hold_pending(c.ws, c.b.endpoint_id, _now()) == 0
+    assert await repo.requeue(c.ws, c.b.endpoint_id, statuses=every, due_at=_now()) == 0
+    aimed = c.b.delivery_id  # B's delivery through A's own endpoint
+    assert (
+        await repo.requeue(c.ws, c.a.endpoint_id, statuses=every, due_at=_now(), delivery_id=aimed)
+        == 0
+    )
+    assert await repo.requeue(c.ws, c.a.endpoint_id, statuses=every, due_at=_now()) == 1
+
+
+@covers(AttemptRepository.add_attempt)
+async def add_attempts(c: Ctx) -> None:
+    await AttemptRepository(c.session).add_attempt(c.ws, c.a.delivery_id, outcome="ok")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,240 @@
+"""The project's own stack in production mode on loopback, for ``launchproof check`` to score.
+
+What a real deployment has, in miniature: the API served over TLS by ``app serve
+--ssl-certfile`` (a throwaway trustme CA, a certificate for ``app.launchproof.test``), the same
+app on a plain-http listener (the redirect check), a local DNS server publishing the sending
+domain's SPF/DKIM/DMARC, clamd, two verified throwaway accounts, tight rate limits (given to the
+server and to the check as ``--budget``) and the server's log file. The check reaches it through
+``--resolve app.launchproof.test=127.0.0.1`` and ``--ca-file``, as an operator reaches a staging
+host before its DNS exists.
+
+The checker's requests come from 127.0.0.1, which is *not* a trusted proxy here (the proxy range
+is 127.0.0.9/32): the stack treats the checker as any internet client, so no forwarded header
+it sends could be believed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trustme
+
+from app.scorecard.probe import Budget, Probe
+from tests.dns_server import LocalDNSServer
+from tests.edge.production import production_env
+from tests.email.keys import dkim_record, private_key
+from tests.scanner import Clamd
+from tests.support import ROOT, Database, free_port, run_cli
+
+HOST = "app.launchproof.test"
+DOMAIN = "launchproof.test"
+DKIM_SELECTOR = "lp1"  # production_env's DKIM_SELECTOR
+SECURITY_CONTACT = "mailto:security@launchproof.test"
+# Tight but real: small enough that a burst proves the limit in a few requests. Keys are the
+# settings; the check gets them as --budget name=limit (the setting without RATE_LIMIT_).
+RATE_LIMITS = {
+    "RATE_LIMIT_LOGIN_IP": "10/minute",
+    "RATE_LIMIT_LOGIN_ACCOUNT": "5/minute",
+    "RATE_LIMIT_SIGNUP_IP": "3/hour",
+    # pragma: allowlist nextline secret
+    "RATE_LIMIT_PASSWORD_RESET_IP": "5/hour",
+    "RATE_LIMIT_CHAT_SEND": "10/minute",
+    "RATE_LIMIT_UPLOAD": "10/hour",
+    "RATE_LIMIT_WEBHOOK": "20/minute",
+    "RATE_LIMIT_ADMIN": "20/minute",
+    "RATE_LIMIT_READ": "600/minute",
+}
+PASSWORD_VARIABLES = ("LP_CHECK_PASSWORD_A", "LP_CHECK_PASSWORD_B")
+
+
+def dns_zone() -> dict[str, dict[str, list[str]]]:
+    """The sending domain as production publishes it (docs/email.md)."""
+    return {
+        DOMAIN: {"TXT": ["v=spf1 ip4:192.0.2.10 -all"], "A": ["127.0.0.1"]},
+        HOST: {"A": ["127.0.0.1"]},
+        f"{DKIM_SELECTOR}._domainkey.{DOMAIN}": {"TXT": [dkim_record(private_key())]},
+        f"_dmarc.{DOMAIN}": {"TXT": [f"v=DMARC1; p=reject; rua=mailto:dmarc@{DOMAIN}"]},
+    }
+
+
+@dataclass
+class Stack:
+    base_url: str  # https://app.launchproof.test:PORT
+    http_url: str  # http://app.launchproof.test:PORT (the plain listener)
+    ca_file: Path
+    nameserver: str
+    log_path: Path
+    env: dict[str, str]  # the servers' environment
+    accounts: tuple[tuple[str, str], ...]  # (email, password)
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def check_argv(self, *extra: str) -> list[str]:
+        """``launchproof check`` arguments that score this stack (every option given)."""
+        argv = [
+            "check",
+            self.base_url,
+            "--http-url",
+            self.http_url,
+            "--resolve",
+            f"{HOST}=127.0.0.1",
+            "--ca-file",
+            str(self.ca_file),
+            "--domain",
+            DOMAIN,
+            "--dkim-selector",
+            DKIM_SELECTOR,
+            "--nameserver",
+            self.nameserver,
+            "--log-file",
+            str(self.log_path),
+        ]
+        for (email, _), variable in zip(self.accounts, PASSWORD_VARIABLES, strict=True):
+            argv += ["--account", f"{email}:{variable}"]
+        for name, limit in RATE_LIMITS.items():
+            argv += ["--budget", f"{name.removeprefix('RATE_LIMIT_').lower()}={limit}"]
+        return argv + list(extra)
+
+    def check_env(self) -> dict[str, str]:
+        """The checker's environment: the account passwords, nothing of the server's."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS"))}
+        for (_, password), variable in zip(self.accounts, PASSWORD_VARIABLES, strict=True):
+            env[variable] = password
+        return env
+
+    def probe(self, max_requests: int = 1000, max_seconds: float = 60) -> Probe:
+        """A probe that reaches this stack the way the check does (for tests of single checks)."""
+        return Probe(
+            Budget(max_requests, max_seconds),
+            resolve={HOST: "127.0.0.1"},
+            ca_file=str(self.ca_file),
+        )
+
+
+Report = dict[str, Any]  # the parsed JSON report (app/scorecard/report.py as_dict)
+
+
+def findings(report: Report) -> dict[str, dict[str, Any]]:
+    """Check id -> its JSON finding (status, why, evidence, fix)."""
+    return {c["id"]: c for row in report["rows"] for c in row["checks"]}
+
+
+def run_check(stack: Stack, *extra: str) -> tuple[subprocess.CompletedProcess[str], Report]:
+    """``python -m app check --format json`` against the stack; (process, parsed report)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app", *stack.check_argv("--format", "json", *extra)],
+        cwd=ROOT,
+        env=stack.check_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    try:
+        report: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(
+            f"no JSON report: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+        ) from exc
+    return result, report
+
+
+def _serve(env: dict[str, str], port: int, log_path: Path, *tls: str) -> subprocess.Popen[bytes]:
+    log = log_path.open("ab")  # both listeners append to one log, as one deployment's log
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "serve", "--port", str(port), *tls],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_ready(stack: Stack) -> None:
+    probe = stack.probe(max_requests=10_000)
+    deadline = time.monotonic() + 40
+    try:
+        while time.monotonic() < deadline:
+            for process in stack.processes:
+                if process.poll() is not None:
+                    log = stack.log_path.read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"server exited: {log}")
+            try:
+                ready = probe.request("GET", stack.base_url + "/readyz").status_code == 200
+                plain = probe.request("GET", stack.http_url + "/healthz").status_code == 200
+                if ready and plain:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+    finally:
+        probe.close()
+    raise RuntimeError("the scorecard stack did not become ready in 40 s")
+
+
+def start_stack(db: Database, clamd: Clamd, workdir: Path, exits: ExitStack) -> Stack:
+    """Start everything; ``exits`` stops it (servers, DNS) when the caller closes it."""
+    ca = trustme.CA()
+    ca_file = workdir / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    certificate = ca.issue_cert(HOST)
+    cert_file, key_file = workdir / "cert.pem", workdir / "key.pem"
+    certificate.private_key_pem.write_to_path(str(key_file))
+    with cert_file.open("wb") as chain:
+        for blob in certificate.cert_chain_pems:
+            chain.write(blob.bytes())
+    dns = exits.enter_context(LocalDNSServer(dns_zone()))
+    tls_port, http_port = free_port(), free_port()
+    base_url = f"https://{HOST}:{tls_port}"
+    env, overrides = production_env(db, clamd.url)
+    env.update(overrides)
+    env.update(RATE_LIMITS)
+    env.update(
+        PUBLIC_URL=base_url,
+        ALLOWED_ORIGINS=base_url,
+        ALLOWED_HOSTS=f"{HOST},127.0.0.1,localhost",
+        TRUSTED_PROXY_CIDRS="127.0.0.9/32",
+        SECURITY_CONTACT=SECURITY_CONTACT,
+    )
+    checked = run_cli(env, "check-config")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    accounts = []
+    for label in ("a", "b"):
+        email = f"scorecard-{label}-{secrets.token_hex(4)}@example.com"
+        password = secrets.token_urlsafe(18)
+        created = run_cli(env, "create-user", "--email", email, "--verified", stdin=password + "\n")
+        assert created.returncode == 0, created.stderr[-2000:]
+        accounts.append((email, password))
+    stack = Stack(
+        base_url=base_url,
+        http_url=f"http://{HOST}:{http_port}",
+        ca_file=ca_file,
+        nameserver=dns.nameserver,
+        log_path=workdir / "server.log",
+        env=env,
+        accounts=tuple(accounts),
+    )
+    tls = ("--ssl-certfile", str(cert_file), "--ssl-keyfile", str(key_file))
+    for port, args in ((tls_port, tls), (http_port, ())):
+        process = _serve(env, port, stack.log_path, *args)
+        stack.processes.append(process)
+        exits.callback(_stop, process)
+    _wait_ready(stack)
+    return stack
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
