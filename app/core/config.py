@@ -168,7 +168,6 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     rate_limit_webhook_replay: str = "60/hour"  # per user: redeliver, recover, enable
     rate_limit_admin: str = "120/minute"  # per staff user
     rate_limit_read: str = "600/minute"  # per principal, GET routes; fails open
-    rate_limit_csp_report: str = "60/minute"  # console CSP reports per client IP; fails open
     rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
     # --- Files: FileSettings (app/core/config_files.py) -----------------------------------
@@ -247,7 +246,6 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
         "rate_limit_webhook_replay",
         "rate_limit_admin",
         "rate_limit_read",
-        "rate_limit_csp_report",
     )
     @classmethod
     def _rate(cls, value: str) -> str:

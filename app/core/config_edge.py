@@ -1,4 +1,5 @@
-"""Slow-client timeouts at the HTTP edge, mixed into the one ``Settings`` class.
+"""Slow-client timeouts and the console's report budget at the HTTP edge, mixed into the one
+``Settings`` class.
 
 Split from ``app/core/config.py`` for its size budget (CONVENTIONS rule 3), like
 ``config_files.py``: one ``Settings`` object, one environment. docs/files.md ("Slow clients and
@@ -7,7 +8,16 @@ timeouts") sets them beside Cloudflare's.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+
+def _budget(value: str) -> str:
+    from limits import parse_many
+
+    parse_many(value)  # raises ValueError on a malformed budget
+    return value
 
 
 class EdgeTimeoutSettings(BaseModel):
@@ -16,3 +26,5 @@ class EdgeTimeoutSettings(BaseModel):
     # A request head (request line + headers) not complete this long after the connection opened
     # (or its previous response ended) gets 408 and the connection closes (slowloris).
     request_head_timeout_seconds: float = Field(default=10.0, ge=1.0, le=120.0)
+    # Console CSP violation reports per client IP (app/console/reports.py); fails open.
+    rate_limit_csp_report: Annotated[str, AfterValidator(_budget)] = "60/minute"

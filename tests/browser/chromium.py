@@ -27,6 +27,7 @@ try:  # Under CI a missing browser or driver is a failure, never a skip.
         Dialog,
         FilePayload,
         Page,
+        Route,
         sync_playwright,
     )
 except ImportError:  # pragma: no cover
@@ -51,5 +52,6 @@ __all__ = [
     "Dialog",
     "FilePayload",
     "Page",
+    "Route",
     "sync_playwright",
 ]
