@@ -10,6 +10,7 @@ from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.bots.router import router as bots_router
 from app.chat.router import router as chat_router
+from app.console.router import router as console_router
 from app.conversations.router import router as conversations_router
 from app.disclosure.router import router as disclosure_router
 from app.files.router import router as files_router
@@ -30,6 +31,8 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
     webhooks_inbound_router,
     # --- Observability: GET /metrics answers only a bearer METRICS_TOKEN (404 when unset) ---
     metrics_router,
+    # --- Console: the HTML shell, its files and its CSP report sink (app/console) ---
+    console_router,
 )
 
 # Private routers deny by default: the principal dependency is attached at the router level, so a
@@ -86,5 +89,12 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/v1/auth/password-reset/confirm"),
         # Webhooks: verified by signature per source (app/webhooks/inbound/verification.py).
         ("POST", "/v1/webhooks/inbound/{source}"),
+        # Console (app/console): pages the mailed links open, their files, CSP reports.
+        ("GET", "/"),
+        ("GET", "/verify-email"),
+        ("GET", "/reset-password"),
+        ("GET", "/invitations"),
+        ("GET", "/console/assets/{name}"),
+        ("POST", "/console/csp-reports"),
     }
 )

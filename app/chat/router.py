@@ -15,7 +15,7 @@ from app.core.db import SessionDep, commit_early
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
 from app.core.rate_limit import Budget, RateLimiter
-from app.tools.schemas import ToolList
+from app.tools.schemas import ModelList, ToolList
 
 router = APIRouter(tags=["chat"])
 IdempotencyKey = Annotated[
@@ -110,3 +110,12 @@ async def list_tools(principal: AnyPrincipal) -> ToolList:
     """Tools a bot can be allowed to use, with their argument schemas."""
     del principal  # authentication only: the catalogue is the same for everyone
     return chat_service.list_tools()
+
+
+@router.get(
+    "/v1/models", response_model=ModelList, summary="The model allowlist", responses=responses(401)
+)
+async def list_models(principal: AnyPrincipal, settings: SettingsDep) -> ModelList:
+    """Models a bot may be created with (``CHAT_MODELS``); anything else is refused."""
+    del principal  # authentication only: the allowlist is the same for everyone
+    return chat_service.list_models(settings)

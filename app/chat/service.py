@@ -21,7 +21,7 @@ from app.core.errors import NotFound
 from app.core.pagination import PageParams
 from app.tools.registry import REGISTRY
 from app.tools.repository import ToolCallRepository
-from app.tools.schemas import ToolList, ToolRead
+from app.tools.schemas import ModelList, ToolList, ToolRead
 
 
 async def send_message(
@@ -102,6 +102,10 @@ async def list_tool_calls(
     return ToolCallList(
         items=[ToolCallRead.model_validate(c) for c in page.items], next_cursor=page.next_cursor
     )
+
+
+def list_models(settings: Settings) -> ModelList:
+    return ModelList(items=list(settings.chat_models))
 
 
 def list_tools() -> ToolList:

@@ -1,5 +1,5 @@
-"""Slow-client timeouts and the disclosure contact at the HTTP edge, mixed into the one
-``Settings`` class.
+"""Slow-client timeouts, the console's report budget and the disclosure contact at the HTTP
+edge, mixed into the one ``Settings`` class.
 
 Split from ``app/core/config.py`` for its size budget (CONVENTIONS rule 3), like
 ``config_files.py``: one ``Settings`` object, one environment. docs/files.md ("Slow clients and
@@ -8,7 +8,16 @@ timeouts") sets them beside Cloudflare's.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+
+def _budget(value: str) -> str:
+    from limits import parse_many
+
+    parse_many(value)  # raises ValueError on a malformed budget
+    return value
 
 
 class EdgeTimeoutSettings(BaseModel):
@@ -21,3 +30,5 @@ class EdgeTimeoutSettings(BaseModel):
     security_contact: str | None = Field(
         default=None, pattern=r"^(mailto:[^\s@]+@[^\s@]+|https://\S+|tel:\+?[0-9 -]+)$"
     )
+    # Console CSP violation reports per client IP (app/console/reports.py); fails open.
+    rate_limit_csp_report: Annotated[str, AfterValidator(_budget)] = "60/minute"

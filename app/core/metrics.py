@@ -50,6 +50,12 @@ CSRF_REJECTIONS = Counter(
     "Unsafe cookie-authenticated requests refused by the CSRF check.",
     registry=REGISTRY,
 )
+CSP_VIOLATIONS = Counter(
+    "launchproof_csp_violations_total",
+    "CSP violations browsers reported from the console, by directive (a fixed set, else other).",
+    ("directive",),
+    registry=REGISTRY,
+)
 SIGNATURE_REJECTIONS = Counter(
     "launchproof_webhook_signature_rejections_total",
     "Inbound webhooks refused before processing, by source and reason.",

@@ -54,6 +54,7 @@ class Budget(StrEnum):
     WEBHOOK_REPLAY = "webhook_replay.user"
     ADMIN = "admin.staff"
     READ = "read.principal"
+    CSP_REPORT = "csp_report.ip"  # console (app/console/reports.py)
 
 
 # Budget -> the setting that holds its ``limits`` notation (RATE_LIMIT_<NAME> in the environment).
@@ -73,9 +74,10 @@ SETTING: dict[Budget, str] = {
     Budget.WEBHOOK_REPLAY: "rate_limit_webhook_replay",
     Budget.ADMIN: "rate_limit_admin",
     Budget.READ: "rate_limit_read",
+    Budget.CSP_REPORT: "rate_limit_csp_report",
 }
 # Budgets that let a request through when the store is unreachable (everything else: 503).
-FAIL_OPEN: frozenset[Budget] = frozenset({Budget.READ})
+FAIL_OPEN: frozenset[Budget] = frozenset({Budget.READ, Budget.CSP_REPORT})
 
 
 class RateLimiter:

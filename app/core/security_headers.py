@@ -2,7 +2,8 @@
 
 API responses are JSON and never rendered as documents: the CSP forbids everything and framing.
 The Swagger page (development only, when docs are enabled) gets its own CSP (scripts and styles
-from this origin) on its HTML path only, so the API's policy stays closed.
+from this origin) on its HTML path only, so the API's policy stays closed. The console's pages
+set a strict policy of their own (app/console/policy.py), which wins over this default.
 """
 
 from __future__ import annotations

@@ -35,6 +35,6 @@ async def ensure_first_admin(settings: Settings) -> str:
     return (
         "First staff account created (shown once, store it now):\n"
         f"  e-mail:   {FIRST_ADMIN_EMAIL}\n  password: {password}\n"
-        f"Sign in: POST {settings.public_url}/v1/auth/login with that JSON, or open "
-        f"{settings.public_url}/docs"
+        f"Sign in: open {settings.public_url}/ (the console), or POST "
+        f"{settings.public_url}/v1/auth/login with that JSON ({settings.public_url}/docs)"
     )

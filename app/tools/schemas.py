@@ -14,3 +14,9 @@ class ToolRead(BaseModel):
 
 class ToolList(BaseModel):
     items: list[ToolRead]
+
+
+class ModelList(BaseModel):
+    """The models a bot may be created with (``CHAT_MODELS``), for pickers such as the console's."""
+
+    items: list[str]

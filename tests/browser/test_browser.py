@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, BrowserContext, Page, sync_playwright
 from tests.factories.users import signup
 from tests.support import (
-    IN_CI,
     Database,
     Server,
     Stub,
@@ -43,33 +43,7 @@ pytestmark = pytest.mark.checklist(
     "without HttpOnly, or hand a token to the page",
 )
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PAGE = b"<!doctype html><title>page</title><body>page</body>"
-
-try:  # Under CI a missing browser or driver is a failure, never a skip.
-    from playwright.sync_api import BrowserContext, Page, sync_playwright
-except ImportError:  # pragma: no cover
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install -e '.[test]')", allow_module_level=True)
-
-if not CHROMIUM.exists():  # pragma: no cover
-    if IN_CI:
-        pytest.fail(
-            "/usr/bin/chromium is missing: .ci/run installs Debian's chromium", pytrace=False
-        )
-    pytest.skip(
-        "/usr/bin/chromium is missing (apt-get install -y chromium)", allow_module_level=True
-    )
 
 
 class _PageHandler(BaseHTTPRequestHandler):

@@ -12,19 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import IN_CI, Database, Server, base_env, start_server, stop_server
-
-CHROMIUM = Path("/usr/bin/chromium")
-try:  # Under CI a missing browser or driver is a failure, never a skip.
-    from playwright.sync_api import Route, sync_playwright
-except ImportError:  # pragma: no cover
-    if IN_CI:
-        raise
-    pytest.skip("playwright is not installed (pip install -e '.[test]')", allow_module_level=True)
-if not CHROMIUM.exists():  # pragma: no cover
-    if IN_CI:
-        pytest.fail("/usr/bin/chromium is missing (apt-get install chromium)")
-    pytest.skip("/usr/bin/chromium is not installed", allow_module_level=True)
+from tests.browser.chromium import CHROMIUM, Route, sync_playwright
+from tests.support import Database, Server, base_env, start_server, stop_server
 
 pytestmark = pytest.mark.checklist(
     "C5", red="boot Swagger UI from an inline script or a CDN again (app/core/docs.py)"

@@ -72,6 +72,7 @@ def test_the_wheel_leaves_out_development_code_tests_and_load(wheel: Path) -> No
     assert "app/worker.py" in contents
     assert "app/core/migrations.py" in contents  # `migrate` is a production command
     assert "app/core/data/cloudflare_ips.txt" in contents
+    assert "app/console/static/index.html" in contents  # the console's page (package data)
     leaked = [
         name
         for name in contents

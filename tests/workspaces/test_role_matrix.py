@@ -677,6 +677,7 @@ ROWS: dict[str, Row] = {
         Row("GET", CONVERSATION + "/tool-calls", OWN, ids=Cell.own_conversation),
         Row("GET", CONVERSATION + "/tool-calls", MEMBERS, ids=Cell.members_conversation),
         Row("GET", "/v1/tools"),
+        Row("GET", "/v1/models"),
         # Webhook endpoints (issue 5)
         Row("POST", WS + "/webhook-endpoints", ids=_workspace, body=_const(WEBHOOK_ENDPOINT)),
         Row("GET", WS + "/webhook-endpoints", ids=_workspace),

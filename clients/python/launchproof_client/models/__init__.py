@@ -48,6 +48,7 @@ from .member_update import MemberUpdate
 from .message_create import MessageCreate
 from .message_list import MessageList
 from .message_read import MessageRead
+from .model_list import ModelList
 from .password_change_request import PasswordChangeRequest
 from .password_reset_confirm import PasswordResetConfirm
 from .password_reset_request import PasswordResetRequest
@@ -126,6 +127,7 @@ __all__ = (
     "MessageCreate",
     "MessageList",
     "MessageRead",
+    "ModelList",
     "PasswordChangeRequest",
     "PasswordResetConfirm",
     "PasswordResetRequest",
