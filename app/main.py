@@ -36,12 +36,6 @@ from app.health.dependencies import DependencyMonitor
 from app.health.repository import DatabaseProbe
 
 AUDIT_POOL_SIZE = 2
-API_DESCRIPTION = (
-    "Launchproof's HTTP API. Browsers sign in with `POST /v1/auth/login` and send the session "
-    "cookie plus their `Origin` on writes; programs use a workspace API key as a bearer token. "
-    "Every error is `application/problem+json` with a stable `code`. Chat turns stream as "
-    "server-sent events when `Accept: text/event-stream` is sent (see the `ChatEvent` schemas)."
-)
 
 
 class InsecureConfiguration(RuntimeError):
@@ -117,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app,
         public_routes=PUBLIC_ROUTES,
         cookie_name=settings.session_cookie_name,
-        description=API_DESCRIPTION,
+        description=app.description,
     )
 
     # Middleware, outermost last-added. Request order: request context (id, client IP; so every

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from app.core.config import Settings
 
+_INTRO = """\
+Launchproof's HTTP API. Every error is `application/problem+json` with a stable `code`; every
+private operation takes the session cookie or a workspace API key (the `session` and `apiKey`
+security schemes). Chat turns stream as server-sent events unless `Accept: application/json` is
+sent (the `text/event-stream` item schemas name the events)."""
+
 _SESSIONS = """\
 **Signing in.** `POST /v1/auth/login` sets the session cookie; send it back, with an `Origin`
 header naming an allowed origin, on every later request (unsafe methods without a matching
@@ -23,4 +29,4 @@ without `Secure`, so a non-browser client keeps its session, e.g.
 
 def api_description(settings: Settings) -> str:
     current = f"This server's session cookie: `{settings.session_cookie_name}`."
-    return f"{_SESSIONS}\n\n{current}"
+    return f"{_INTRO}\n\n{_SESSIONS}\n\n{current}"
