@@ -12,6 +12,7 @@ that deletes A's data cannot make the routes after it look safe. Everything is r
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,24 @@ MAX_LISTED = 8
 WEBHOOK_PARAMS = frozenset({"endpoint_id", "delivery_id"})
 ORDER = {"GET": 0, "POST": 1, "PUT": 1, "PATCH": 1, "DELETE": 2}
 LAST = frozenset({"/v1/workspaces/{workspace_id}", "/v1/me/sessions/{session_id}"})
+MAX_WAIT_SECONDS = 6.0  # a short Retry-After is waited out once; a longer one leaves it unjudged
+
+
+def _patient(b: Session, method: str, path: str, **payload: Any) -> httpx.Response:
+    """A request a rate limit may delay but must not decide: a 429 says nothing about whose id
+    it was, so one short ``Retry-After`` is waited out (when the time budget allows) and the
+    request sent again; a 429 that remains is judged inconclusive, never a fault."""
+    answer = b.request(method, path, **payload)
+    if answer.status_code != 429:
+        return answer
+    try:
+        wait = float(answer.headers.get("retry-after", ""))
+    except ValueError:
+        return answer
+    if 0 <= wait <= MAX_WAIT_SECONDS and wait < b.ctx.probe.budget.remaining_seconds() / 4:
+        time.sleep(wait)
+        answer = b.request(method, path, **payload)
+    return answer
 
 
 def _bodies(b: Session) -> dict[tuple[str, str], dict[str, Any]]:
@@ -109,6 +128,8 @@ def _judge(answer: httpx.Response, base: httpx.Response, reached: str) -> str:
     """'' when B's answer equals the random id's 403/404; 'inconclusive: ...' or the fault."""
     if answer.is_success:
         return f"{answer.status_code}: {reached}"
+    if 429 in (answer.status_code, base.status_code):
+        return "inconclusive: rate limited (429) beyond a short wait"
     difference = same_refusal(answer, base)
     if difference:
         return f"differs from a random id's answer ({difference})"
@@ -126,8 +147,9 @@ def _swap(ctx: Context, b: Session, owned: Owned) -> tuple[list[Evidence], list[
         for ids in _cases(route, owned, b_workspace):
             payload = _payload(route, owned, b)
             foreign = {name: owned.ids[name] for name in route.param_names}
-            base = b.request(route.method, route.url(_random_like(ids, foreign, route)), **payload)
-            answer = b.request(route.method, route.url(ids), **payload)
+            random = route.url(_random_like(ids, foreign, route))
+            base = _patient(b, route.method, random, **payload)
+            answer = _patient(b, route.method, route.url(ids), **payload)
             sent += 2
             verdict = _judge(answer, base, "B reached A's object")
             mixed = " (B's workspace)" if ids.get("workspace_id") == b_workspace else ""
@@ -152,7 +174,7 @@ def _body_ids(b: Session, owned: Owned, skipped: list[str]) -> tuple[list[Eviden
         return [], 0
     path = f"/v1/conversations/{conversation}/messages"
     base, answer = (
-        b.request("POST", path, json={"content": "Hello", "file_ids": [file_id]})
+        _patient(b, "POST", path, json={"content": "Hello", "file_ids": [file_id]})
         for file_id in (str(uuid.uuid4()), owned.ids["file_id"])
     )
     fault = _judge(answer, base, "B attached A's file to a message")

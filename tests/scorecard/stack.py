@@ -3,7 +3,8 @@
 What a real deployment has, in miniature: the API served over TLS by ``app serve
 --ssl-certfile`` (a throwaway trustme CA, a certificate for ``app.launchproof.test``), the same
 app on a plain-http listener (the redirect check), a local DNS server publishing the sending
-domain's SPF/DKIM/DMARC, clamd, two verified throwaway accounts, tight rate limits (given to the
+domain's SPF/DKIM/DMARC, clamd and the scan worker, two verified throwaway accounts and a staff
+account, an inbound webhook source, tight rate limits with windows of seconds (given to the
 server and to the check as ``--budget``) and the server's log file. The check reaches it through
 ``--resolve app.launchproof.test=127.0.0.1`` and ``--ca-file``, as an operator reaches a staging
 host before its DNS exists.
@@ -15,6 +16,7 @@ it sends could be believed.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -40,21 +42,26 @@ HOST = "app.launchproof.test"
 DOMAIN = "launchproof.test"
 DKIM_SELECTOR = "lp1"  # production_env's DKIM_SELECTOR
 SECURITY_CONTACT = "mailto:security@launchproof.test"
-# Tight but real: small enough that a burst proves the limit in a few requests. Keys are the
-# settings; the check gets them as --budget name=limit (the setting without RATE_LIMIT_).
+# Tight but real: small enough that a burst proves the limit in a few requests, with windows
+# of seconds so ``rate_limit.restores`` can see each budget come back within the run. Keys are
+# the settings; the check gets them as --budget name=limit (the setting without RATE_LIMIT_).
 RATE_LIMITS = {
-    "RATE_LIMIT_LOGIN_IP": "10/minute",
-    "RATE_LIMIT_LOGIN_ACCOUNT": "5/minute",
-    "RATE_LIMIT_SIGNUP_IP": "3/hour",
+    "RATE_LIMIT_LOGIN_IP": "20/5seconds",
+    "RATE_LIMIT_LOGIN_ACCOUNT": "3/5seconds",
+    "RATE_LIMIT_SIGNUP_IP": "3/5seconds",
     # pragma: allowlist nextline secret
-    "RATE_LIMIT_PASSWORD_RESET_IP": "5/hour",
-    "RATE_LIMIT_CHAT_SEND": "10/minute",
-    "RATE_LIMIT_UPLOAD": "10/hour",
-    "RATE_LIMIT_WEBHOOK": "20/minute",
-    "RATE_LIMIT_ADMIN": "20/minute",
+    "RATE_LIMIT_PASSWORD_RESET_IP": "5/5seconds",
+    # pragma: allowlist nextline secret
+    "RATE_LIMIT_PASSWORD_RESET_ACCOUNT": "3/5seconds",
+    "RATE_LIMIT_CHAT_SEND": "3/5seconds",
+    "RATE_LIMIT_UPLOAD": "6/5seconds",
+    "RATE_LIMIT_WEBHOOK": "5/5seconds",
+    "RATE_LIMIT_ADMIN": "3/5seconds",
     "RATE_LIMIT_READ": "600/minute",
 }
+WEBHOOK_SOURCE = "lpcheck"  # an inbound source the stack verifies (unsigned calls are refused)
 PASSWORD_VARIABLES = ("LP_CHECK_PASSWORD_A", "LP_CHECK_PASSWORD_B")
+STAFF_PASSWORD_VARIABLE = "LP_CHECK_PASSWORD_STAFF"
 
 
 def dns_zone() -> dict[str, dict[str, list[str]]]:
@@ -76,6 +83,7 @@ class Stack:
     log_path: Path
     env: dict[str, str]  # the servers' environment
     accounts: tuple[tuple[str, str], ...]  # (email, password)
+    staff: tuple[str, str]  # platform staff (email, password), for the admin budget
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def check_argv(self, *extra: str) -> list[str]:
@@ -100,6 +108,8 @@ class Stack:
         ]
         for (email, _), variable in zip(self.accounts, PASSWORD_VARIABLES, strict=True):
             argv += ["--account", f"{email}:{variable}"]
+        argv += ["--staff-account", f"{self.staff[0]}:{STAFF_PASSWORD_VARIABLE}"]
+        argv += ["--webhook-source", WEBHOOK_SOURCE]
         for name, limit in RATE_LIMITS.items():
             argv += ["--budget", f"{name.removeprefix('RATE_LIMIT_').lower()}={limit}"]
         return argv + list(extra)
@@ -109,6 +119,7 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS"))}
         for (_, password), variable in zip(self.accounts, PASSWORD_VARIABLES, strict=True):
             env[variable] = password
+        env[STAFF_PASSWORD_VARIABLE] = self.staff[1]
         return env
 
     def probe(self, max_requests: int = 1000, max_seconds: float = 60) -> Probe:
@@ -204,16 +215,13 @@ def start_stack(db: Database, clamd: Clamd, workdir: Path, exits: ExitStack) -> 
         ALLOWED_HOSTS=f"{HOST},127.0.0.1,localhost",
         TRUSTED_PROXY_CIDRS="127.0.0.9/32",
         SECURITY_CONTACT=SECURITY_CONTACT,
+        WEBHOOK_INBOUND_SECRETS=f"{WEBHOOK_SOURCE}=whsec_{base64.b64encode(os.urandom(24)).decode()}",
+        WORKER_POLL_SECONDS="0.2",  # the scan worker gives an upload its verdict promptly
     )
     checked = run_cli(env, "check-config")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    accounts = []
-    for label in ("a", "b"):
-        email = f"scorecard-{label}-{secrets.token_hex(4)}@example.com"
-        password = secrets.token_urlsafe(18)
-        created = run_cli(env, "create-user", "--email", email, "--verified", stdin=password + "\n")
-        assert created.returncode == 0, created.stderr[-2000:]
-        accounts.append((email, password))
+    accounts = [_create_user(env, label) for label in ("a", "b")]
+    staff = _create_user(env, "staff", "--admin")
     stack = Stack(
         base_url=base_url,
         http_url=f"http://{HOST}:{http_port}",
@@ -222,14 +230,39 @@ def start_stack(db: Database, clamd: Clamd, workdir: Path, exits: ExitStack) -> 
         log_path=workdir / "server.log",
         env=env,
         accounts=tuple(accounts),
+        staff=staff,
     )
     tls = ("--ssl-certfile", str(cert_file), "--ssl-keyfile", str(key_file))
     for port, args in ((tls_port, tls), (http_port, ())):
         process = _serve(env, port, stack.log_path, *args)
         stack.processes.append(process)
         exits.callback(_stop, process)
+    # The scan worker: uploads get clamd's verdict, so a clean file becomes downloadable.
+    worker = _work(env, workdir / "worker.log")
+    stack.processes.append(worker)
+    exits.callback(_stop, worker)
     _wait_ready(stack)
     return stack
+
+
+def _create_user(env: dict[str, str], label: str, *flags: str) -> tuple[str, str]:
+    email = f"scorecard-{label}-{secrets.token_hex(4)}@example.com"
+    password = secrets.token_urlsafe(18)
+    created = run_cli(
+        env, "create-user", "--email", email, "--verified", *flags, stdin=password + "\n"
+    )
+    assert created.returncode == 0, created.stderr[-2000:]
+    return email, password
+
+
+def _work(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "worker", "--jobs", "scan_files"],
+        cwd=ROOT,
+        env=env,
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
