@@ -1,4 +1,4 @@
-"""The fork recipe (CONTRIBUTING.md "Add a domain") is what the guards enforce (the first-day and fork guarantees).
+"""The fork recipe (CONTRIBUTING.md "Add a domain") is what the guards enforce.
 
 In a fresh-clone-like copy, a throwaway ``memos`` domain is added step by step, and after each
 step the guards run there (a real pytest in the copy): the route inventory refuses the router
