@@ -80,7 +80,7 @@ def test_the_guards_fail_until_each_step_of_the_recipe_is_done(copy: Path) -> No
         "\n# Public routers:",
         "\nfrom app.memos.router import router as memos_router\n\n# Public routers:",
     )
-    edit(api, "    metrics_router,\n)", "    metrics_router,\n    memos_router,\n)")
+    edit(api, "    console_router,\n)", "    console_router,\n    memos_router,\n)")
     output = guards(copy)
     assert "test_every_route_is_public_listed_or_guarded" in output, output
     assert ROUTE in output, output
@@ -92,7 +92,7 @@ def test_the_guards_fail_until_each_step_of_the_recipe_is_done(copy: Path) -> No
         "from app.auth.dependencies import AnyPrincipal\nfrom app.core.errors import NotFound\n",
     )
     edit(router, "memo_id: uuid.UUID)", "memo_id: uuid.UUID, principal: AnyPrincipal)")
-    edit(api, "    metrics_router,\n    memos_router,\n)", "    metrics_router,\n)")
+    edit(api, "    console_router,\n    memos_router,\n)", "    console_router,\n)")
     edit(
         api,
         "    webhook_endpoints_router,  # webhooks\n)",
