@@ -31,7 +31,9 @@ TRACKER = re.compile(r"\bissues? \d+", re.IGNORECASE)
 
 # Where tracker references are looked for: code, tests, docs and the files a newcomer reads first.
 TRACKER_SCOPE = ("app", "tests", "docs", "README.md", "CONTRIBUTING.md", "Makefile")
-TEXT_SUFFIXES = frozenset({".py", ".md", ".toml", ".txt", ".yml", ".yaml", ".ini", ".cfg"})
+TEXT_SUFFIXES = frozenset(
+    {".py", ".md", ".toml", ".txt", ".json", ".js", ".html", ".css", ".yml", ".yaml"}
+)
 # Folders other work was changing when this check was added; their references are listed for the
 # lead to replace. This list only shrinks: empty it, never add to it.
 TRACKER_PENDING = (
