@@ -129,7 +129,7 @@ clean-data:
 bench-chat: install
 	$(BIN)/python -m load.chat_overhead $(BENCH_ARGS)
 
-# --- Load and performance (issue 8; docs/performance.md) -------------------------------------
+# --- Load and performance (docs/performance.md, "Targets") ------------------------------------
 .PHONY: load load-steps bench-ceiling
 
 ## make load: the Locust creator-platform mix, headless and bounded, against its own stack on

@@ -18,8 +18,8 @@ from app.health.router import router as health_router
 from app.invitations.router import router as invitations_router
 from app.monitoring.router import router as metrics_router
 from app.users.router import router as users_router
-from app.webhooks.inbound.router import router as webhooks_inbound_router  # webhooks (issue 5)
-from app.webhooks.outbound.router import router as webhook_endpoints_router  # webhooks (issue 5)
+from app.webhooks.inbound.router import router as webhooks_inbound_router  # webhooks
+from app.webhooks.outbound.router import router as webhook_endpoints_router  # webhooks
 from app.workspaces.router import router as workspaces_router
 
 # Public routers: every route on them is listed in PUBLIC_ROUTES below.
@@ -50,7 +50,7 @@ PRIVATE_ROUTERS: tuple[APIRouter, ...] = (
     chat_router,
     files_router,
     admin_router,
-    webhook_endpoints_router,  # webhooks (issue 5)
+    webhook_endpoints_router,  # webhooks
 )
 PRIVATE_DEPENDENCIES = [Depends(get_principal), Depends(limit_reads)]
 

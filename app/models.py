@@ -7,13 +7,13 @@ from app.bots.models import Bot
 from app.conversations.models import Conversation, Message
 from app.core.models import Base
 from app.email.models import OutboxEmail
-from app.files.models import File, FileScanJob, MessageFile  # files (issue 4)
+from app.files.models import File, FileScanJob, MessageFile  # files
 from app.invitations.models import Invitation
 from app.tools.models import Note, ToolCall
 from app.usage.models import UsageReservation, WorkspaceUsage
 from app.users.models import User
-from app.webhooks.inbound.models import InboundWebhookEvent  # webhooks (issue 5)
-from app.webhooks.outbound.models import (  # webhooks (issue 5)
+from app.webhooks.inbound.models import InboundWebhookEvent  # webhooks
+from app.webhooks.outbound.models import (  # webhooks
     WebhookDelivery,
     WebhookDeliveryAttempt,
     WebhookEndpoint,

@@ -26,8 +26,8 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.error_reporting import init_error_reporting, report_exception
 from app.email.tasks import deliver_outbox
-from app.files.jobs import scan_pending_files  # files: malware scans (issue 4)
-from app.webhooks.tasks import deliver_webhooks, process_inbound_webhooks  # webhooks (issue 5)
+from app.files.jobs import scan_pending_files  # files: malware scans
+from app.webhooks.tasks import deliver_webhooks, process_inbound_webhooks  # webhooks
 
 log = structlog.get_logger()
 
@@ -56,8 +56,8 @@ JOBS: dict[str, JobSpec] = {
     "purge_expired_credentials": JobSpec(_purge_expired_credentials, every_seconds=600.0),
     # Platform e-mail: sign and send due outbox rows over SMTP_URL (no-op when unset).
     "deliver_email": JobSpec(deliver_outbox, every_seconds=2.0),
-    "scan_files": JobSpec(scan_pending_files, every_seconds=1.0),  # files (issue 4)
-    # Webhooks (issue 5): signed outgoing deliveries; verified inbound events.
+    "scan_files": JobSpec(scan_pending_files, every_seconds=1.0),  # files
+    # Webhooks: signed outgoing deliveries; verified inbound events.
     "deliver_webhooks": JobSpec(deliver_webhooks, every_seconds=1.0),
     "process_inbound_webhooks": JobSpec(process_inbound_webhooks, every_seconds=1.0),
     "end_orphaned_turns": JobSpec(end_orphaned_turns, every_seconds=SWEEP_EVERY_SECONDS),

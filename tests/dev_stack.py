@@ -1,4 +1,4 @@
-"""A development server shaped like ``make run``'s, for the first-day tests (issue 17).
+"""A development server shaped like ``make run``'s, for the first-day tests (README "Quick start").
 
 ``dev_env_file`` is what ``python -m app dev-db`` writes to ``.data/dev.env`` (with DATABASE_URL
 set it starts no embedded server: the suite's database is used); ``dev_server`` runs

@@ -1,4 +1,4 @@
-"""examples/ runs against a development server in make test, so it cannot rot (issue 17).
+"""examples/ runs against a development server in make test, so it cannot rot (README).
 
 ``examples/creator_walkthrough.py`` is started as a person would start it (a subprocess, the
 password in the environment) against ``dev_server`` (``make run``'s shape) and the real worker

@@ -1,4 +1,4 @@
-"""The fork recipe (CONTRIBUTING.md "Add a domain") is what the guards enforce (issue 17).
+"""The fork recipe (CONTRIBUTING.md "Add a domain") is what the guards enforce.
 
 In a fresh-clone-like copy, a throwaway ``memos`` domain is added step by step, and after each
 step the guards run there (a real pytest in the copy): the route inventory refuses the router
@@ -80,7 +80,7 @@ def test_the_guards_fail_until_each_step_of_the_recipe_is_done(copy: Path) -> No
         "\n# Public routers:",
         "\nfrom app.memos.router import router as memos_router\n\n# Public routers:",
     )
-    edit(api, "    metrics_router,\n)", "    metrics_router,\n    memos_router,\n)")
+    edit(api, "    console_router,\n)", "    console_router,\n    memos_router,\n)")
     output = guards(copy)
     assert "test_every_route_is_public_listed_or_guarded" in output, output
     assert ROUTE in output, output
@@ -92,11 +92,11 @@ def test_the_guards_fail_until_each_step_of_the_recipe_is_done(copy: Path) -> No
         "from app.auth.dependencies import AnyPrincipal\nfrom app.core.errors import NotFound\n",
     )
     edit(router, "memo_id: uuid.UUID)", "memo_id: uuid.UUID, principal: AnyPrincipal)")
-    edit(api, "    metrics_router,\n    memos_router,\n)", "    metrics_router,\n)")
+    edit(api, "    console_router,\n    memos_router,\n)", "    console_router,\n)")
     edit(
         api,
-        "    webhook_endpoints_router,  # webhooks (issue 5)\n)",
-        "    webhook_endpoints_router,  # webhooks (issue 5)\n    memos_router,\n)",
+        "    webhook_endpoints_router,  # webhooks\n)",
+        "    webhook_endpoints_router,  # webhooks\n    memos_router,\n)",
     )
     output = guards(copy)
     assert "test_every_route_is_public_listed_or_guarded" not in output, output

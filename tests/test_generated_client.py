@@ -1,4 +1,4 @@
-"""clients/python: the typed client generated from the OpenAPI (issue 17).
+"""clients/python: the typed client generated from the OpenAPI (README, `make client`).
 
 Drift: regenerating (``make client``: openapi-python-client, pinned, from the document the app
 serves) into a temporary directory must give exactly the committed files, so a route or schema

@@ -1,4 +1,4 @@
-"""``make run`` installs what running needs; ``make test`` installs the rest (issue 17).
+"""``make run`` installs what running needs; ``make test`` installs the rest (README).
 
 ``make -n`` on a copy with no virtual environment prints the install each target would run.
 """

@@ -1,4 +1,4 @@
-"""The README's first-day commands run verbatim on a fresh copy of the repository (issue 17).
+"""The README's first-day commands run verbatim on a fresh copy of the repository.
 
 The copy gets what ``make run`` leaves behind (a virtual environment, ``.data/dev.env`` naming a
 database), here a throw-away database the suite creates. Each command of the README block runs in

@@ -194,7 +194,7 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     # worker finishes its running jobs. Below Kubernetes' default 30 s terminationGracePeriod.
     shutdown_grace_seconds: int = Field(default=20, ge=1, le=25)
 
-    # --- Outgoing mail (the e-mail issue adds SMTP; until then the outbox) ---------------
+    # --- Outgoing mail: the sender of the outbox's messages (SMTP settings below) ----------
     email_from: str = "Launchproof <no-reply@launchproof.invalid>"
 
     # --- Observability and platform e-mail (docs/observability.md, docs/email.md) ---------

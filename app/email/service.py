@@ -1,7 +1,8 @@
 """The ``send_email`` port. Mail is written to the outbox in the caller's transaction.
 
-So a rolled-back request sends nothing, and a committed one cannot lose its mail. The e-mail
-issue adds the worker that DKIM-signs and delivers outbox rows over SMTP.
+So a rolled-back request sends nothing, and a committed one cannot lose its mail. The worker's
+``deliver_email`` job (``app/email/tasks.py``) DKIM-signs and delivers outbox rows over SMTP
+(docs/email.md).
 """
 
 from __future__ import annotations

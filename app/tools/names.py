@@ -7,4 +7,4 @@ class ToolName(StrEnum):
     SEARCH_CONVERSATIONS = "search_conversations"
     CREATE_NOTE = "create_note"
     HTTP_FETCH = "http_fetch"
-    SEARCH_FILES = "search_files"  # files (issue 4)
+    SEARCH_FILES = "search_files"  # files

@@ -58,11 +58,11 @@ TABLES = (
     "tool_call",
     "note",
     "workspace_usage",
-    # Webhooks (issue 5)
+    # Webhooks
     "webhook_endpoint",
     "webhook_delivery",
     "webhook_queue",
-    # Files (issue 4): rows, attachments, scan queue
+    # Files: rows, attachments, scan queue
     "file",
     "message_file",
     "file_scan_job",
@@ -84,9 +84,9 @@ class Tenant:
     session_id: str
     bot_id: str
     conversation_id: str
-    endpoint_id: str  # a webhook endpoint (webhooks, issue 5)
+    endpoint_id: str  # a webhook endpoint (webhooks)
     delivery_id: str  # a delivery of that endpoint (a queued test event)
-    file_id: str  # an uploaded file (files, issue 4)
+    file_id: str  # an uploaded file (files)
 
     def ids(self) -> dict[str, str]:
         """This tenant's id for every kind of path parameter the API has."""
@@ -148,7 +148,7 @@ def _tenant(server: Server, db: Database, http: Http, label: str) -> Tenant:
     assert endpoint.status_code == 201, endpoint.text
     queued = http.request(owner, "POST", f"/v1/webhook-endpoints/{endpoint.json()['id']}/test")
     assert queued.status_code == 202, queued.text
-    # Files (issue 4): the shared server runs without a scanner (SCANNER_DISABLED), so it is usable.
+    # Files: the shared server runs without a scanner (SCANNER_DISABLED), so it is usable.
     uploaded = owner.post(
         f"/v1/workspaces/{workspace_id}/files",
         files={"file": ("plans.txt", f"{label}'s launch plans\n".encode(), "text/plain")},
@@ -212,7 +212,7 @@ def body_for(route: RouteInfo, attacker: Tenant) -> dict[str, Any] | None:
         ("POST", "/v1/bots/{bot_id}/conversations"): {"title": "Mallory's chat"},
         ("PATCH", "/v1/conversations/{conversation_id}"): {"title": "read by mallory"},
         ("POST", "/v1/conversations/{conversation_id}/messages"): {"content": "Hello"},
-        # Webhooks (issue 5)
+        # Webhooks
         ("POST", "/v1/workspaces/{workspace_id}/webhook-endpoints"): WEBHOOK_ENDPOINT,
         ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): {"url": "http://127.0.0.2:9/mallory"},
         ("POST", "/v1/webhook-endpoints/{endpoint_id}/recover"): {
@@ -229,10 +229,10 @@ def body_for(route: RouteInfo, attacker: Tenant) -> dict[str, Any] | None:
 BODILESS = frozenset(
     {
         ("POST", "/v1/admin/users/{user_id}/suspend"),
-        ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),  # webhooks (issue 5)
-        ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"),  # webhooks (issue 5)
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),  # webhooks
+        ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"),  # webhooks
         ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"),
-        # Files (issue 4): a multipart upload, sent here without a body: the workspace is checked
+        # Files: a multipart upload, sent here without a body: the workspace is checked
         # before the body is read (tests/files/ sends real uploads into foreign workspaces).
         ("POST", "/v1/workspaces/{workspace_id}/files"),
     }
@@ -433,7 +433,7 @@ def test_someone_elses_invitation_token_is_refused(
 def test_someone_elses_file_cannot_be_attached_by_id(
     http: Http, db: Database, victim: Tenant, attacker: Tenant
 ) -> None:
-    """Files (issue 4): a file id in a message body. The victim's file answers exactly like a
+    """Files: a file id in a message body. The victim's file answers exactly like a
     made-up id, and nothing is stored (attachments are checked before the message is written)."""
     path = f"/v1/conversations/{attacker.conversation_id}/messages"
     before = state(db)
@@ -469,7 +469,7 @@ def _uuid_columns(db: Database, victim: Tenant) -> list[tuple[str, Any]]:
         "tool_call": ("SELECT id FROM tool_call WHERE workspace_id = %s", ws),
         "note": ("SELECT id FROM note WHERE workspace_id = %s", ws),
         "webhook_endpoint": ("SELECT id FROM webhook_endpoint WHERE workspace_id = %s", ws),
-        "file": ("SELECT id FROM file WHERE workspace_id = %s", ws),  # files (issue 4)
+        "file": ("SELECT id FROM file WHERE workspace_id = %s", ws),  # files
     }
     found = [(name, row[0]) for name, (sql, arg) in queries.items() for row in db.rows(sql, arg)]
     assert {name for name, _ in found} >= {
@@ -531,7 +531,7 @@ def _extra_value(field: str, victim: Tenant, attacker: Tenant) -> Any:
         "tool_calls": [{"name": "create_note", "arguments": {}}],
         "prompt_tokens": 0,
         "last_message_at": "2099-01-01T00:00:00Z",
-        # Webhooks (issue 5): a chosen secret, a reset failure streak, a foreign endpoint's id
+        # Webhooks: a chosen secret, a reset failure streak, a foreign endpoint's id
         "secret": "whsec_" + base64.b64encode(b"k" * 32).decode(),
         "secret_encrypted": "gAAAAA",
         "consecutive_failures": 0,
@@ -566,7 +566,7 @@ MASS_ASSIGNMENT: list[tuple[str, str, tuple[str, ...]]] = [
         "/v1/conversations/{conversation_id}/messages",
         (*OWNED_FIELDS, "role", "conversation_id", "status", "model", "messages", "tool_calls"),
     ),
-    # Webhooks (issue 5): the secret is generated server-side, never chosen by the caller.
+    # Webhooks: the secret is generated server-side, never chosen by the caller.
     (
         "POST",
         "/v1/workspaces/{workspace_id}/webhook-endpoints",

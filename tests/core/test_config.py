@@ -50,7 +50,7 @@ PLACEHOLDER_KEY = "changeme-" + secrets.token_hex(20)
 SMTP_PASSWORD = secrets.token_hex(12)
 SMTP_URL = f"smtps://mailer:{SMTP_PASSWORD}@smtp.internal:465"
 DKIM_PEM = private_pem(private_key())
-WEBHOOK_KEYS = Fernet.generate_key().decode()  # webhooks (issue 5)
+WEBHOOK_KEYS = Fernet.generate_key().decode()  # webhooks
 SECRETS = (
     SECRET_KEY,
     APP_PASSWORD,
@@ -154,7 +154,7 @@ INSECURE_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("smtp-missing", {"smtp_url": None}, "SMTP_URL is not set"),
     ("dkim-missing", {"dkim_private_key": None}, "DKIM_PRIVATE_KEY (or DKIM_PRIVATE_KEY_FILE)"),
     ("dkim-selector-missing", {"dkim_selector": None}, "DKIM_SELECTOR is not set"),
-    # Webhooks (issue 5)
+    # Webhooks
     ("webhook-keys-missing", {"webhook_encryption_keys": None}, "WEBHOOK_ENCRYPTION_KEYS is not"),
     ("webhook-keys-malformed", {"webhook_encryption_keys": SHORT_KEY}, "WEBHOOK_ENCRYPTION_KEYS"),
     ("outbound-dns-server", {"outbound_dns_server": "127.0.0.1:5353"}, "OUTBOUND_DNS_SERVER"),
@@ -254,8 +254,8 @@ def test_check_config_accepts_a_secure_configuration() -> None:
         SMTP_URL=SMTP_URL,
         DKIM_PRIVATE_KEY=DKIM_PEM,
         DKIM_SELECTOR="lp2026",
-        WEBHOOK_ENCRYPTION_KEYS=WEBHOOK_KEYS,  # webhooks (issue 5)
-        CLAMD_URL=values["clamd_url"],  # files (issue 4)
+        WEBHOOK_ENCRYPTION_KEYS=WEBHOOK_KEYS,  # webhooks
+        CLAMD_URL=values["clamd_url"],  # files
     )
     result = run_cli(env, "check-config")
     assert result.returncode == 0, result.stdout + result.stderr

@@ -39,7 +39,7 @@ def production_env(db: Database, clamd_url: str) -> tuple[dict[str, str], dict[s
         TRUSTED_PROXY_CIDRS=f"{TRUSTED_PEER}/32",
         DOCS_ENABLED="false",
         DEBUG="false",
-        WEBHOOK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),  # webhooks (issue 5)
+        WEBHOOK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),  # webhooks
         # Platform e-mail: production requires a relay and a DKIM key. Nothing listens on the
         # discard port: these tests send no mail (the server only writes the outbox).
         SMTP_URL="smtp://127.0.0.1:9",

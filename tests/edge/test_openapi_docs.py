@@ -1,4 +1,4 @@
-"""OpenAPI docs and schema are off in production (issue 7, "Headers, HTTPS, hosts").
+"""OpenAPI docs and schema are off in production (checklist C7; ADR 0007).
 
 The production server (tests/edge/production.py) is asked over HTTPS, as Cloudflare would forward
 it, so a 404 here is the route being absent, not the HTTPS redirect or refusal. The same client

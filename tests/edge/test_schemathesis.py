@@ -1,5 +1,5 @@
 """schemathesis against the running server's whole OpenAPI schema, signed in: the contract is the
-truth (C7; the issue's command: every check, 25 examples per operation, seed 1, 240 s).
+truth (C7; the required run: every check, 25 examples per operation, seed 1, 240 s).
 
 A dedicated server runs with ``ENVIRONMENT=test`` and ``DOCS_ENABLED=true``: the schema is served
 only by this throw-away process on loopback, with its own database and the model stub. That is

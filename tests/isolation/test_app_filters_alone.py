@@ -4,7 +4,7 @@ The database under these tests (``rls_off_db``, tests/isolation/conftest.py) has
 every table, and both tenants have rows in every tenant table. Every public method of every
 repository over a tenant table is called with tenant A's caller (and B's ids wherever an id is
 an argument): nothing of B comes back, and no foreign row is changed. Without this, deleting a
-repository filter stays green because RLS still hides the rows (issue 15).
+repository filter stays green because RLS still hides the rows (ADR 0004, its first layer).
 """
 
 from __future__ import annotations

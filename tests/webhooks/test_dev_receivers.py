@@ -1,4 +1,4 @@
-"""Local webhook receivers in development (issue 17).
+"""Local webhook receivers in development (docs/configuration.md, outbound requests).
 
 ``make run``'s ``.data/dev.env`` (written by ``python -m app dev-db``) allows 127.0.0.1, so a
 receiver on the developer's machine registers at once on a development server; production refuses

@@ -422,7 +422,7 @@ class Cell:
     def fresh_members_conversation(self) -> dict[str, str]:
         return {"conversation_id": members_conversation(self.http, self.stage)}
 
-    # Webhooks (issue 5)
+    # Webhooks
     def new_endpoint(self) -> dict[str, str]:
         created = self.http.ok(
             self.cast.owner,
@@ -447,7 +447,7 @@ class Cell:
         )
         return {**ids, "delivery_id": str(queued["delivery_id"])}
 
-    # Files (issue 4): the shared server runs without a scanner, so uploads are usable at once.
+    # Files: the shared server runs without a scanner, so uploads are usable at once.
     def new_file(self) -> dict[str, str]:
         response = self.http.request(
             self.cast.owner.headers(),
@@ -525,7 +525,7 @@ MEMBERS = "the member's conversation"
 JSON_ANSWER = (("Accept", "application/json"),)
 ENDPOINT = "/v1/webhook-endpoints/{endpoint_id}"
 AN_ENDPOINT = "an endpoint of the workspace"
-A_FILE = "a file of the workspace"  # files (issue 4)
+A_FILE = "a file of the workspace"  # files
 ROWS: dict[str, Row] = {
     row.label: row
     for row in (
@@ -678,7 +678,7 @@ ROWS: dict[str, Row] = {
         Row("GET", CONVERSATION + "/tool-calls", MEMBERS, ids=Cell.members_conversation),
         Row("GET", "/v1/tools"),
         Row("GET", "/v1/models"),
-        # Webhook endpoints (issue 5)
+        # Webhook endpoints
         Row("POST", WS + "/webhook-endpoints", ids=_workspace, body=_const(WEBHOOK_ENDPOINT)),
         Row("GET", WS + "/webhook-endpoints", ids=_workspace),
         Row("GET", ENDPOINT, AN_ENDPOINT, ids=Cell.endpoint),
@@ -700,7 +700,7 @@ ROWS: dict[str, Row] = {
             ids=Cell.endpoint,
             body=lambda _: {"since": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
         ),
-        # Files (issue 4)
+        # Files
         Row("POST", WS + "/files", ids=_workspace, upload=True),
         Row("GET", WS + "/files", ids=_workspace),
         Row("GET", "/v1/files/{file_id}", A_FILE, ids=Cell.file),

@@ -1,4 +1,4 @@
-"""The role matrix covers every router of the route inventory, not a fixed list (issue 17).
+"""The role matrix covers every router of the route inventory, not a fixed list.
 
 A router the recipe adds (CONTRIBUTING.md step 6: included in app/api.py) joins the inventory by
 itself; until docs/role-matrix.md and ``ROWS`` have its rows, the completeness check of
