@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dev_stack import dev_env_file, dev_server  # noqa: F401 - make run's shape (issue 17)
+from tests.dev_stack import dev_env_file, dev_server  # noqa: F401 - make run's shape
 from tests.factories.users import create_actor
 from tests.scanner import Clamd, start_clamd, stop_clamd
 from tests.support import (

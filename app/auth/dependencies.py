@@ -1,7 +1,7 @@
 """Resolve the request's ``Principal`` once, and the typed gates routes declare.
 
 A route with no principal parameter is public, and that is visible in its signature; every
-private route takes one of the ``Annotated`` aliases below (or a domain's own in its ``auth.py``).
+private route takes one of the ``Annotated`` aliases below.
 The route inventory test fails on any route that is neither public-listed nor guarded.
 """
 

@@ -1,4 +1,4 @@
-"""Development over http://127.0.0.1: a plain httpx.Client keeps its session (issue 17, C1, C5).
+"""Development over http://127.0.0.1: a plain httpx.Client keeps its session (C1, C5).
 
 ``make run`` serves plain http on loopback, where a cookie-abiding client (httpx, requests) never
 sends a ``Secure`` cookie back. ENVIRONMENT=development with a loopback http PUBLIC_URL therefore

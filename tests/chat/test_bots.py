@@ -250,7 +250,7 @@ class TestListTools:
         tools = {tool["name"]: tool for tool in response.json()["items"]}
         assert set(tools) == {"search_conversations", "create_note", "http_fetch", "search_files"}
         assert tools["create_note"]["required_permission"] == "conversations.chat"
-        assert tools["search_files"]["required_permission"] == "files.read"  # files (issue 4)
+        assert tools["search_files"]["required_permission"] == "files.read"  # the files tool
         for tool in tools.values():
             # What the model is told: closed argument schemas, so invented fields are refused.
             assert tool["parameters"]["type"] == "object"
