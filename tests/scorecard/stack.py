@@ -83,8 +83,10 @@ class Stack:
     log_path: Path
     env: dict[str, str]  # the servers' environment
     accounts: tuple[tuple[str, str], ...]  # (email, password)
-    staff: tuple[str, str]  # platform staff (email, password), for the admin budget
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    # Platform staff (email, password), for the admin budget; None: the admin row is checked
+    # from a non-staff account only (the vulnerable imitation has no staff at all).
+    staff: tuple[str, str] | None = None
 
     def check_argv(self, *extra: str) -> list[str]:
         """``launchproof check`` arguments that score this stack (every option given)."""
@@ -108,7 +110,8 @@ class Stack:
         ]
         for (email, _), variable in zip(self.accounts, PASSWORD_VARIABLES, strict=True):
             argv += ["--account", f"{email}:{variable}"]
-        argv += ["--staff-account", f"{self.staff[0]}:{STAFF_PASSWORD_VARIABLE}"]
+        if self.staff is not None:
+            argv += ["--staff-account", f"{self.staff[0]}:{STAFF_PASSWORD_VARIABLE}"]
         argv += ["--webhook-source", WEBHOOK_SOURCE]
         for name, limit in RATE_LIMITS.items():
             argv += ["--budget", f"{name.removeprefix('RATE_LIMIT_').lower()}={limit}"]
@@ -119,7 +122,8 @@ class Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS"))}
         for (_, password), variable in zip(self.accounts, PASSWORD_VARIABLES, strict=True):
             env[variable] = password
-        env[STAFF_PASSWORD_VARIABLE] = self.staff[1]
+        if self.staff is not None:
+            env[STAFF_PASSWORD_VARIABLE] = self.staff[1]
         return env
 
     def probe(self, max_requests: int = 1000, max_seconds: float = 60) -> Probe:
