@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final
 
-from app.chat.provider import StreamMeter
+from app.chat.chunk_decoder import StreamMeter
 
 CHARS_PER_TOKEN: Final = 4
 

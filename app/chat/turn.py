@@ -99,32 +99,33 @@ async def prepare_turn(
         status=MessageStatus.COMPLETE,
         idempotency_key=idempotency_key,
     )
+    assistant = Message(
+        id=uuid.uuid4(),
+        workspace_id=ws,
+        conversation_id=conversation_id,
+        user_id=principal.user_id,
+        role=MessageRole.ASSISTANT,
+        content="",
+        status=MessageStatus.STREAMING,
+        reply_to_id=user_message.id,
+        model=bot.model,
+    )
     try:
+        # Both rows in one flush: one multi-row INSERT.
         if idempotency_key is None:
-            await messages.create(user_message)
+            await messages.create(user_message, flush=False)
+            await messages.create(assistant)
         else:
             # Only a keyed insert can collide (the unique index); only it pays for a savepoint.
             async with session.begin_nested():
-                await messages.create(user_message)
+                await messages.create(user_message, flush=False)
+                await messages.create(assistant)
     except IntegrityError:
         # The same key raced in from a concurrent retry; that one owns the model call.
         raise Conflict(
             "A request with this Idempotency-Key is in progress.", code="in_progress"
         ) from None
     await file_service.attach(session, ws, user_message.id, attached)
-    assistant = await messages.create(
-        Message(
-            id=uuid.uuid4(),
-            workspace_id=ws,
-            conversation_id=conversation_id,
-            user_id=principal.user_id,
-            role=MessageRole.ASSISTANT,
-            content="",
-            status=MessageStatus.STREAMING,
-            reply_to_id=user_message.id,
-            model=bot.model,
-        )
-    )
     await ConversationRepository(session).touch(principal, conversation_id, now)
     # Attachments are read into the prompt afresh each turn: a deleted file is gone from here.
     blocks = await attachment_blocks(
