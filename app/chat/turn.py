@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.bots.repository import BotRepository
-from app.chat.accounting import estimate_prompt_tokens
+from app.chat.accounting import estimate_prompt_tokens, newest_within
 from app.conversations import service as conversation_service
 from app.conversations.models import Message, MessageRole, MessageStatus, TurnLease
 from app.conversations.repository import (
@@ -144,12 +144,16 @@ async def prepare_turn(
     )
     # Context comes only from this conversation's stored turns: clients cannot inject system,
     # assistant or tool messages.
-    prompt = (
-        {"role": "system", "content": bot.system_prompt},
-        *(
+    context = newest_within(
+        [
             {"role": m.role.value, "content": _with_files(m.content, blocks.get(m.id))}
             for m in history
-        ),
+        ],
+        settings.chat_history_tokens,
+    )
+    prompt = (
+        {"role": "system", "content": bot.system_prompt},
+        *context,
         {"role": "user", "content": _with_files(content, blocks.get(user_message.id))},
     )
     # The lease the runner renews; if this process dies, the worker ends the turn from it.
