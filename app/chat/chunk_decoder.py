@@ -5,9 +5,11 @@ Everything a model streams is untrusted input. A chunk is accepted exactly when 
 ``ChatCompletionChunk`` (built without validation, as the SDK builds streamed chunks) gave the
 old reader what it needed: an object with a ``choices`` list; each choice an object with a
 ``delta`` object; texts, ids, names and arguments strings or ``null``; ``tool_calls`` a list or
-``null``, each an object whose ``index`` is a non-negative integer; ``usage`` an object with
-``prompt_tokens`` and ``completion_tokens`` (nonsense counts are ignored, the runner estimates)
-or ``null``. Anything else raises ``ModelOutputRefused(INVALID_OUTPUT)``; the limits of
+``null``, each an object whose ``index`` is a non-negative integer; ``usage`` an object or
+``null`` (missing or nonsense counts are ignored: the runner estimates). Anything else raises
+``ModelOutputRefused(INVALID_OUTPUT)``. One deliberate difference, stricter: the SDK's models
+coerced a tool call's ``index`` given as ``true``/``false``, an integral float or a numeric
+string to an integer (pydantic's lax mode); here only a JSON integer is an index. The limits of
 ``app/chat/limits.py`` (sizes, the number of tool calls) apply as each fragment arrives.
 Hand-written because no library decodes this stream without building a model per chunk, which
 is the cost this module exists to remove (docs/decisions/0017-chat-wire-without-sdk-models.md).
@@ -68,10 +70,7 @@ def _read(
     usage = body.get("usage")
     if usage is not None:
         fields = _object(usage, "usage")
-        counts = (
-            _count(_required(fields, "prompt_tokens")),
-            _count(_required(fields, "completion_tokens")),
-        )
+        counts = (_count(fields.get("prompt_tokens")), _count(fields.get("completion_tokens")))
         if None not in counts:  # nonsense counts: the runner estimates instead
             meter.usage = (counts[0] or 0, counts[1] or 0)
     choices = _required(body, "choices")
