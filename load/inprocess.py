@@ -10,6 +10,7 @@ the second CPU round").
 
     python -m load.inprocess me --requests 2000 --repeats 5   # CPU ms/request, each batch
     python -m load.inprocess list --profile                   # + a pyinstrument call tree
+    python -m load.inprocess send --requests 300              # JSON chat turns (stub: own process)
 
 This VM drifts by +-30% between batches: compare the minimum of several batches, and variants
 measured in the same minute. The access-log lines go to ``reports/inprocess-<UTC>.log``.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import os
 import sys
 import time
@@ -39,13 +41,23 @@ from load.stack import ROOT, running_stack
 
 CONCURRENCY = 16  # requests in flight, above the default pool of 10 as under wrk -c32
 WARMUP = 400
+# ``send``: JSON turns (the stub answers at once) rotating over the seeded conversations, whose
+# histories grow to the history cap during the warm-up, as in ``make bench-ceiling``.
+SEND_BODY = b'{"content": "Tell me about the weather in three short sentences."}'
+SEND_TARGETS: dict[str, list[str]] = {}
+_rotation = itertools.count()
 
 
 async def _one(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> int:
     status: list[int] = []
+    method, body = "GET", b""
+    if path in SEND_TARGETS:  # a JSON chat turn: the next conversation of the rotation
+        method, body = "POST", SEND_BODY
+        path = SEND_TARGETS[path][next(_rotation) % len(SEND_TARGETS[path])]
+        headers = [*headers, (b"content-type", b"application/json")]
 
     async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        return {"type": "http.request", "body": body, "more_body": False}
 
     async def send(message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -56,7 +68,7 @@ async def _one(app: ASGIApp, path: str, headers: list[tuple[bytes, bytes]]) -> i
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": route,
         "raw_path": route.encode(),
@@ -91,7 +103,7 @@ def _apply(env: Mapping[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("endpoint", choices=["me", "list", "healthz"])
+    parser.add_argument("endpoint", choices=["me", "list", "healthz", "send"])
     parser.add_argument("--requests", type=int, default=2000, help="per batch (max 20000)")
     parser.add_argument("--repeats", type=int, default=5, help="batches (max 20)")
     parser.add_argument("--profile", action="store_true", help="one batch under pyinstrument")
@@ -110,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
             "healthz": "/healthz",  # the middleware stack alone, no principal
             "me": "/v1/me",
             "list": f"/v1/workspaces/{user.workspace_id}/conversations?limit=20",
+            "send": "send",
         }[args.endpoint]
+        SEND_TARGETS["send"] = [f"/v1/conversations/{c}/messages" for c in user.conversations]
         host = platform.api_url.split("//", 1)[1]
         headers = [
             (b"host", host.encode()),

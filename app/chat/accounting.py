@@ -11,10 +11,11 @@ each round is charged on its own.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from app.chat.provider import StreamMeter
+from app.chat.chunk_decoder import StreamMeter
 
 CHARS_PER_TOKEN: Final = 4
 
@@ -26,6 +27,20 @@ def estimate_tokens(chars: int) -> int:
 def estimate_prompt_tokens(messages: list[dict[str, Any]] | tuple[dict[str, Any], ...]) -> int:
     """The prompt as sent (roles, text, tool calls and results), serialised, over 4."""
     return estimate_tokens(len(json.dumps(list(messages), default=str)))
+
+
+def newest_within(history: Sequence[dict[str, Any]], budget: int) -> tuple[dict[str, Any], ...]:
+    """The newest messages of ``history`` (oldest first) whose text fits in ``budget``
+    estimated tokens (``CHAT_HISTORY_TOKENS``): a long conversation's context stays bounded by
+    size, not only by count. Stops at the first message that does not fit, so what is sent is
+    always an unbroken run of the latest turns."""
+    used, start = 0, len(history)
+    for message in reversed(history):
+        cost = estimate_tokens(len(str(message.get("content") or "")))
+        if used + cost > budget:
+            break
+        used, start = used + cost, start - 1
+    return tuple(history[start:])
 
 
 @dataclass

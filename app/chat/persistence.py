@@ -10,7 +10,7 @@ from app.auth.principal import Principal
 from app.chat.errors import TURN_INTERRUPTED
 from app.chat.turn import PreparedTurn
 from app.conversations.models import Message, MessageStatus
-from app.conversations.repository import MessageRepository, TurnLeaseRepository
+from app.conversations.repository import Ending, MessageRepository
 from app.conversations.schemas import MessageRead, ToolCallRead, TurnResult
 from app.core.errors import NotFound
 from app.tools.repository import ToolCallRepository
@@ -28,9 +28,10 @@ async def finalize_turn(
     prompt_tokens: int,
     completion_tokens: int,
     error_code: str | None = None,
-) -> None:
+) -> Message | None:
     """The runner's ending. Only a turn still ``streaming`` is ended (row locked): a turn the
-    orphan sweeper already ended keeps that ending, and emits no second event."""
+    orphan sweeper already ended keeps that ending, and emits no second event. Returns the
+    message as this call ended it (None: already ended, or deleted with its conversation)."""
     # First, so a turn whose conversation was deleted mid-answer is still charged and released
     # (settled once: whoever ends the turn first takes the reservation).
     await usage_service.settle(
@@ -41,21 +42,20 @@ async def finalize_turn(
         completion=completion_tokens,
         streamed_text=content,
     )
-    message = await MessageRepository(session).lock_streaming(
-        turn.principal, turn.assistant_message_id
-    )
-    if message is None:  # deleted with its conversation mid-answer, or already ended
-        return
-    await _end(
-        session,
-        message,
-        turn.workspace_id,
+    ending = Ending(
         content=content,
         status=status,
         error_code=error_code,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
     )
+    message = await MessageRepository(session).end_streaming(
+        turn.principal, turn.assistant_message_id, ending
+    )
+    if message is None:  # deleted with its conversation mid-answer, or already ended
+        return None
+    await _emit_ended(session, message, turn.workspace_id)
+    return message
 
 
 async def end_orphan(
@@ -73,41 +73,26 @@ async def end_orphan(
     await usage_service.settle(
         session, workspace_id, message_id, prompt=prompt_tokens, completion=completion_tokens
     )
-    message = await MessageRepository(session).lock_streaming_in(workspace_id, message_id)
-    if message is None:
-        await TurnLeaseRepository(session).release(message_id)
-        return False
-    await _end(
-        session,
-        message,
+    message = await MessageRepository(session).end_streaming_in(
         workspace_id,
-        content=message.content,
-        status=MessageStatus.FAILED,
-        error_code=TURN_INTERRUPTED,
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
+        message_id,
+        Ending(
+            content=None,
+            status=MessageStatus.FAILED,
+            error_code=TURN_INTERRUPTED,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        ),
     )
+    if message is None:
+        return False
+    await _emit_ended(session, message, workspace_id)
     return True
 
 
-async def _end(
-    session: AsyncSession,
-    message: Message,
-    workspace_id: AccessibleWorkspaceID,
-    *,
-    content: str,
-    status: MessageStatus,
-    error_code: str | None,
-    prompt_tokens: int,
-    completion_tokens: int,
+async def _emit_ended(
+    session: AsyncSession, message: Message, workspace_id: AccessibleWorkspaceID
 ) -> None:
-    message.content = content
-    message.status = status
-    message.error_code = error_code
-    message.prompt_tokens = prompt_tokens
-    message.completion_tokens = completion_tokens
-    await session.flush()
-    await TurnLeaseRepository(session).release(message.id)
     await emit_event(
         session,
         workspace_id=workspace_id,
@@ -116,9 +101,9 @@ async def _end(
             "message_id": message.id,
             "conversation_id": message.conversation_id,
             "role": message.role.value,
-            "status": status.value,
-            "error_code": error_code,
-            "content": content,  # only for endpoints that opted in to content
+            "status": message.status.value,
+            "error_code": message.error_code,
+            "content": message.content,  # only for endpoints that opted in to content
         },
     )
 
@@ -128,11 +113,20 @@ async def load_result(
     principal: Principal,
     user_message_id: uuid.UUID,
     assistant_message_id: uuid.UUID,
+    *,
+    ended: Message | None = None,
+    any_tool_calls: bool = True,
 ) -> TurnResult:
-    message = await MessageRepository(session).get_own(principal, assistant_message_id)
+    """A stored turn. The runner passes the row it has just ended (``ended``) and whether the
+    turn called tools, sparing the reads it would repeat."""
+    message = ended or await MessageRepository(session).get_own(principal, assistant_message_id)
     if message is None:
         raise NotFound()
-    calls = await ToolCallRepository(session).list_for_message(principal, assistant_message_id)
+    calls = (
+        await ToolCallRepository(session).list_for_message(principal, assistant_message_id)
+        if any_tool_calls
+        else ()
+    )
     return TurnResult(
         user_message_id=user_message_id,
         message=MessageRead.model_validate(message),

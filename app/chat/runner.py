@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.repository import PrincipalContextRepository
 from app.chat.accounting import Tally, estimate_prompt_tokens
+from app.chat.chunk_decoder import StreamMeter
 from app.chat.errors import (
     CLIENT_DISCONNECTED,
     DATABASE_UNAVAILABLE,
@@ -41,7 +42,6 @@ from app.chat.persistence import finalize_turn, load_result
 from app.chat.provider import (
     Completed,
     ProviderEvent,
-    StreamMeter,
     TextDelta,
     ToolCallRequest,
     stream_completion,
@@ -52,6 +52,7 @@ from app.conversations.repository import TurnLeaseRepository
 from app.conversations.schemas import ToolCallRead, TurnResult
 from app.core.config import Settings
 from app.core.error_reporting import report_exception
+from app.core.errors import NotFound
 from app.tools import executor
 from app.tools.context import ToolContext
 from app.tools.names import ToolName
@@ -99,6 +100,7 @@ class _State:
     text: list[str] = field(default_factory=list)
     chars: int = 0
     tally: Tally = field(default_factory=Tally)
+    tool_calls: int = 0
     upstream: AsyncGenerator[ProviderEvent, None] | None = None
 
 
@@ -146,9 +148,10 @@ async def run_turn(
             report_exception(exc)
     else:
         heartbeat.cancel()
-        result = None
-        if await _finalize(sessionmaker, turn, state, MessageStatus.COMPLETE, None):
-            result = await _stored_result(sessionmaker, turn)
+        # The ending and the stored turn in one transaction, closed *before* the yield: a
+        # consumer that stops after ``Done`` (JSON mode) must not leave a transaction open in a
+        # suspended generator.
+        result = await _finalize(sessionmaker, turn, state, MessageStatus.COMPLETE, None)
         yield Done(result) if result is not None else Failed(DATABASE_UNAVAILABLE)
         return
     finally:
@@ -212,6 +215,7 @@ async def _rounds(
         messages.append(_assistant_message(round_text, completed.tool_calls))
         for call in completed.tool_calls:
             record, content = await _execute(sessionmaker, settings, turn, offered, call)
+            state.tool_calls += 1
             messages.append({"role": "tool", "tool_call_id": call.call_id, "content": content})
             yield ToolEvent(record)
 
@@ -301,13 +305,15 @@ async def _finalize(
     state: _State,
     status: MessageStatus,
     error_code: str | None,
-) -> bool:
-    """Write the ending; False when the database could not take it (the worker ends the turn
-    from its lease once the database is back)."""
+) -> TurnResult | None:
+    """Write the ending (settle the tokens, end the row, emit the event) and, for a complete
+    turn, read the stored result in the same transaction. None when the database could not
+    take it (the worker ends the turn from its lease once the database is back) or the result
+    could not be read."""
     try:
         async with sessionmaker() as session, session.begin():
             await PrincipalContextRepository(session).bind_principal(turn.principal)
-            await finalize_turn(
+            ended = await finalize_turn(
                 session,
                 turn,
                 content="".join(state.text),
@@ -316,21 +322,20 @@ async def _finalize(
                 completion_tokens=state.tally.completion_tokens,
                 error_code=error_code,
             )
+            if status is not MessageStatus.COMPLETE:
+                return None
+            try:
+                return await load_result(
+                    session,
+                    turn.principal,
+                    turn.user_message_id,
+                    turn.assistant_message_id,
+                    ended=ended,
+                    any_tool_calls=state.tool_calls > 0,
+                )
+            except NotFound:  # deleted with its conversation mid-answer: the ending commits
+                log.warning("stored turn not read", error="NotFound")
+                return None
     except Exception as exc:
         log.warning("turn ending not written", error=type(exc).__name__, status=status.value)
-        return False
-    return True
-
-
-async def _stored_result(sessionmaker: Sessionmaker, turn: PreparedTurn) -> TurnResult | None:
-    # Read the stored turn, close the session, *then* yield: a consumer that stops after
-    # ``Done`` (JSON mode) must not leave a transaction open in a suspended generator.
-    try:
-        async with sessionmaker() as session, session.begin():
-            await PrincipalContextRepository(session).bind_principal(turn.principal)
-            return await load_result(
-                session, turn.principal, turn.user_message_id, turn.assistant_message_id
-            )
-    except Exception as exc:
-        log.warning("stored turn not read", error=type(exc).__name__)
         return None

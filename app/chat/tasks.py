@@ -6,7 +6,7 @@ lost machine) or to a turn whose ending could not be written (the database was a
 claims such rows across workspaces (``FOR UPDATE SKIP LOCKED``, pushed ahead as its own lease),
 then ends each turn in a transaction bound to the row's workspace and the conversation's owner
 (RLS applies as to any request): ``failed``, ``turn_interrupted``, charged the lease's estimates,
-with the ``message.created`` event a normal ending emits. A turn is ended once: whoever locks the
+with the ``message.created`` event a normal ending emits. A turn is ended once: whoever ends the
 ``streaming`` row first (its runner or this job) writes the ending. Worst case from the death to
 the ending: the lease plus the job interval (60 s + 5 s by default).
 """

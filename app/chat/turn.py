@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.bots.repository import BotRepository
-from app.chat.accounting import estimate_prompt_tokens
+from app.chat.accounting import estimate_prompt_tokens, newest_within
 from app.conversations import service as conversation_service
 from app.conversations.models import Message, MessageRole, MessageStatus, TurnLease
 from app.conversations.repository import (
@@ -99,32 +99,33 @@ async def prepare_turn(
         status=MessageStatus.COMPLETE,
         idempotency_key=idempotency_key,
     )
+    assistant = Message(
+        id=uuid.uuid4(),
+        workspace_id=ws,
+        conversation_id=conversation_id,
+        user_id=principal.user_id,
+        role=MessageRole.ASSISTANT,
+        content="",
+        status=MessageStatus.STREAMING,
+        reply_to_id=user_message.id,
+        model=bot.model,
+    )
     try:
+        # Both rows in one flush: one multi-row INSERT.
         if idempotency_key is None:
-            await messages.create(user_message)
+            await messages.create(user_message, flush=False)
+            await messages.create(assistant)
         else:
             # Only a keyed insert can collide (the unique index); only it pays for a savepoint.
             async with session.begin_nested():
-                await messages.create(user_message)
+                await messages.create(user_message, flush=False)
+                await messages.create(assistant)
     except IntegrityError:
         # The same key raced in from a concurrent retry; that one owns the model call.
         raise Conflict(
             "A request with this Idempotency-Key is in progress.", code="in_progress"
         ) from None
     await file_service.attach(session, ws, user_message.id, attached)
-    assistant = await messages.create(
-        Message(
-            id=uuid.uuid4(),
-            workspace_id=ws,
-            conversation_id=conversation_id,
-            user_id=principal.user_id,
-            role=MessageRole.ASSISTANT,
-            content="",
-            status=MessageStatus.STREAMING,
-            reply_to_id=user_message.id,
-            model=bot.model,
-        )
-    )
     await ConversationRepository(session).touch(principal, conversation_id, now)
     # Attachments are read into the prompt afresh each turn: a deleted file is gone from here.
     blocks = await attachment_blocks(
@@ -143,12 +144,16 @@ async def prepare_turn(
     )
     # Context comes only from this conversation's stored turns: clients cannot inject system,
     # assistant or tool messages.
-    prompt = (
-        {"role": "system", "content": bot.system_prompt},
-        *(
+    context = newest_within(
+        [
             {"role": m.role.value, "content": _with_files(m.content, blocks.get(m.id))}
             for m in history
-        ),
+        ],
+        settings.chat_history_tokens,
+    )
+    prompt = (
+        {"role": "system", "content": bot.system_prompt},
+        *context,
         {"role": "user", "content": _with_files(content, blocks.get(user_message.id))},
     )
     # The lease the runner renews; if this process dies, the worker ends the turn from it.

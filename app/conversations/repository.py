@@ -2,10 +2,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, delete, or_, select, update
+from sqlalchemy import ColumnElement, Row, Select, delete, func, or_, select, update
 
 from app.auth.principal import Principal
 from app.conversations.models import (
@@ -19,6 +20,17 @@ from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
 from app.workspaces.permissions import WorkspacePermission
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A turn's final state, as its runner or the orphan sweeper writes it."""
+
+    content: str | None  # None: the row's text stays as it is
+    status: MessageStatus
+    error_code: str | None
+    prompt_tokens: int
+    completion_tokens: int
 
 
 class ConversationRepository(Repository[Conversation]):
@@ -117,29 +129,53 @@ class MessageRepository(Repository[Message]):
             self.readable_statement(principal).where(Message.id == message_id)
         )
 
-    async def lock_streaming(self, principal: Principal, message_id: uuid.UUID) -> Message | None:
-        """The caller's assistant message if it is still ``streaming``, locked until the end of
-        the transaction: whoever ends a turn (its runner or the orphan sweeper) ends it once."""
-        return await self.get_one_or_none(
-            self.readable_statement(principal)
-            .where(Message.id == message_id, Message.status == MessageStatus.STREAMING)
-            .with_for_update()
+    async def end_streaming(
+        self, principal: Principal, message_id: uuid.UUID, ending: Ending
+    ) -> Message | None:
+        """End the caller's assistant message if it is still ``streaming``, and release its
+        turn lease; one statement. The UPDATE locks the row and re-checks ``streaming`` on the
+        latest version, so whoever ends a turn (its runner or the orphan sweeper) ends it once;
+        the other gets None."""
+        ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
+        scope = (Message.workspace_id.in_(ids), Message.user_id == principal.user_id)
+        return await self._end_streaming(scope, message_id, ending)
+
+    async def end_streaming_in(
+        self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID, ending: Ending
+    ) -> Message | None:
+        """The worker's variant of ``end_streaming``: RLS is bound to this workspace and the
+        message's owner (``bind_worker_scope``), and the statement names the workspace too."""
+        return await self._end_streaming(
+            (Message.workspace_id == workspace_id,), message_id, ending
         )
 
-    async def lock_streaming_in(
-        self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID
+    async def _end_streaming(
+        self, scope: tuple[ColumnElement[bool], ...], message_id: uuid.UUID, ending: Ending
     ) -> Message | None:
-        """The worker's variant of ``lock_streaming``: RLS is bound to this workspace and the
-        message's owner (``bind_worker_scope``), and the statement names the workspace too."""
-        return await self.get_one_or_none(
-            select(Message)
-            .where(
-                Message.workspace_id == workspace_id,
-                Message.id == message_id,
-                Message.status == MessageStatus.STREAMING,
-            )
-            .with_for_update()
+        # The lease goes whether or not the row was still streaming: an ended or deleted turn
+        # has nothing left to sweep.
+        released = (
+            delete(TurnLease)
+            .where(TurnLease.message_id == message_id)
+            .returning(TurnLease.message_id)
+            .cte("released")
         )
+        statement = (
+            update(Message)
+            .where(*scope, Message.id == message_id, Message.status == MessageStatus.STREAMING)
+            .values(
+                **({} if ending.content is None else {"content": ending.content}),
+                status=ending.status,
+                error_code=ending.error_code,
+                prompt_tokens=ending.prompt_tokens,
+                completion_tokens=ending.completion_tokens,
+                updated_at=func.now(),
+            )
+            .returning(Message)
+            .add_cte(released)
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def search(
         self, principal: Principal, workspace_id: AccessibleWorkspaceID, query: str, limit: int

@@ -134,6 +134,8 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     chat_max_tool_rounds: int = Field(default=3, ge=0, le=10)
     chat_max_message_chars: int = Field(default=8000, ge=100, le=100_000)
     chat_history_messages: int = Field(default=40, ge=2, le=500)
+    # ...and at most this many estimated tokens of them, newest kept (docs/configuration.md).
+    chat_history_tokens: int = Field(default=16_000, ge=100, le=1_000_000)
     chat_request_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     chat_max_retries: int = Field(default=2, ge=0, le=5)
     # Untrusted model output (more ends the turn failed with a code), and the streaming lease

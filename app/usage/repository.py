@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, Uuid, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.core.repository import Repository
@@ -32,16 +32,26 @@ class UsageRepository(Repository[WorkspaceUsage]):
         return int(value or 0)
 
     async def reserve(
-        self, workspace_id: AccessibleWorkspaceID, day: date, *, tokens: int, budget: int
+        self,
+        workspace_id: AccessibleWorkspaceID,
+        message_id: uuid.UUID,
+        day: date,
+        *,
+        tokens: int,
+        budget: int,
+        prompt_estimate: int,
     ) -> bool:
-        """Add ``tokens`` to the day's reservations if any budget is left; one statement.
+        """Add ``tokens`` to the day's reservations if any budget is left, and hold them for the
+        turn ``message_id`` (its ``usage_reservation`` row); one statement.
 
         The upsert locks the day's row and evaluates its ``WHERE`` on the latest committed
         version (not the statement's snapshot), so concurrent sends of a workspace are admitted
         one after the other, each seeing every reservation admitted before it. A turn is admitted
         while settled + reserved is still below the budget: only the turn that crosses the line
         can overshoot, by at most its own reservation. A first turn of the day is always
-        admitted (the caller refuses a zero budget before calling).
+        admitted (the caller refuses a zero budget before calling). The hold is inserted from
+        the upsert's ``RETURNING`` (a data-modifying CTE): no admission, no hold, and no second
+        round trip for it.
         """
         statement = insert(WorkspaceUsage).values(
             workspace_id=workspace_id,
@@ -50,21 +60,40 @@ class UsageRepository(Repository[WorkspaceUsage]):
             completion_tokens=0,
             reserved_tokens=tokens,
         )
-        upsert = statement.on_conflict_do_update(
-            index_elements=[WorkspaceUsage.workspace_id, WorkspaceUsage.day],
-            set_={
-                "reserved_tokens": WorkspaceUsage.reserved_tokens
-                + statement.excluded.reserved_tokens,
-                "updated_at": func.now(),
-            },
-            where=(
-                WorkspaceUsage.prompt_tokens
-                + WorkspaceUsage.completion_tokens
-                + WorkspaceUsage.reserved_tokens
-                < budget
-            ),
-        ).returning(WorkspaceUsage.day)
-        return (await self.session.execute(upsert)).first() is not None
+        admitted = (
+            statement.on_conflict_do_update(
+                index_elements=[WorkspaceUsage.workspace_id, WorkspaceUsage.day],
+                set_={
+                    "reserved_tokens": WorkspaceUsage.reserved_tokens
+                    + statement.excluded.reserved_tokens,
+                    "updated_at": func.now(),
+                },
+                where=(
+                    WorkspaceUsage.prompt_tokens
+                    + WorkspaceUsage.completion_tokens
+                    + WorkspaceUsage.reserved_tokens
+                    < budget
+                ),
+            )
+            .returning(WorkspaceUsage.workspace_id, WorkspaceUsage.day)
+            .cte("admitted")
+        )
+        hold = (
+            insert(UsageReservation)
+            .from_select(
+                ["message_id", "workspace_id", "day", "reserved_tokens", "prompt_estimate"],
+                select(
+                    literal(message_id, Uuid()),
+                    admitted.c.workspace_id,
+                    admitted.c.day,
+                    literal(tokens, BigInteger()),
+                    literal(prompt_estimate, BigInteger()),
+                ),
+            )
+            .returning(UsageReservation.message_id)
+            .add_cte(admitted)
+        )
+        return (await self.session.execute(hold)).first() is not None
 
     async def settle(
         self,
@@ -99,26 +128,6 @@ class UsageRepository(Repository[WorkspaceUsage]):
 
 class UsageReservationRepository(Repository[UsageReservation]):
     model = UsageReservation
-
-    async def hold(
-        self,
-        workspace_id: AccessibleWorkspaceID,
-        message_id: uuid.UUID,
-        day: date,
-        *,
-        tokens: int,
-        prompt_estimate: int,
-    ) -> None:
-        await self.create(
-            UsageReservation(
-                message_id=message_id,
-                workspace_id=workspace_id,
-                day=day,
-                reserved_tokens=tokens,
-                prompt_estimate=prompt_estimate,
-            ),
-            flush=True,
-        )
 
     async def take(self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID) -> Held | None:
         """Delete and return a turn's reservation; a second taker (already settled) gets None."""

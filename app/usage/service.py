@@ -104,7 +104,7 @@ async def reserve_turn(
     )
     ledger = UsageRepository(session)
     if budget <= 0 or not await ledger.reserve(
-        workspace_id, now.date(), tokens=tokens, budget=budget
+        workspace_id, message_id, now.date(), tokens=tokens, budget=budget, prompt_estimate=prompt
     ):
         until_midnight = _seconds_to_midnight(now)
         if budget <= 0 or await ledger.spent(workspace_id, now.date()) >= budget:
@@ -113,9 +113,6 @@ async def reserve_turn(
         raise BudgetExhausted(
             wait, "Answers still running hold the rest of today's budget. Try again shortly."
         )
-    await UsageReservationRepository(session).hold(
-        workspace_id, message_id, now.date(), tokens=tokens, prompt_estimate=prompt
-    )
     return tokens
 
 

@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from app.api_keys.repository import ApiKeyRepository
 from app.auth.repository import PrincipalContextRepository
 from app.bots.repository import BotRepository
-from app.conversations.repository import ConversationRepository, MessageRepository
+from app.conversations.models import MessageStatus
+from app.conversations.repository import ConversationRepository, Ending, MessageRepository
 from app.files.repository import FileRepository, MessageFileRepository
 from app.invitations.repository import InvitationRepository
 from app.tools.repository import NoteRepository, ToolCallRepository
@@ -122,14 +123,19 @@ async def own_messages_only(c: Ctx) -> None:
     assert await repo.search(c.member, c.b_ws, SEARCH_WORD, 50) == []
 
 
-@covers(MessageRepository.lock_streaming, MessageRepository.lock_streaming_in)
+@covers(MessageRepository.end_streaming)
 async def streaming_replies(c: Ctx) -> None:
-    repo = MessageRepository(c.session)
+    repo, ending = MessageRepository(c.session), Ending(None, MessageStatus.FAILED, "x", 0, 0)
     for other in (c.b.member, c.a.owner):
-        assert await repo.lock_streaming(c.member, other.reply_id) is None
-    assert await repo.lock_streaming_in(c.ws, c.b.member.reply_id) is None
-    assert await repo.lock_streaming(c.member, c.a.member.reply_id) is not None
-    assert await repo.lock_streaming_in(c.ws, c.a.owner.reply_id) is not None  # the worker's
+        assert await repo.end_streaming(c.member, other.reply_id, ending) is None
+    assert await repo.end_streaming(c.member, c.a.member.reply_id, ending) is not None
+
+
+@covers(MessageRepository.end_streaming_in)
+async def streaming_replies_of_the_worker(c: Ctx) -> None:
+    repo, ending = MessageRepository(c.session), Ending(None, MessageStatus.FAILED, "x", 0, 0)
+    assert await repo.end_streaming_in(c.ws, c.b.member.reply_id, ending) is None
+    assert await repo.end_streaming_in(c.ws, c.a.member.reply_id, ending) is not None
 
 
 @covers(FileRepository.readable_statement, FileRepository.get_readable)

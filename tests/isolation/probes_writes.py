@@ -46,17 +46,16 @@ async def remove_members(c: Ctx) -> None:
 @covers(UsageRepository.reserve, UsageRepository.settle)
 async def usage_ledger(c: Ctx) -> None:
     repo, day = UsageRepository(c.session), c.a.usage_day
-    assert await repo.reserve(c.ws, day, tokens=5, budget=10**6)
+    assert await repo.reserve(c.ws, uuid.uuid4(), day, tokens=5, budget=10**6, prompt_estimate=1)
     await repo.settle(c.ws, day, released=5, prompt=1, completion=1)
     assert await repo.spent(c.ws, day) == c.a.tokens_spent + 2
 
 
-@covers(UsageReservationRepository.hold, UsageReservationRepository.take)
+@covers(UsageReservationRepository.take)
 async def usage_reservations(c: Ctx) -> None:
     repo = UsageReservationRepository(c.session)
     assert await repo.take(c.ws, c.b.reservation_message_id) is None
     assert await repo.take(c.ws, c.a.reservation_message_id) is not None
-    await repo.hold(c.ws, uuid.uuid4(), c.a.usage_day, tokens=1, prompt_estimate=1)
 
 
 @covers(MessageFileRepository.attach)

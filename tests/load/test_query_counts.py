@@ -20,7 +20,7 @@ from sqlalchemy import event
 from app.core.config import Settings
 from app.main import create_app
 from load import reference_app
-from tests.support import Database, base_env, run_cli
+from tests.support import Database, Stub, base_env, run_cli
 
 pytestmark = pytest.mark.checklist(
     "C13",
@@ -30,12 +30,18 @@ pytestmark = pytest.mark.checklist(
 
 COOKIE = "__Host-lp_session"
 ORIGIN = "http://127.0.0.1"
+BEGIN = "-- begin"  # a transaction's start, recorded among the statements (not counted as one)
+TURN_STATEMENTS, TURN_TRANSACTIONS = 16, 2  # were 23 in 3 (docs/performance.md, Round 3)
 Scenario = Callable[[httpx.AsyncClient, list[str]], Awaitable[None]]
 
 
-def run_signed_in(db: Database, monkeypatch: pytest.MonkeyPatch, scenario: Scenario) -> None:
+def run_signed_in(
+    db: Database, monkeypatch: pytest.MonkeyPatch, scenario: Scenario, **extra_env: str
+) -> None:
     """A fresh verified user (CLI), the app in-process on the suite's database, signed in."""
-    env = base_env(db, ALLOWED_HOSTS="127.0.0.1", ALLOWED_ORIGINS=ORIGIN, PUBLIC_URL=ORIGIN)
+    env = base_env(
+        db, ALLOWED_HOSTS="127.0.0.1", ALLOWED_ORIGINS=ORIGIN, PUBLIC_URL=ORIGIN, **extra_env
+    )
     email, password = f"counts-{secrets.token_hex(6)}@example.com", secrets.token_urlsafe(18)
     created = run_cli(env, "create-user", "--email", email, "--verified", stdin=password + "\n")
     assert created.returncode == 0, created.stderr[-2000:]
@@ -50,7 +56,11 @@ def run_signed_in(db: Database, monkeypatch: pytest.MonkeyPatch, scenario: Scena
             def record(*args: Any) -> None:
                 statements.append(str(args[2]))
 
+            def begin(*args: Any) -> None:
+                statements.append(BEGIN)
+
             event.listen(app.state.engine.sync_engine, "before_cursor_execute", record)
+            event.listen(app.state.engine.sync_engine, "begin", begin)
             transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
             async with httpx.AsyncClient(
                 transport=transport, base_url=ORIGIN, headers={"Origin": ORIGIN}
@@ -68,7 +78,7 @@ async def count(http: httpx.AsyncClient, statements: list[str], path: str) -> in
     statements.clear()
     response = await http.get(path)
     assert response.status_code == 200, response.text
-    return len(statements)
+    return len([s for s in statements if s != BEGIN])
 
 
 def test_session_fetch_costs_two_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,3 +168,34 @@ def test_the_floor_reads_the_same_user_as_v1_me(
                 assert forged.status_code == 401
 
     run_signed_in(db, monkeypatch, scenario)
+
+
+def test_a_json_chat_turn_costs_few_statements(
+    db: Database, stub: Stub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSON turn with history: authentication, one transaction that admits and reserves, one
+    that settles and answers (docs/performance.md, "Round 3: the chat turn")."""
+
+    async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
+        workspace = (await http.post("/v1/workspaces", json={"name": "Turns"})).json()["id"]
+        bot = await http.post(
+            f"/v1/workspaces/{workspace}/bots",
+            json={"name": "Helper", "system_prompt": "Be brief.", "model": "stub-small"},
+        )
+        assert bot.status_code == 201, bot.text
+        started = await http.post(f"/v1/bots/{bot.json()['id']}/conversations", json={})
+        assert started.status_code == 201, started.text
+        url = f"/v1/conversations/{started.json()['id']}/messages"
+        json_mode = {"Accept": "application/json"}
+        for n in range(3):  # a history to send, and a warm-up
+            sent = await http.post(url, json={"content": f"hello {n}"}, headers=json_mode)
+            assert sent.status_code == 200, sent.text
+        statements.clear()
+        sent = await http.post(url, json={"content": "once more"}, headers=json_mode)
+        assert sent.status_code == 200, sent.text
+        assert sent.json()["message"]["status"] == "complete"
+        counted = [s for s in statements if s != BEGIN]
+        transactions = statements.count(BEGIN)
+        assert (len(counted), transactions) == (TURN_STATEMENTS, TURN_TRANSACTIONS), statements
+
+    run_signed_in(db, monkeypatch, scenario, OPENAI_BASE_URL=stub.base_url)
