@@ -54,6 +54,8 @@ async def principal_from_session(
         roles=roles,
         session_id=user_session.id,
         email_verified=user.email_verified_at is not None,
+        has_second_factor=user_session.second_factor_at is not None,
+        factor_verified_at=user_session.factor_verified_at,
     )
 
 

@@ -1,4 +1,5 @@
-"""The session cookie: ``HttpOnly; Secure; SameSite=Lax; Path=/``, ``__Host-`` prefixed.
+"""The session cookie: ``HttpOnly; Secure; SameSite=Lax; Path=/``, ``__Host-`` prefixed, and
+the half-session cookie of two-step login (``SameSite=Strict``, five minutes).
 
 The token never reaches JavaScript (HttpOnly) and so never needs browser storage.
 """
@@ -7,7 +8,14 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from app.core.config import Settings
+from app.core.config import Environment, Settings
+
+
+def challenge_cookie_name(settings: Settings) -> str:
+    """The half-session cookie; like the session cookie, ``__Host-`` needs Secure."""
+    if settings.environment is Environment.DEVELOPMENT and not settings.session_cookie_secure:
+        return "lp_login"
+    return "__Host-lp_login"
 
 
 def set_session_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
@@ -29,4 +37,28 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
         secure=settings.session_cookie_secure,
         httponly=True,
         samesite="lax",
+    )
+
+
+def set_challenge_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    """The half session between password and second factor (docs/decisions/0017): HttpOnly,
+    SameSite=Strict (only this site's own step-2 call carries it), five minutes."""
+    response.set_cookie(
+        challenge_cookie_name(settings),
+        token,
+        max_age=max_age,
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_challenge_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        challenge_cookie_name(settings),
+        path="/",
+        secure=settings.session_cookie_secure,
+        httponly=True,
+        samesite="strict",
     )

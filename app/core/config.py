@@ -112,6 +112,8 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     session_cookie_secure: bool = True
     session_idle_timeout_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     session_absolute_timeout_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    # A factor used longer ago than this no longer unlocks step-up routes (docs/mfa.md).
+    step_up_max_age_seconds: int = Field(default=600, ge=30, le=24 * 3600)
     email_token_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     password_reset_ttl_seconds: int = Field(default=3600, ge=60)
     invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
@@ -155,6 +157,9 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     rate_limit_chat_send: str = "20/minute"
     rate_limit_login_ip: str = "20/minute;200/day"  # per client IP
     rate_limit_login_account: str = "5/minute;30/hour"  # per normalised e-mail
+    # Second-factor attempts (login step 2 and step-up): per client IP and per account.
+    rate_limit_second_factor_ip: str = "20/minute;200/day"
+    rate_limit_second_factor_account: str = "5/minute;30/hour"
     rate_limit_signup_ip: str = "5/hour"
     rate_limit_password_reset_ip: str = "5/hour"  # noqa: S105 - a budget, not a secret
     rate_limit_password_reset_account: str = "3/hour"  # noqa: S105 - a budget
@@ -229,6 +234,8 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
         "rate_limit_chat_send",
         "rate_limit_login_ip",
         "rate_limit_login_account",
+        "rate_limit_second_factor_ip",
+        "rate_limit_second_factor_account",
         "rate_limit_signup_ip",
         "rate_limit_password_reset_ip",
         "rate_limit_password_reset_account",

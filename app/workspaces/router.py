@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import AnyPrincipal, SessionPrincipal
+from app.auth.dependencies import AnyPrincipal, SessionPrincipal, require_fresh_factor
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
@@ -107,6 +107,7 @@ async def list_members(
 
 @router.patch(
     "/{workspace_id}/members/{user_id}",
+    dependencies=[Depends(require_fresh_factor)],
     response_model=MemberRead,
     summary="Change a member's role",
     responses=responses(401, 403, 404, 409, 422),
