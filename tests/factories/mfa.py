@@ -1,8 +1,8 @@
 """Second factors through the public API: enrol TOTP, sign in in two steps, step up.
 
 Codes come from ``pyotp`` with the enrolled secret, as an authenticator app computes them. A code
-is accepted once per 30-second step, so ``next_code`` waits for a fresh step when the current
-one was already spent by this process.
+is accepted once per 30-second step and never one from an earlier step, so ``next_code`` hands
+out increasing steps and waits only when two were spent in the current one.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ _spent: dict[str, int] = {}
 
 
 def next_code(secret: str) -> str:
-    """A code for a time step this process has not used yet for ``secret`` (waits if needed)."""
+    """A code for a time step this process has not used yet for ``secret``: the current step,
+    else the next one (the server accepts ±1 step), else wait for a new step."""
     while True:
-        step = int(time.time()) // 30
-        if _spent.get(secret, -1) < step:
-            _spent[secret] = step
-            return pyotp.TOTP(secret).at(step * 30)
+        current = int(time.time()) // 30
+        for step in (current, current + 1):
+            if _spent.get(secret, -1) < step:
+                _spent[secret] = step
+                return pyotp.TOTP(secret).at(step * 30)
         time.sleep(30 - time.time() % 30 + 0.05)
 
 
@@ -71,7 +73,9 @@ def second_factor(
 def login_with_totp(server: Server, email: str, password: str, secret: str) -> Actor:
     first = login_step_one(server, email, password)
     assert first.status_code == 202, first.text
-    done = second_factor(server, session_cookie(first, CHALLENGE_COOKIE), {"code": next_code(secret)})
+    done = second_factor(
+        server, session_cookie(first, CHALLENGE_COOKIE), {"code": next_code(secret)}
+    )
     assert done.status_code == 200, done.text
     return Actor(
         server=server,

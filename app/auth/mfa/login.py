@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,25 +53,16 @@ async def complete_login(
             session, deps.settings, user.id, code=code, recovery_code=recovery_code, now=now
         )
     if method is None or not await ChallengeRepository(session).consume(challenge.id, now):
-        await _record_failure(deps, challenge.id, user.id, user.email, challenge.password_ok)
+        AUTH_FAILURES.labels(reason="bad_second_factor").inc()
+        await notices.notify_failure(
+            deps.audit_sessionmaker,
+            user_id=user.id,
+            email=user.email,
+            details={"step": "login"},
+            challenge_id=challenge.id,
+            mail=challenge.password_ok,
+        )
         raise InvalidCredentials()
     if method == RECOVERY_CODE:
         await notices.notify(session, "mfa.recovery_code_used", user_id=user.id, email=user.email)
     return await open_session(session, deps, user, user_agent=user_agent, factor_verified=True)
-
-
-async def _record_failure(
-    deps: AuthDeps, challenge_id: uuid.UUID, user_id: uuid.UUID, email: str, password_ok: bool
-) -> None:
-    """Count the failure on the challenge, committed apart from the request (which rolls back).
-
-    With the right password it is a failed factor: audited and mailed. With a wrong one, step 1
-    already audited the failed login, and mailing would tell nobody anything new.
-    """
-    async with deps.audit_sessionmaker() as side, side.begin():
-        await ChallengeRepository(side).count_failure(challenge_id)
-    AUTH_FAILURES.labels(reason="bad_second_factor").inc()
-    if password_ok:
-        await notices.notify_failure(
-            deps.audit_sessionmaker, user_id=user_id, email=email, details={"step": "login"}
-        )

@@ -11,6 +11,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
+from app.auth.mfa.repository import ChallengeRepository
 from app.auth.principal import Principal
 from app.email.service import send_email
 
@@ -64,14 +65,21 @@ async def notify_failure(
     user_id: uuid.UUID,
     email: str,
     details: dict[str, str],
+    challenge_id: uuid.UUID | None = None,
+    mail: bool = True,
 ) -> None:
-    """A failed factor, committed on its own: the request that failed rolls back."""
+    """A failed factor, committed on its own: the request that failed rolls back. Also counts
+    the failure on the login challenge, if any (five kill it). ``mail=False`` when the password
+    was wrong too: step 1 already audited that failed login, and the owner learns nothing."""
     async with sessionmaker() as session, session.begin():
-        await notify(
-            session,
-            "mfa.factor_failed",
-            user_id=user_id,
-            email=email,
-            outcome="failure",
-            details=details,
-        )
+        if challenge_id is not None:
+            await ChallengeRepository(session).count_failure(challenge_id)
+        if mail:
+            await notify(
+                session,
+                "mfa.factor_failed",
+                user_id=user_id,
+                email=email,
+                outcome="failure",
+                details=details,
+            )
