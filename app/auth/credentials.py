@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +44,10 @@ async def principal_from_session(
     # Kept for the request's transaction: UserRepository.read_self (/v1/me) answers from it.
     session.info[AUTHENTICATED_USER] = user
     roles = await repo.bind_memberships(user.id)
+    withheld: frozenset[uuid.UUID] = frozenset()
+    if roles and user_session.second_factor_at is None:
+        withheld = await repo.withhold_factor_required(roles)
+        roles = {ws: role for ws, role in roles.items() if ws not in withheld}
     if now - user_session.last_seen_at > TOUCH_INTERVAL:
         idle_until = now + timedelta(seconds=settings.session_idle_timeout_seconds)
         await repo.touch_session(user_session.id, now, idle_until)
@@ -56,6 +61,7 @@ async def principal_from_session(
         email_verified=user.email_verified_at is not None,
         has_second_factor=user_session.second_factor_at is not None,
         factor_verified_at=user_session.factor_verified_at,
+        factor_required_workspaces=withheld,
     )
 
 

@@ -58,8 +58,21 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
     if principal is None:
         AUTH_FAILURES.labels(reason=failure).inc()
         raise Unauthorized()
+    if principal.factor_required_workspaces:
+        _refuse_withheld_workspace(request, principal)
     request.state.principal = principal
     return principal
+
+
+def _refuse_withheld_workspace(request: Request, principal: Principal) -> None:
+    """A route naming a workspace whose owners require a second factor answers a clear 403 to
+    a member without one (resources reached by their own id are simply out of reach)."""
+    named = request.path_params.get("workspace_id")
+    if named is not None and str(named) in {str(ws) for ws in principal.factor_required_workspaces}:
+        raise SecondFactorEnrolmentRequired(
+            "This workspace requires a second factor: enrol one at POST /v1/auth/mfa/totp.",
+            code="workspace_requires_second_factor",
+        )
 
 
 AnyPrincipal = Annotated[Principal, Depends(get_principal)]

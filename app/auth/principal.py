@@ -37,6 +37,8 @@ class Principal:
     # Sessions only: a second factor is enrolled, and when this session last presented one.
     has_second_factor: bool = False
     factor_verified_at: datetime | None = None
+    # Workspaces this member belongs to but may not reach until they enrol a factor (policy).
+    factor_required_workspaces: frozenset[uuid.UUID] = frozenset()
     _scope_permissions: frozenset[WorkspacePermission] | None = field(
         default=None, init=False, repr=False, compare=False
     )

@@ -66,15 +66,19 @@ async def get_workspace(
 @router.patch(
     "/{workspace_id}",
     response_model=WorkspaceRead,
-    summary="Rename a workspace",
+    summary="Rename a workspace or set its second-factor policy",
     responses=responses(401, 403, 404, 422),
 )
 async def update_workspace(
     workspace_id: uuid.UUID, body: WorkspaceUpdate, principal: SessionPrincipal, session: SessionDep
 ) -> WorkspaceRead:
-    """Owners and admins rename the workspace."""
+    """Owners and admins rename the workspace; owners alone set ``require_second_factor``."""
     return await workspace_service.update_workspace(
-        session, principal, workspace_id, name=body.name
+        session,
+        principal,
+        workspace_id,
+        name=body.name,
+        require_second_factor=body.require_second_factor,
     )
 
 

@@ -26,6 +26,8 @@ class WorkspaceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: WorkspaceName | None = None
+    # Owners only: members without a second factor are then refused (docs/mfa.md, "Policy").
+    require_second_factor: bool | None = None
 
 
 class WorkspaceRead(BaseModel):
@@ -35,6 +37,7 @@ class WorkspaceRead(BaseModel):
     name: str
     role: Role
     created_at: datetime
+    require_second_factor: bool = False
 
 
 class WorkspaceList(BaseModel):
