@@ -644,6 +644,12 @@ ROWS: dict[str, Row] = {
             ids=lambda c: {"user_id": c.cast.bystander_id},
         ),
         Row("GET", "/v1/admin/audit-events"),
+        Row(
+            "POST",
+            "/v1/admin/users/{user_id}/second-factors/reset",
+            "another user",
+            ids=lambda c: {"user_id": c.cast.bystander_id},
+        ),
         # Bots and chat
         Row("POST", WS + "/bots", ids=_workspace, body=_const(MATRIX_BOT)),
         Row("GET", WS + "/bots", ids=_workspace),
