@@ -2,7 +2,7 @@
 
 from app.api_keys.models import ApiKey
 from app.audit.models import AuditEvent
-from app.auth.mfa.models import LoginChallenge, Passkey, RecoveryCode, TotpFactor
+from app.auth.mfa.models import LoginChallenge, RecoveryCode, TotpFactor
 from app.auth.models import OneTimeToken, UserSession
 from app.bots.models import Bot
 from app.conversations.models import Conversation, Message
@@ -51,7 +51,6 @@ __all__ = [
     "WebhookQueue",
     # --- Second factors ---
     "LoginChallenge",
-    "Passkey",
     "RecoveryCode",
     "TotpFactor",
 ]

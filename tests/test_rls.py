@@ -72,7 +72,6 @@ PLATFORM_TABLES = {
     "totp_factor",
     "recovery_code",
     "login_challenge",
-    "passkey",
     "one_time_token",
     "email_outbox",
     # Files: the scan queue holds ids only (file, workspace, attempts); the worker claims across

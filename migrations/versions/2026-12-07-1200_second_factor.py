@@ -1,4 +1,4 @@
-"""Second factors: TOTP, recovery codes, passkeys, login challenges, step-up and policy columns.
+"""Second factors: TOTP, recovery codes, login challenges, step-up and policy columns.
 
 ``user_account.second_factor_at`` (a factor is enrolled), ``user_session.factor_verified_at``
 (step-up freshness) and ``workspace.require_second_factor`` (owner policy). The new tables belong
@@ -83,21 +83,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_login_challenge_token_hash")),
     )
     op.create_index(op.f("ix_login_challenge_user_id"), "login_challenge", ["user_id"])
-    op.create_table(
-        "passkey",
-        *_owner("passkey"),
-        sa.Column("credential_id", sa.LargeBinary(), nullable=False),
-        sa.Column("public_key", sa.LargeBinary(), nullable=False),
-        sa.Column("sign_count", sa.BigInteger(), nullable=False),
-        sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.UniqueConstraint("credential_id", name=op.f("uq_passkey_credential_id")),
-    )
-    op.create_index(op.f("ix_passkey_user_id"), "passkey", ["user_id"])
 
 
 def downgrade() -> None:
-    op.drop_table("passkey")
     op.drop_table("login_challenge")
     op.drop_table("recovery_code")
     op.drop_table("totp_factor")

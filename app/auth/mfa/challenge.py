@@ -63,8 +63,6 @@ async def start_challenge(
     factors = FactorRepository(session)
     totp = await factors.totp_of(user.id)
     methods = ["totp"] if totp is not None and totp.confirmed_at is not None else []
-    if await factors.passkey_count(user.id):
-        methods.append("passkey")
     return PendingFactor(token=token, methods=[*methods, "recovery_code"])
 
 

@@ -1,4 +1,4 @@
-"""Second factors: a TOTP secret, recovery codes, passkeys, and the half-signed-in login state.
+"""Second factors: a TOTP secret, recovery codes, and the half-signed-in login state.
 
 None of these tables is tenant data (they belong to one person, like ``user_session``), so they
 carry no row-level security; every repository method takes the owning user id.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, LargeBinary, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, IDMixin
@@ -70,21 +70,3 @@ class LoginChallenge(IDMixin, Base):
     )
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class Passkey(IDMixin, Base):
-    """A WebAuthn credential (discoverable, user-verified) registered by its user."""
-
-    __tablename__ = "passkey"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), index=True, nullable=False
-    )
-    credential_id: Mapped[bytes] = mapped_column(LargeBinary, unique=True, nullable=False)
-    public_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
-    sign_count: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    name: Mapped[str] = mapped_column(String(100), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -22,8 +22,6 @@ SUBJECTS: dict[str, str] = {
     "mfa.recovery_codes_generated": "New recovery codes were generated for your account",
     "mfa.recovery_code_used": "A recovery code was used on your account",
     "mfa.factor_failed": "A wrong second-factor code was entered for your account",
-    "mfa.passkey_added": "A passkey was added to your account",
-    "mfa.passkey_removed": "A passkey was removed from your account",
     "mfa.reset_by_admin": "Your second factors were reset by an administrator",
 }
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
 
-from app.auth.mfa.models import LoginChallenge, Passkey, RecoveryCode, TotpFactor
+from app.auth.mfa.models import LoginChallenge, RecoveryCode, TotpFactor
 from app.auth.models import UserSession
 from app.core.repository import Repository
 from app.users.models import User
@@ -75,15 +75,9 @@ class FactorRepository(Repository[TotpFactor]):
         )
         return int(count or 0)
 
-    async def passkey_count(self, user_id: uuid.UUID) -> int:
-        count = await self.session.scalar(
-            select(func.count()).select_from(Passkey).where(Passkey.user_id == user_id)
-        )
-        return int(count or 0)
-
     async def delete_all(self, user_id: uuid.UUID) -> None:
         """Every factor and recovery code of the user (admin reset)."""
-        for model in (TotpFactor, RecoveryCode, Passkey):
+        for model in (TotpFactor, RecoveryCode):
             await self.session.execute(delete(model).where(model.user_id == user_id))
 
     async def set_enrolled(self, user_id: uuid.UUID, at: datetime | None) -> None:

@@ -126,7 +126,7 @@ async def confirm_totp(
     responses=responses(409),
 )
 async def disable_totp(principal: SessionPrincipal, session: SessionDep) -> Response:
-    """Needs a fresh factor. Without a passkey left, sign-in returns to the password alone."""
+    """Needs a fresh factor. With no factor left, sign-in returns to the password alone."""
     await mfa_service.disable_totp(session, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -59,7 +59,6 @@ class RecoveryCodes(BaseModel):
 
 class FactorStatusRead(BaseModel):
     totp: bool
-    passkeys: int
     recovery_codes_left: int
     factor_verified_at: datetime | None
 
