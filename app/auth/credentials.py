@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.mfa.repository import WorkspacePolicyRepository
 from app.auth.principal import Principal, PrincipalKind
 from app.auth.repository import LiveApiKey, PrincipalContextRepository
 from app.auth.scopes import Scope
@@ -14,6 +15,7 @@ from app.core.config import Settings
 from app.core.security import token_hashes
 from app.users.repository import AUTHENTICATED_USER
 from app.users.snapshot import AuthenticatedUser
+from app.workspaces.access import AccessibleWorkspaceID
 
 SESSION_PURPOSE = "session"
 API_KEY_PURPOSE = "api_key"
@@ -46,7 +48,9 @@ async def principal_from_session(
     roles = await repo.bind_memberships(user.id)
     withheld: frozenset[uuid.UUID] = frozenset()
     if roles and user_session.second_factor_at is None:
-        withheld = await repo.withhold_factor_required(roles)
+        # The ids bind_memberships just bound: accessible by construction.
+        bound = [AccessibleWorkspaceID(ws) for ws in roles]
+        withheld = await WorkspacePolicyRepository(session).withhold_factor_required(bound)
         roles = {ws: role for ws, role in roles.items() if ws not in withheld}
     if now - user_session.last_seen_at > TOUCH_INTERVAL:
         idle_until = now + timedelta(seconds=settings.session_idle_timeout_seconds)

@@ -37,7 +37,7 @@ from app.auth.principal import Principal
 from app.core.repository import Repository
 from app.users.models import User
 from app.users.snapshot import AuthenticatedUser
-from app.workspaces.models import Workspace, WorkspaceMembership
+from app.workspaces.models import WorkspaceMembership
 from app.workspaces.permissions import Role
 
 # The two statements every authenticated request runs, built once with bound parameters. Building
@@ -258,24 +258,6 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         """Add one workspace to this transaction's context (after a service checked why)."""
         value = ",".join(str(ws) for ws in (*current, workspace_id))
         await self.session.execute(select(func.set_config("app.workspace_ids", value, True)))
-
-    async def withhold_factor_required(self, roles: dict[uuid.UUID, Role]) -> frozenset[uuid.UUID]:
-        """For a user without a second factor: the workspaces among ``roles`` whose owners
-        require one. They are removed from ``app.workspace_ids`` (RLS then hides them too); the
-        caller drops them from the principal's roles. One indexed read, only for such users."""
-        blocked = frozenset(
-            (
-                await self.session.execute(
-                    select(Workspace.id).where(
-                        Workspace.id.in_(list(roles)), Workspace.require_second_factor
-                    )
-                )
-            ).scalars()
-        )
-        if blocked:
-            kept = ",".join(str(ws) for ws in roles if ws not in blocked)
-            await self.session.execute(select(func.set_config("app.workspace_ids", kept, True)))
-        return blocked
 
     async def touch_session(
         self, session_id: uuid.UUID, now: datetime, idle_until: datetime

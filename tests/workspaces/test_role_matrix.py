@@ -38,6 +38,7 @@ from app.users.router import router as users_router
 from app.webhooks.outbound.router import router as webhook_endpoints_router
 from app.workspaces.permissions import Role
 from app.workspaces.router import router as workspaces_router
+from tests.factories.mfa import login_with_totp
 from tests.factories.users import create_actor, login, signup, unique_email
 from tests.support import ROOT, Actor, Database, Server
 from tests.test_route_inventory import route_table, without_request_id
@@ -376,7 +377,11 @@ class Cell:
         person = self.caller.person
         if person is None:
             return str(uuid.uuid4())
-        return current_session_id(self.http, login(self.server, person.email, person.password))
+        if person.totp_secret is not None:  # staff: two-step login (docs/mfa.md)
+            again = login_with_totp(self.server, person.email, person.password, person.totp_secret)
+        else:
+            again = login(self.server, person.email, person.password)
+        return current_session_id(self.http, again)
 
     def new_key_id(self) -> str:
         created = self.http.ok(

@@ -78,7 +78,10 @@ async def login_second_factor(
 
 
 @router.get(
-    "/mfa", response_model=FactorStatusRead, summary="My second factors", responses=responses()
+    "/mfa",
+    response_model=FactorStatusRead,
+    summary="My second factors",
+    responses=responses(401, 403),
 )
 async def factor_status(principal: SessionPrincipal, session: SessionDep) -> FactorStatusRead:
     """Which factors are enrolled, recovery codes left, and when this session last used one."""
