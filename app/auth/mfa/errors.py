@@ -1,6 +1,6 @@
 """Problem codes of the second-factor flows (docs/mfa.md lists them for clients)."""
 
-from app.core.errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from app.core.errors import Conflict, Forbidden, Unauthorized
 
 
 class StepUpRequired(Unauthorized):
@@ -36,7 +36,7 @@ class NoPendingTotp(Conflict):
     title = "Start the enrolment first"
 
 
-class InvalidEnrolmentCode(Unprocessable):
+class InvalidEnrolmentCode(Forbidden):
     code = "invalid_code"
     title = "The code does not match: check the authenticator app's clock and try again"
 

@@ -63,13 +63,14 @@ async def login_second_factor(
     """Complete a sign-in started by ``POST /v1/auth/login`` in this browser (the half-session
     cookie) with a TOTP code or a recovery code; sets the session cookie."""
     name = challenge_cookie_name(deps.settings)
+    code, recovery_code = body.parts
     issued = await complete_login(
         session,
         deps,
         challenge_token=request.cookies.get(name, ""),
         user_agent=request.headers.get("user-agent"),
-        code=body.code,
-        recovery_code=body.recovery_code,
+        code=code,
+        recovery_code=recovery_code,
         limiter=limiter_of(request),
     )
     set_session_cookie(response, deps.settings, issued.token, issued.max_age)
@@ -161,9 +162,8 @@ async def step_up(
 ) -> StepUpRead:
     """Present a factor; routes answering ``step_up_required`` open for this session during
     ``STEP_UP_MAX_AGE_SECONDS``."""
-    at = await mfa_service.step_up(
-        session, deps, principal, code=body.code, recovery_code=body.recovery_code
-    )
+    code, recovery_code = body.parts
+    at = await mfa_service.step_up(session, deps, principal, code=code, recovery_code=recovery_code)
     return StepUpRead(
         factor_verified_at=at,
         fresh_until=at + timedelta(seconds=deps.settings.step_up_max_age_seconds),
