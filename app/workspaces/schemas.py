@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
 from app.workspaces.permissions import Role
 
@@ -27,7 +27,7 @@ class WorkspaceUpdate(BaseModel):
 
     name: WorkspaceName | None = None
     # Owners only: members without a second factor are then refused (docs/mfa.md, "Policy").
-    require_second_factor: bool | None = None
+    require_second_factor: StrictBool | None = None
 
 
 class WorkspaceRead(BaseModel):
