@@ -1,4 +1,4 @@
-"""Step-up and the staff policy, attacked over HTTP (issue 19, C1).
+"""Step-up and the staff policy, attacked over HTTP (C1).
 
 A factor-enrolled account whose session last presented its factor longer ago than
 STEP_UP_MAX_AGE_SECONDS is refused every step-up action with 401 ``step_up_required`` and

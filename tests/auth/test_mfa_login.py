@@ -1,4 +1,4 @@
-"""Two-step login with TOTP and recovery codes, attacked over HTTP (issue 19, C1).
+"""Two-step login with TOTP and recovery codes, attacked over HTTP (C1).
 
 Each refusal asserts the answer *and* that nothing changed: the factor, code and session rows
 are snapshotted before and compared after.

@@ -1,4 +1,4 @@
-"""A second-factor brute force meets the rate limit; the account is not locked (issue 19, C1).
+"""A second-factor brute force meets the rate limit; the account is not locked (C1).
 
 A dedicated server on the same database with a tight factor budget trusts the local peer as a
 proxy, so the attacker and the owner come from different client IPs (``X-Forwarded-For``).

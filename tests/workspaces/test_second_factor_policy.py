@@ -1,4 +1,4 @@
-"""Owners can require a second factor of every member (issue 19, C1)."""
+"""Owners can require a second factor of every member (C1)."""
 
 from __future__ import annotations
 
