@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from app.core.config import get_settings
 from app.tools.names import ToolName
@@ -64,13 +64,17 @@ OfferedModel = Annotated[ModelName, Field(json_schema_extra=_offered_models)]
 OutputTokens = Annotated[int, Field(ge=16, le=32_768, json_schema_extra=_output_ceiling)]
 
 
+# Strict: JSON ``false`` is not a temperature (lax mode read it as 0.0); integers still are.
+Temperature = Annotated[float, Strict(), Field(ge=0.0, le=2.0)]
+
+
 class BotCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: BotName
     system_prompt: SystemPrompt
     model: OfferedModel
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.7
+    temperature: Temperature = 0.7
     max_output_tokens: OutputTokens = 512
     tools: Annotated[list[ToolName], Field(max_length=len(ToolName))] = []
     allowed_domains: Annotated[list[Domain], Field(max_length=20)] = []
@@ -82,7 +86,7 @@ class BotUpdate(BaseModel):
     name: BotName | None = None
     system_prompt: SystemPrompt | None = None
     model: OfferedModel | None = None
-    temperature: Annotated[float, Field(ge=0.0, le=2.0)] | None = None
+    temperature: Temperature | None = None
     max_output_tokens: OutputTokens | None = None
     tools: Annotated[list[ToolName], Field(max_length=len(ToolName))] | None = None
     allowed_domains: Annotated[list[Domain], Field(max_length=20)] | None = None
