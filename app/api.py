@@ -5,6 +5,8 @@ from fastapi import APIRouter, Depends, FastAPI
 from app.admin.router import router as admin_router
 from app.api_keys.router import router as api_keys_router
 from app.auth.dependencies import get_principal
+from app.auth.mfa.router import public_router as mfa_public_router
+from app.auth.mfa.router import router as mfa_router
 from app.auth.rate_limits import limit_reads
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
@@ -27,6 +29,7 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
     health_router,
     disclosure_router,  # /.well-known/security.txt (SECURITY_CONTACT)
     auth_public_router,
+    mfa_public_router,  # login step 2: the half-session cookie instead of a principal
     # --- Webhooks: inbound calls carry a Standard Webhooks signature instead of a principal ---
     webhooks_inbound_router,
     # --- Observability: GET /metrics answers only a bearer METRICS_TOKEN (404 when unset) ---
@@ -41,6 +44,7 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
 # also counts against the general per-principal read budget (RATE_LIMIT_READ, fails open).
 PRIVATE_ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
+    mfa_router,
     users_router,
     workspaces_router,
     invitations_router,
@@ -83,6 +87,7 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/.well-known/security.txt"),  # RFC 9116 contact (app/disclosure)
         ("GET", "/metrics"),  # not a principal: a scraper's METRICS_TOKEN (app/monitoring)
         ("POST", "/v1/auth/signup"),
+        ("POST", "/v1/auth/login/second-factor"),  # the half-session cookie (app/auth/mfa)
         ("POST", "/v1/auth/verify-email"),
         ("POST", "/v1/auth/login"),
         ("POST", "/v1/auth/password-reset"),

@@ -2,6 +2,7 @@
 
 from app.api_keys.models import ApiKey
 from app.audit.models import AuditEvent
+from app.auth.mfa.models import LoginChallenge, RecoveryCode, TotpFactor
 from app.auth.models import OneTimeToken, UserSession
 from app.bots.models import Bot
 from app.conversations.models import Conversation, Message
@@ -48,4 +49,8 @@ __all__ = [
     "WebhookDeliveryAttempt",
     "WebhookEndpoint",
     "WebhookQueue",
+    # --- Second factors ---
+    "LoginChallenge",
+    "RecoveryCode",
+    "TotpFactor",
 ]

@@ -81,7 +81,9 @@ def mallory(server: Server, db: Database) -> Actor:
 
 @pytest.fixture(scope="session")
 def staff(server: Server, db: Database) -> Actor:
-    """Platform staff, created the way operators do it: through the CLI."""
+    """Platform staff, created the way operators do it: through the CLI, then enrolled in TOTP
+    (staff need a second factor; enrolling leaves the session freshly verified for step-up)."""
+    from tests.factories.mfa import enrol_totp
     from tests.factories.users import login, strong_password, unique_email
 
     email, password = unique_email("staff"), strong_password()
@@ -89,4 +91,6 @@ def staff(server: Server, db: Database) -> Actor:
         server.env, "create-user", "--email", email, "--admin", "--verified", stdin=password + "\n"
     )
     assert result.returncode == 0, result.stderr
-    return login(server, email, password)
+    actor = login(server, email, password)
+    enrol_totp(actor)
+    return actor

@@ -144,6 +144,8 @@ def drop_database(db: Database) -> None:
 GENEROUS_RATE_LIMITS = (
     "RATE_LIMIT_LOGIN_IP",
     "RATE_LIMIT_LOGIN_ACCOUNT",
+    "RATE_LIMIT_SECOND_FACTOR_IP",
+    "RATE_LIMIT_SECOND_FACTOR_ACCOUNT",
     "RATE_LIMIT_SIGNUP_IP",
     "RATE_LIMIT_PASSWORD_RESET_IP",
     "RATE_LIMIT_PASSWORD_RESET_ACCOUNT",
@@ -274,6 +276,7 @@ class Actor:
     cookie: str | None = None
     cookie_name: str = "__Host-lp_session"
     workspaces: dict[str, str] = field(default_factory=dict)
+    totp_secret: str | None = None  # set by tests.factories.mfa.enrol_totp
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers = {"Origin": self.server.origin}

@@ -74,6 +74,10 @@ SEEDED_MODELS: tuple[type[Base], ...] = (Workspace, WorkspaceMembership, Invitat
 PLATFORM_TABLES = {
     "user_account",
     "user_session",
+    # Second factors belong to one person, like sessions (app/auth/mfa/models.py).
+    "totp_factor",
+    "recovery_code",
+    "login_challenge",
     "one_time_token",
     "email_outbox",
     # Files: the scan queue holds ids only (file, workspace, attempts); the worker claims across

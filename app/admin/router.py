@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.admin import service as admin_service
 from app.admin.schemas import AdminUserList, AdminUserRead, AuditEventList
 from app.auth.dependencies import StaffPrincipal
+from app.auth.mfa import service as mfa_service
 from app.auth.rate_limits import limit_admin
 from app.core.db import SessionDep
 from app.core.openapi import responses
@@ -60,3 +61,18 @@ async def list_audit_events(
 ) -> AuditEventList:
     """Security events, newest first."""
     return await admin_service.list_audit_events(session, principal, page, action=action)
+
+
+@router.post(
+    "/users/{user_id}/second-factors/reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Reset a user's second factors",
+    responses=responses(401, 403, 404),
+)
+async def reset_second_factors(
+    user_id: uuid.UUID, principal: StaffPrincipal, session: SessionDep
+) -> Response:
+    """Remove every factor of a user who lost them and end their sessions; audited and mailed.
+    Like every admin route, it needs the staff member's own factor within the step-up window."""
+    await mfa_service.admin_reset(session, principal, user_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 
 from app.api_keys import service as api_key_service
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from app.auth.dependencies import SessionPrincipal, SettingsDep
+from app.auth.dependencies import SessionPrincipal, SettingsDep, require_fresh_factor
 from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/workspaces/{workspace_id}/api-keys", tags=["api-k
 
 @router.post(
     "",
-    dependencies=[Depends(limit_by_user(Budget.API_KEY_CREATE))],
+    dependencies=[Depends(require_fresh_factor), Depends(limit_by_user(Budget.API_KEY_CREATE))],
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
     summary="Create an API key",

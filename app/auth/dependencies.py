@@ -7,12 +7,14 @@ The route inventory test fails on any route that is neither public-listed nor gu
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from app.auth import credentials
 from app.auth.csrf import enforce_csrf
+from app.auth.mfa.errors import SecondFactorEnrolmentRequired, StepUpRequired
 from app.auth.principal import Principal
 from app.auth.service import AuthDeps
 from app.core.config import Settings
@@ -56,8 +58,21 @@ async def get_principal(request: Request, session: SessionDep, settings: Setting
     if principal is None:
         AUTH_FAILURES.labels(reason=failure).inc()
         raise Unauthorized()
+    if principal.factor_required_workspaces:
+        _refuse_withheld_workspace(request, principal)
     request.state.principal = principal
     return principal
+
+
+def _refuse_withheld_workspace(request: Request, principal: Principal) -> None:
+    """A route naming a workspace whose owners require a second factor answers a clear 403 to
+    a member without one (resources reached by their own id are simply out of reach)."""
+    named = request.path_params.get("workspace_id")
+    if named is not None and str(named) in {str(ws) for ws in principal.factor_required_workspaces}:
+        raise SecondFactorEnrolmentRequired(
+            "This workspace requires a second factor: enrol one at POST /v1/auth/mfa/totp.",
+            code="workspace_requires_second_factor",
+        )
 
 
 AnyPrincipal = Annotated[Principal, Depends(get_principal)]
@@ -75,10 +90,27 @@ async def get_session_principal(principal: AnyPrincipal) -> Principal:
 SessionPrincipal = Annotated[Principal, Depends(get_session_principal)]
 
 
-async def get_staff_principal(principal: SessionPrincipal) -> Principal:
-    """Platform staff only, and only through a session (never an API key)."""
+async def require_fresh_factor(principal: AnyPrincipal, settings: SettingsDep) -> None:
+    """Step-up: a session of a factor-enrolled account must have presented its factor within
+    ``STEP_UP_MAX_AGE_SECONDS``, else 401 ``step_up_required`` (docs/mfa.md). Accounts without a
+    factor have nothing to step up with (the staff and workspace policies decide whether they
+    must enrol); API keys carry no factor and are refused by those routes' own gates."""
+    if not principal.is_session or not principal.has_second_factor:
+        return
+    if not principal.factor_fresh(datetime.now(UTC), settings.step_up_max_age_seconds):
+        raise StepUpRequired()
+
+
+async def get_staff_principal(principal: SessionPrincipal, settings: SettingsDep) -> Principal:
+    """Platform staff only, only through a session (never an API key), only with a second factor
+    presented within the step-up window (a staff account without one may only enrol)."""
     if not principal.is_staff:
         raise Forbidden("Platform staff only.", code="staff_only")
+    if not principal.has_second_factor:
+        raise SecondFactorEnrolmentRequired(
+            "Staff accounts need a second factor: enrol one at POST /v1/auth/mfa/totp."
+        )
+    await require_fresh_factor(principal, settings)
     return principal
 
 

@@ -28,6 +28,8 @@ class UserSession(IDMixin, Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     client_ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+    # When this session last presented a second factor (step-up freshness, docs/mfa.md).
+    factor_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TokenPurpose(StrEnum):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.auth.scopes import Scope, permissions_for_scopes
@@ -33,6 +34,11 @@ class Principal:
     # None for sessions (all that the role allows); a key's scopes otherwise.
     scopes: frozenset[Scope] | None = None
     email_verified: bool = False
+    # Sessions only: a second factor is enrolled, and when this session last presented one.
+    has_second_factor: bool = False
+    factor_verified_at: datetime | None = None
+    # Workspaces this member belongs to but may not reach until they enrol a factor (policy).
+    factor_required_workspaces: frozenset[uuid.UUID] = frozenset()
     _scope_permissions: frozenset[WorkspacePermission] | None = field(
         default=None, init=False, repr=False, compare=False
     )
@@ -44,6 +50,11 @@ class Principal:
     @property
     def is_session(self) -> bool:
         return self.kind is PrincipalKind.SESSION
+
+    def factor_fresh(self, now: datetime, max_age_seconds: int) -> bool:
+        """This session presented a second factor within ``max_age_seconds`` (step-up)."""
+        verified = self.factor_verified_at
+        return verified is not None and now - verified <= timedelta(seconds=max_age_seconds)
 
     def role_in(self, workspace_id: uuid.UUID) -> Role | None:
         return self.roles.get(workspace_id)

@@ -71,6 +71,8 @@ _SESSION_WITH_USER = (
         func.set_config(
             "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
         ),
+        UserSession.factor_verified_at,
+        User.second_factor_at,
     )
     .join(User, User.id == UserSession.user_id)
     .where(
@@ -126,6 +128,8 @@ class LiveSession:
     id: uuid.UUID
     last_seen_at: datetime
     token_hash: bytes  # whichever of the presented hashes matched
+    factor_verified_at: datetime | None = None  # step-up freshness (docs/mfa.md)
+    second_factor_at: datetime | None = None  # the user has a second factor enrolled
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +160,12 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         session_id, last_seen_at, matched, user_id, email, name, is_staff, verified, created = row[
             :9
         ]
+        factor_verified_at, second_factor_at = row[12:14]
         user = AuthenticatedUser(user_id, email, name, is_staff, verified, created)
-        return LiveSession(session_id, last_seen_at, bytes(matched)), user
+        live = LiveSession(
+            session_id, last_seen_at, bytes(matched), factor_verified_at, second_factor_at
+        )
+        return live, user
 
     async def api_key_with_user(
         self, key_hash: bytes, now: datetime

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.responses import JSONResponse
 
 from app.auth import service as auth_service
-from app.auth.dependencies import AuthDepsDep, SessionPrincipal, SettingsDep, csrf_protect
+from app.auth.dependencies import (
+    AuthDepsDep,
+    SessionPrincipal,
+    SettingsDep,
+    csrf_protect,
+    require_fresh_factor,
+)
+from app.auth.mfa.challenge import PendingFactor
+from app.auth.mfa.schemas import SecondFactorRequired
 from app.auth.schemas import (
     Accepted,
     LoginRequest,
@@ -15,7 +24,7 @@ from app.auth.schemas import (
     SignupRequest,
     VerifyEmailRequest,
 )
-from app.auth.session_cookie import clear_session_cookie, set_session_cookie
+from app.auth.session_cookie import clear_session_cookie, set_challenge_cookie, set_session_cookie
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.rate_limit import Budget, limit_account, limit_by_ip
@@ -70,7 +79,10 @@ async def verify_email(
     dependencies=[Depends(limit_by_ip(Budget.LOGIN_IP))],
     response_model=UserRead,
     summary="Sign in",
-    responses=responses(401, 403, 415, 422, 429, 503),
+    responses={
+        202: {"model": SecondFactorRequired, "description": "Step 2 due: send a second factor"},
+        **responses(401, 403, 415, 422, 429, 503),
+    },
 )
 async def login(
     body: LoginRequest,
@@ -78,8 +90,10 @@ async def login(
     response: Response,
     session: SessionDep,
     deps: AuthDepsDep,
-) -> UserRead:
-    """Check e-mail and password and set a fresh session cookie."""
+) -> UserRead | JSONResponse:
+    """Check e-mail and password and set a fresh session cookie; an account with a second factor
+    gets 202 ``second_factor_required`` and a five-minute half-session cookie instead, whether or
+    not the password was right (step 2: ``POST /v1/auth/login/second-factor``)."""
     await limit_account(request, Budget.LOGIN_ACCOUNT, body.email)
     issued = await auth_service.login(
         session,
@@ -88,6 +102,11 @@ async def login(
         password=body.password,
         user_agent=request.headers.get("user-agent"),
     )
+    if isinstance(issued, PendingFactor):
+        due = SecondFactorRequired(methods=issued.methods, expires_in=issued.max_age)
+        pending = JSONResponse(due.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+        set_challenge_cookie(pending, deps.settings, issued.token, issued.max_age)
+        return pending
     set_session_cookie(response, deps.settings, issued.token, issued.max_age)
     return UserRead.model_validate(issued.user)
 
@@ -160,6 +179,7 @@ async def confirm_password_reset(
 
 @router.post(
     "/password-change",
+    dependencies=[Depends(require_fresh_factor)],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change the password",
     responses=responses(401, 403, 415, 422, 429),

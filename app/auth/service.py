@@ -17,6 +17,7 @@ from app.auth.errors import (
     WeakPassword,
     WrongCurrentPassword,
 )
+from app.auth.mfa.challenge import PendingFactor, start_challenge
 from app.auth.models import OneTimeToken, TokenPurpose, UserSession
 from app.auth.passwords import PasswordService, password_problem
 from app.auth.principal import Principal
@@ -143,8 +144,9 @@ async def resend_verification(session: AsyncSession, deps: AuthDeps, *, email: s
 
 async def login(
     session: AsyncSession, deps: AuthDeps, *, email: str, password: str, user_agent: str | None
-) -> IssuedSession:
-    """Check the password and open a fresh session (a new token at every login: no fixation).
+) -> IssuedSession | PendingFactor:
+    """Check the password and open a fresh session (a new token at every login: no fixation),
+    or, for an account with a second factor, a half session that step 2 completes.
 
     Unknown user, wrong password and suspended user fail identically (same error, one argon2
     verification each). Outdated hash parameters are upgraded on success.
@@ -155,6 +157,8 @@ async def login(
     async with deps.sessionmaker() as lookup:
         user = await UserRepository(lookup).get_by_email(email)
     ok = await deps.passwords.verify(user.password_hash if user else None, password)
+    if user is not None and user.is_active and user.second_factor_at is not None:
+        return await _second_step(session, deps, user, password, ok=ok, user_agent=user_agent)
     if user is None or not ok or not user.is_active:
         await audit.record_detached(
             deps.audit_sessionmaker,
@@ -170,6 +174,42 @@ async def login(
     if deps.passwords.needs_rehash(user.password_hash):
         new_hash = await deps.passwords.hash(password)
         await UserRepository(session).set_password(user.id, new_hash, changed=False)
+    return await open_session(session, deps, user, user_agent=user_agent, factor_verified=False)
+
+
+async def _second_step(
+    session: AsyncSession,
+    deps: AuthDeps,
+    user: User,
+    password: str,
+    *,
+    ok: bool,
+    user_agent: str | None,
+) -> PendingFactor:
+    """A factor-enrolled account: a half session whatever the password, so this answer does not
+    tell a password guesser whether the guess was right (docs/decisions/0018)."""
+    if not ok:
+        await audit.record_detached(
+            deps.audit_sessionmaker, "auth.login", outcome="failure", actor_user_id=user.id
+        )
+        AUTH_FAILURES.labels(reason="bad_credentials").inc()
+    elif deps.passwords.needs_rehash(user.password_hash):
+        new_hash = await deps.passwords.hash(password)
+        await UserRepository(session).set_password(user.id, new_hash, changed=False)
+    return await start_challenge(
+        session, deps.settings, user, password_ok=ok, user_agent=user_agent
+    )
+
+
+async def open_session(
+    session: AsyncSession,
+    deps: AuthDeps,
+    user: User,
+    *,
+    user_agent: str | None,
+    factor_verified: bool,
+) -> IssuedSession:
+    """A fresh session row and token (no fixation); ``factor_verified`` after a second factor."""
     now = _now()
     token = new_token()
     absolute = deps.settings.session_absolute_timeout_seconds
@@ -184,11 +224,17 @@ async def login(
             absolute_expires_at=now + timedelta(seconds=absolute),
             client_ip=current_client_ip(),
             user_agent=(user_agent or "")[:200] or None,
+            factor_verified_at=now if factor_verified else None,
         ),
         flush=False,
     )
     await audit.record(
-        session, "auth.login", actor_user_id=user.id, target_type="user", target_id=user.id
+        session,
+        "auth.login",
+        actor_user_id=user.id,
+        target_type="user",
+        target_id=user.id,
+        details={"second_factor": "yes"} if factor_verified else None,
     )
     return IssuedSession(token=token, user=user, max_age=absolute)
 

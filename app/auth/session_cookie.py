@@ -1,4 +1,5 @@
-"""The session cookie: ``HttpOnly; Secure; SameSite=Lax; Path=/``, ``__Host-`` prefixed.
+"""The session cookie: ``HttpOnly; Secure; SameSite=Lax; Path=/``, ``__Host-`` prefixed, and
+the half-session cookie of two-step login (``SameSite=Strict``, five minutes).
 
 The token never reaches JavaScript (HttpOnly) and so never needs browser storage. Development on
 plain http loopback only (``Settings.session_cookie_over_plain_http``) drops Secure and the
@@ -10,6 +11,13 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from app.core.config import Settings
+
+
+def challenge_cookie_name(settings: Settings) -> str:
+    """The half-session cookie; like the session cookie, ``__Host-`` needs Secure."""
+    if settings.session_cookie_over_plain_http:
+        return "lp_login"
+    return "__Host-lp_login"
 
 
 def set_session_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
@@ -36,3 +44,27 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
 
 def _secure(settings: Settings) -> bool:
     return settings.session_cookie_secure and not settings.session_cookie_over_plain_http
+
+
+def set_challenge_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    """The half session between password and second factor (docs/decisions/0018): HttpOnly,
+    SameSite=Strict (only this site's own step-2 call carries it), five minutes."""
+    response.set_cookie(
+        challenge_cookie_name(settings),
+        token,
+        max_age=max_age,
+        path="/",
+        secure=_secure(settings),
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_challenge_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        challenge_cookie_name(settings),
+        path="/",
+        secure=_secure(settings),
+        httponly=True,
+        samesite="strict",
+    )

@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.core.config_edge import EdgeTimeoutSettings
 from app.core.config_files import FILE_SECRET_FIELDS, FileSettings
+from app.core.config_limits import LimitSettings
 from app.core.keys import KeyRingSettings, secret_key_ring_problems, strong_dkim_key
 from app.core.proxies import expand_proxy_tokens, within_cloudflare
 from app.core.webhook_config import (
@@ -57,7 +58,14 @@ def _split_csv(value: Any) -> Any:
     return value
 
 
-class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettings, BaseSettings):
+class Settings(
+    KeyRingSettings,
+    FileSettings,
+    EdgeTimeoutSettings,
+    LimitSettings,
+    WebhookSettings,
+    BaseSettings,
+):
     # hide_input_in_errors: a rejected value (a malformed DKIM key, a URL with a password) must
     # not be echoed into a startup traceback and from there into logs.
     model_config = SettingsConfigDict(
@@ -152,24 +160,7 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     # receivers). Production refuses to start with any.
     outbound_dev_allowed_addresses: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    # --- Rate limits ----------------------------------------------------------------------
-    # limits' notation ("5/minute", "20/hour;100/day"); docs/rate-limits.md has the table.
-    # Sends cost model tokens: stricter than anything else (per user).
-    rate_limit_chat_send: str = "20/minute"
-    rate_limit_login_ip: str = "20/minute;200/day"  # per client IP
-    rate_limit_login_account: str = "5/minute;30/hour"  # per normalised e-mail
-    rate_limit_signup_ip: str = "5/hour"
-    rate_limit_password_reset_ip: str = "5/hour"  # noqa: S105 - a budget, not a secret
-    rate_limit_password_reset_account: str = "3/hour"  # noqa: S105 - a budget
-    rate_limit_verify_email_ip: str = "10/hour"
-    rate_limit_verify_email_account: str = "3/hour"
-    rate_limit_upload: str = "30/hour"  # per user (the upload route defines its own use)
-    rate_limit_webhook: str = "120/minute"  # per webhook source and client IP
-    rate_limit_api_key_create: str = "10/hour"  # per user
-    rate_limit_invitation: str = "20/hour"  # per user
-    rate_limit_webhook_replay: str = "60/hour"  # per user: redeliver, recover, enable
-    rate_limit_admin: str = "120/minute"  # per staff user
-    rate_limit_read: str = "600/minute"  # per principal, GET routes; fails open
+    # --- Rate limits: app/core/config_limits.py; the Redis key prefix of this deployment ---
     rate_limit_key_prefix: str = Field(default="launchproof", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
 
     # --- Files: FileSettings (app/core/config_files.py) -----------------------------------
@@ -227,30 +218,6 @@ class Settings(KeyRingSettings, FileSettings, EdgeTimeoutSettings, WebhookSettin
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
-
-    @field_validator(
-        "rate_limit_chat_send",
-        "rate_limit_login_ip",
-        "rate_limit_login_account",
-        "rate_limit_signup_ip",
-        "rate_limit_password_reset_ip",
-        "rate_limit_password_reset_account",
-        "rate_limit_verify_email_ip",
-        "rate_limit_verify_email_account",
-        "rate_limit_upload",
-        "rate_limit_webhook",
-        "rate_limit_api_key_create",
-        "rate_limit_invitation",
-        "rate_limit_webhook_replay",
-        "rate_limit_admin",
-        "rate_limit_read",
-    )
-    @classmethod
-    def _rate(cls, value: str) -> str:
-        from limits import parse_many
-
-        parse_many(value)  # raises ValueError on a malformed budget
-        return value
 
     @field_validator("trusted_proxy_cidrs", mode="before")
     @classmethod

@@ -41,6 +41,8 @@ STORE_TIMEOUT_SECONDS = 0.5
 class Budget(StrEnum):
     LOGIN_IP = "login.ip"
     LOGIN_ACCOUNT = "login.account"
+    SECOND_FACTOR_IP = "second_factor.ip"
+    SECOND_FACTOR_ACCOUNT = "second_factor.account"
     SIGNUP_IP = "signup.ip"
     PASSWORD_RESET_IP = "password_reset.ip"  # noqa: S105 - a budget name
     PASSWORD_RESET_ACCOUNT = "password_reset.account"  # noqa: S105 - a budget name
@@ -61,6 +63,8 @@ class Budget(StrEnum):
 SETTING: dict[Budget, str] = {
     Budget.LOGIN_IP: "rate_limit_login_ip",
     Budget.LOGIN_ACCOUNT: "rate_limit_login_account",
+    Budget.SECOND_FACTOR_IP: "rate_limit_second_factor_ip",
+    Budget.SECOND_FACTOR_ACCOUNT: "rate_limit_second_factor_account",
     Budget.SIGNUP_IP: "rate_limit_signup_ip",
     Budget.PASSWORD_RESET_IP: "rate_limit_password_reset_ip",
     Budget.PASSWORD_RESET_ACCOUNT: "rate_limit_password_reset_account",

@@ -21,6 +21,8 @@ class User(IDMixin, TimestampMixin, Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     suspended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     is_staff: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # Set while at least one second factor is enrolled: login then takes two steps (docs/mfa.md).
+    second_factor_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     @property
     def is_active(self) -> bool:

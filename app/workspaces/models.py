@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, Enum, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, IDMixin, TenantMixin, TimestampMixin
@@ -19,6 +19,10 @@ class Workspace(IDMixin, TimestampMixin, TenantMixin, Base):
     __tenant_column__ = "id"
 
     name: Mapped[str] = mapped_column(String(100), nullable=False)
+    # Owners may require every member to have a second factor (docs/mfa.md, "Policy").
+    require_second_factor: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default="false"
+    )
 
 
 class WorkspaceMembership(IDMixin, TenantMixin, Base):

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import AnyPrincipal, SessionPrincipal
+from app.auth.dependencies import AnyPrincipal, SessionPrincipal, require_fresh_factor
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
@@ -66,15 +66,19 @@ async def get_workspace(
 @router.patch(
     "/{workspace_id}",
     response_model=WorkspaceRead,
-    summary="Rename a workspace",
+    summary="Rename a workspace or set its second-factor policy",
     responses=responses(401, 403, 404, 422),
 )
 async def update_workspace(
     workspace_id: uuid.UUID, body: WorkspaceUpdate, principal: SessionPrincipal, session: SessionDep
 ) -> WorkspaceRead:
-    """Owners and admins rename the workspace."""
+    """Owners and admins rename the workspace; owners alone set ``require_second_factor``."""
     return await workspace_service.update_workspace(
-        session, principal, workspace_id, name=body.name
+        session,
+        principal,
+        workspace_id,
+        name=body.name,
+        require_second_factor=body.require_second_factor,
     )
 
 
@@ -107,6 +111,7 @@ async def list_members(
 
 @router.patch(
     "/{workspace_id}/members/{user_id}",
+    dependencies=[Depends(require_fresh_factor)],
     response_model=MemberRead,
     summary="Change a member's role",
     responses=responses(401, 403, 404, 409, 422),

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
 from app.workspaces.permissions import Role
 
@@ -28,6 +28,8 @@ class WorkspaceUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: WorkspaceName | None = None
+    # Owners only: members without a second factor are then refused (docs/mfa.md, "Policy").
+    require_second_factor: StrictBool | None = None
 
 
 class WorkspaceRead(BaseModel):
@@ -37,6 +39,7 @@ class WorkspaceRead(BaseModel):
     name: str
     role: Role
     created_at: datetime
+    require_second_factor: bool = False
 
 
 class WorkspaceList(BaseModel):

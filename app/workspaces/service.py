@@ -19,7 +19,11 @@ from app.workspaces.access import AccessibleWorkspaceID, checked_workspace_id
 from app.workspaces.errors import LastOwner
 from app.workspaces.models import Workspace, WorkspaceMembership
 from app.workspaces.permissions import Role, WorkspacePermission
-from app.workspaces.policies import can_grant_role, can_manage_member
+from app.workspaces.policies import (
+    can_grant_role,
+    can_manage_member,
+    check_second_factor_policy_change,
+)
 from app.workspaces.repository import MembershipRepository, WorkspaceRepository
 from app.workspaces.schemas import MemberList, MemberRead, WorkspaceList, WorkspaceRead
 
@@ -28,7 +32,11 @@ def _read(workspace: Workspace, principal: Principal) -> WorkspaceRead:
     role = principal.role_in(workspace.id)
     assert role is not None
     return WorkspaceRead(
-        id=workspace.id, name=workspace.name, role=role, created_at=workspace.created_at
+        id=workspace.id,
+        name=workspace.name,
+        role=role,
+        created_at=workspace.created_at,
+        require_second_factor=workspace.require_second_factor,
     )
 
 
@@ -126,15 +134,31 @@ async def get_workspace(
 
 
 async def update_workspace(
-    session: AsyncSession, principal: Principal, workspace_id: uuid.UUID, *, name: str | None
+    session: AsyncSession,
+    principal: Principal,
+    workspace_id: uuid.UUID,
+    *,
+    name: str | None,
+    require_second_factor: bool | None = None,
 ) -> WorkspaceRead:
     workspace, _ = await load_workspace(
         session, principal, workspace_id, WorkspacePermission.WORKSPACE_UPDATE
     )
     if name is not None:
         workspace.name = name
+    details = None
+    if require_second_factor is not None:
+        check_second_factor_policy_change(principal, workspace_id, require_second_factor)
+        workspace.require_second_factor = require_second_factor
+        details = {"require_second_factor": require_second_factor}
     await session.flush()
-    await audit.record(session, "workspace.updated", principal=principal, workspace_id=workspace_id)
+    await audit.record(
+        session,
+        "workspace.updated",
+        principal=principal,
+        workspace_id=workspace_id,
+        details=details,
+    )
     return _read(workspace, principal)
 
 

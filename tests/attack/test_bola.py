@@ -229,6 +229,7 @@ def body_for(route: RouteInfo, attacker: Tenant) -> dict[str, Any] | None:
 BODILESS = frozenset(
     {
         ("POST", "/v1/admin/users/{user_id}/suspend"),
+        ("POST", "/v1/admin/users/{user_id}/second-factors/reset"),  # second factors
         ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"),  # webhooks
         ("POST", "/v1/webhook-endpoints/{endpoint_id}/test"),  # webhooks
         ("POST", "/v1/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver"),

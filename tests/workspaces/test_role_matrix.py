@@ -27,9 +27,11 @@ from typing import Any
 import httpx
 import pytest
 
+from app.auth.mfa.router import router as mfa_router
 from app.auth.router import router as auth_router
 from app.auth.scopes import Scope
 from app.workspaces.permissions import Role
+from tests.factories.mfa import login_with_totp
 from tests.factories.users import create_actor, login, signup, unique_email
 from tests.support import ROOT, Actor, Database, Server
 from tests.test_route_inventory import RouteInfo, private_routes, route_table, without_request_id
@@ -44,9 +46,11 @@ pytestmark = pytest.mark.checklist(
 MATRIX_DOC = ROOT / "docs" / "role-matrix.md"
 # Every private route of the route inventory (app/api.py) needs a row, whichever router it is on,
 # so a new router joins by itself. Except the caller's own credentials (logout, logout-all,
-# password change): no workspace role is involved; tests/auth and the route inventory's
-# credential matrix cover them.
-NOT_ROLE_SCOPED = frozenset(route.key for route in route_table(auth_router.routes))
+# password change, their second factors): no workspace role is involved; tests/auth and the route
+# inventory's credential matrix cover them.
+NOT_ROLE_SCOPED = frozenset(
+    route.key for router in (auth_router, mfa_router) for route in route_table(router.routes)
+)
 PEOPLE = ("owner", "admin", "member", "viewer", "non-member", "staff", "anonymous")
 KEY_COLUMN = "key "
 KEYS = tuple(KEY_COLUMN + scope.value for scope in Scope)
@@ -368,7 +372,11 @@ class Cell:
         person = self.caller.person
         if person is None:
             return str(uuid.uuid4())
-        return current_session_id(self.http, login(self.server, person.email, person.password))
+        if person.totp_secret is not None:  # staff: two-step login (docs/mfa.md)
+            again = login_with_totp(self.server, person.email, person.password, person.totp_secret)
+        else:
+            again = login(self.server, person.email, person.password)
+        return current_session_id(self.http, again)
 
     def new_key_id(self) -> str:
         created = self.http.ok(
@@ -636,6 +644,12 @@ ROWS: dict[str, Row] = {
             ids=lambda c: {"user_id": c.cast.bystander_id},
         ),
         Row("GET", "/v1/admin/audit-events"),
+        Row(
+            "POST",
+            "/v1/admin/users/{user_id}/second-factors/reset",
+            "another user",
+            ids=lambda c: {"user_id": c.cast.bystander_id},
+        ),
         # Bots and chat
         Row("POST", WS + "/bots", ids=_workspace, body=_const(MATRIX_BOT)),
         Row("GET", WS + "/bots", ids=_workspace),

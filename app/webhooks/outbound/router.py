@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import AnyPrincipal, SettingsDep
+from app.auth.dependencies import AnyPrincipal, SettingsDep, require_fresh_factor
 from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
@@ -32,6 +32,7 @@ router = APIRouter(tags=["webhooks"])
 
 @router.post(
     "/v1/workspaces/{workspace_id}/webhook-endpoints",
+    dependencies=[Depends(require_fresh_factor)],
     status_code=status.HTTP_201_CREATED,
     response_model=EndpointWithSecret,
     summary="Register a webhook endpoint",
@@ -80,6 +81,7 @@ async def get_webhook_endpoint(
 
 @router.patch(
     "/v1/webhook-endpoints/{endpoint_id}",
+    dependencies=[Depends(require_fresh_factor)],
     response_model=EndpointRead,
     summary="Change or disable a webhook endpoint",
     responses=responses(401, 404, 422),
@@ -114,6 +116,7 @@ async def delete_webhook_endpoint(
 
 @router.post(
     "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+    dependencies=[Depends(require_fresh_factor)],
     response_model=EndpointWithSecret,
     summary="Rotate the signing secret",
     responses=responses(401, 404),

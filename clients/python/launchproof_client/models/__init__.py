@@ -33,6 +33,7 @@ from .endpoint_update import EndpointUpdate
 from .endpoint_update_event_types_type_0_item import EndpointUpdateEventTypesType0Item
 from .endpoint_with_secret import EndpointWithSecret
 from .event_type import EventType
+from .factor_status_read import FactorStatusRead
 from .file_list import FileList
 from .file_read import FileRead
 from .file_status import FileStatus
@@ -55,11 +56,15 @@ from .password_reset_request import PasswordResetRequest
 from .problem import Problem
 from .problem_error import ProblemError
 from .recover_request import RecoverRequest
+from .recovery_codes_shown import RecoveryCodesShown
+from .recovery_proof import RecoveryProof
 from .role import Role
 from .scope import Scope
+from .second_factor_required import SecondFactorRequired
 from .session_list import SessionList
 from .session_read import SessionRead
 from .signup_request import SignupRequest
+from .step_up_read import StepUpRead
 from .test_event_queued import TestEventQueued
 from .tool_call_list import ToolCallList
 from .tool_call_read import ToolCallRead
@@ -68,6 +73,9 @@ from .tool_list import ToolList
 from .tool_name import ToolName
 from .tool_read import ToolRead
 from .tool_read_parameters import ToolReadParameters
+from .totp_confirm import TotpConfirm
+from .totp_enrolment_read import TotpEnrolmentRead
+from .totp_proof import TotpProof
 from .turn_result import TurnResult
 from .upload_file_v1_workspaces_workspace_id_files_post_body import UploadFileV1WorkspacesWorkspaceIdFilesPostBody
 from .user_read import UserRead
@@ -112,6 +120,7 @@ __all__ = (
     "EndpointUpdateEventTypesType0Item",
     "EndpointWithSecret",
     "EventType",
+    "FactorStatusRead",
     "FileList",
     "FileRead",
     "FileStatus",
@@ -134,11 +143,15 @@ __all__ = (
     "Problem",
     "ProblemError",
     "RecoverRequest",
+    "RecoveryCodesShown",
+    "RecoveryProof",
     "Role",
     "Scope",
+    "SecondFactorRequired",
     "SessionList",
     "SessionRead",
     "SignupRequest",
+    "StepUpRead",
     "TestEventQueued",
     "ToolCallList",
     "ToolCallRead",
@@ -147,6 +160,9 @@ __all__ = (
     "ToolName",
     "ToolRead",
     "ToolReadParameters",
+    "TotpConfirm",
+    "TotpEnrolmentRead",
+    "TotpProof",
     "TurnResult",
     "UploadFileV1WorkspacesWorkspaceIdFilesPostBody",
     "UserRead",

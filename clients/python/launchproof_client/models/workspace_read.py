@@ -9,6 +9,7 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.role import Role
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="WorkspaceRead")
 
@@ -21,12 +22,14 @@ class WorkspaceRead:
         id (UUID):
         name (str):
         role (Role):
+        require_second_factor (bool | Unset):  Default: False.
     """
 
     created_at: datetime.datetime
     id: UUID
     name: str
     role: Role
+    require_second_factor: bool | Unset = False
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -38,6 +41,8 @@ class WorkspaceRead:
 
         role = self.role.value
 
+        require_second_factor = self.require_second_factor
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -48,6 +53,8 @@ class WorkspaceRead:
                 "role": role,
             }
         )
+        if require_second_factor is not UNSET:
+            field_dict["require_second_factor"] = require_second_factor
 
         return field_dict
 
@@ -62,11 +69,14 @@ class WorkspaceRead:
 
         role = Role(d.pop("role"))
 
+        require_second_factor = d.pop("require_second_factor", UNSET)
+
         workspace_read = cls(
             created_at=created_at,
             id=id,
             name=name,
             role=role,
+            require_second_factor=require_second_factor,
         )
 
         workspace_read.additional_properties = d

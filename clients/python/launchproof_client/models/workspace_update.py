@@ -15,9 +15,11 @@ class WorkspaceUpdate:
     """
     Attributes:
         name (None | str | Unset):
+        require_second_factor (bool | None | Unset):
     """
 
     name: None | str | Unset = UNSET
+    require_second_factor: bool | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         name: None | str | Unset
@@ -26,11 +28,19 @@ class WorkspaceUpdate:
         else:
             name = self.name
 
+        require_second_factor: bool | None | Unset
+        if isinstance(self.require_second_factor, Unset):
+            require_second_factor = UNSET
+        else:
+            require_second_factor = self.require_second_factor
+
         field_dict: dict[str, Any] = {}
 
         field_dict.update({})
         if name is not UNSET:
             field_dict["name"] = name
+        if require_second_factor is not UNSET:
+            field_dict["require_second_factor"] = require_second_factor
 
         return field_dict
 
@@ -47,8 +57,18 @@ class WorkspaceUpdate:
 
         name = _parse_name(d.pop("name", UNSET))
 
+        def _parse_require_second_factor(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        require_second_factor = _parse_require_second_factor(d.pop("require_second_factor", UNSET))
+
         workspace_update = cls(
             name=name,
+            require_second_factor=require_second_factor,
         )
 
         return workspace_update

@@ -7,6 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.login_request import LoginRequest
 from ...models.problem import Problem
+from ...models.second_factor_required import SecondFactorRequired
 from ...models.user_read import UserRead
 from ...types import Response
 
@@ -30,11 +31,18 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | UserRead | None:
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | SecondFactorRequired | UserRead | None:
     if response.status_code == 200:
         response_200 = UserRead.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 202:
+        response_202 = SecondFactorRequired.from_dict(response.json())
+
+        return response_202
 
     if response.status_code == 400:
         response_400 = Problem.from_dict(response.json())
@@ -82,7 +90,9 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | UserRead]:
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | SecondFactorRequired | UserRead]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -95,10 +105,12 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: LoginRequest,
-) -> Response[Problem | UserRead]:
+) -> Response[Problem | SecondFactorRequired | UserRead]:
     """Sign in
 
-     Check e-mail and password and set a fresh session cookie.
+     Check e-mail and password and set a fresh session cookie; an account with a second factor
+    gets 202 ``second_factor_required`` and a five-minute half-session cookie instead, whether or
+    not the password was right (step 2: ``POST /v1/auth/login/second-factor``).
 
     Args:
         body (LoginRequest):
@@ -108,7 +120,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | UserRead]
+        Response[Problem | SecondFactorRequired | UserRead]
     """
 
     kwargs = _get_kwargs(
@@ -126,10 +138,12 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
     body: LoginRequest,
-) -> Problem | UserRead | None:
+) -> Problem | SecondFactorRequired | UserRead | None:
     """Sign in
 
-     Check e-mail and password and set a fresh session cookie.
+     Check e-mail and password and set a fresh session cookie; an account with a second factor
+    gets 202 ``second_factor_required`` and a five-minute half-session cookie instead, whether or
+    not the password was right (step 2: ``POST /v1/auth/login/second-factor``).
 
     Args:
         body (LoginRequest):
@@ -139,7 +153,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | UserRead
+        Problem | SecondFactorRequired | UserRead
     """
 
     return sync_detailed(
@@ -152,10 +166,12 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
     body: LoginRequest,
-) -> Response[Problem | UserRead]:
+) -> Response[Problem | SecondFactorRequired | UserRead]:
     """Sign in
 
-     Check e-mail and password and set a fresh session cookie.
+     Check e-mail and password and set a fresh session cookie; an account with a second factor
+    gets 202 ``second_factor_required`` and a five-minute half-session cookie instead, whether or
+    not the password was right (step 2: ``POST /v1/auth/login/second-factor``).
 
     Args:
         body (LoginRequest):
@@ -165,7 +181,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | UserRead]
+        Response[Problem | SecondFactorRequired | UserRead]
     """
 
     kwargs = _get_kwargs(
@@ -181,10 +197,12 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
     body: LoginRequest,
-) -> Problem | UserRead | None:
+) -> Problem | SecondFactorRequired | UserRead | None:
     """Sign in
 
-     Check e-mail and password and set a fresh session cookie.
+     Check e-mail and password and set a fresh session cookie; an account with a second factor
+    gets 202 ``second_factor_required`` and a five-minute half-session cookie instead, whether or
+    not the password was right (step 2: ``POST /v1/auth/login/second-factor``).
 
     Args:
         body (LoginRequest):
@@ -194,7 +212,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | UserRead
+        Problem | SecondFactorRequired | UserRead
     """
 
     return (

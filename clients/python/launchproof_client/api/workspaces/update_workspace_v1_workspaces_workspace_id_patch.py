@@ -106,9 +106,9 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: WorkspaceUpdate,
 ) -> Response[Problem | WorkspaceRead]:
-    """Rename a workspace
+    """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
 
     Args:
         workspace_id (UUID):
@@ -140,9 +140,9 @@ def sync(
     client: AuthenticatedClient,
     body: WorkspaceUpdate,
 ) -> Problem | WorkspaceRead | None:
-    """Rename a workspace
+    """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
 
     Args:
         workspace_id (UUID):
@@ -169,9 +169,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: WorkspaceUpdate,
 ) -> Response[Problem | WorkspaceRead]:
-    """Rename a workspace
+    """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
 
     Args:
         workspace_id (UUID):
@@ -201,9 +201,9 @@ async def asyncio(
     client: AuthenticatedClient,
     body: WorkspaceUpdate,
 ) -> Problem | WorkspaceRead | None:
-    """Rename a workspace
+    """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
 
     Args:
         workspace_id (UUID):

@@ -1,0 +1,46 @@
+"""Problem codes of the second-factor flows (docs/mfa.md lists them for clients)."""
+
+from app.core.errors import Conflict, Forbidden, Unauthorized
+
+
+class StepUpRequired(Unauthorized):
+    """The session is valid but its last factor is too old for this route: prompt for one and
+    call ``POST /v1/auth/step-up`` (the console does this)."""
+
+    code = "step_up_required"
+    title = "Confirm it is you with your second factor"
+
+
+class SecondFactorEnrolmentRequired(Forbidden):
+    code = "second_factor_enrolment_required"
+    title = "Enrol a second factor first"
+
+
+class InvalidSecondFactor(Forbidden):
+    code = "invalid_second_factor"
+    title = "The code is wrong, expired or already used"
+
+
+class LoginChallengeInvalid(Unauthorized):
+    code = "login_challenge_invalid"
+    title = "Sign in again: this sign-in attempt is over"
+
+
+class TotpAlreadyEnabled(Conflict):
+    code = "totp_already_enabled"
+    title = "An authenticator app is already enrolled"
+
+
+class NoPendingTotp(Conflict):
+    code = "no_pending_totp"
+    title = "Start the enrolment first"
+
+
+class InvalidEnrolmentCode(Forbidden):
+    code = "invalid_code"
+    title = "The code does not match: check the authenticator app's clock and try again"
+
+
+class NoSecondFactor(Conflict):
+    code = "no_second_factor"
+    title = "This account has no second factor"

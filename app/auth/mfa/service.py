@@ -1,0 +1,213 @@
+"""Enrol, use and remove second factors; step-up; the admin reset.
+
+Every change is audited and mails a security notice (``notices``). Routes that remove or replace
+a factor, or add one to an account that has one, sit behind the step-up gate
+(``app.auth.mfa.gates``), so a stolen session alone cannot swap the victim's factor.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.mfa import codes, notices, secret_box
+from app.auth.mfa.errors import (
+    InvalidEnrolmentCode,
+    InvalidSecondFactor,
+    NoPendingTotp,
+    NoSecondFactor,
+    TotpAlreadyEnabled,
+)
+from app.auth.mfa.models import TotpFactor
+from app.auth.mfa.repository import FactorRepository
+from app.auth.mfa.verify import RECOVERY_CODE, spend_factor
+from app.auth.principal import Principal
+from app.auth.repository import SessionRepository
+from app.auth.service import AuthDeps
+from app.core.errors import NotFound
+from app.core.metrics import AUTH_FAILURES
+from app.users.models import User
+from app.users.repository import UserRepository
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    otpauth_uri: str
+
+
+@dataclass(frozen=True)
+class FactorStatus:
+    totp: bool
+    recovery_codes_left: int
+    factor_verified_at: datetime | None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _me(session: AsyncSession, principal: Principal) -> User:
+    user = await UserRepository(session).get_self(principal.user_id)
+    assert user is not None  # the session lookup just found this active user
+    return user
+
+
+async def status(session: AsyncSession, principal: Principal) -> FactorStatus:
+    factors = FactorRepository(session)
+    totp = await factors.totp_of(principal.user_id)
+    return FactorStatus(
+        totp=totp is not None and totp.confirmed_at is not None,
+        recovery_codes_left=await factors.recovery_codes_left(principal.user_id),
+        factor_verified_at=principal.factor_verified_at,
+    )
+
+
+async def start_totp(session: AsyncSession, deps: AuthDeps, principal: Principal) -> TotpEnrolment:
+    """A new secret, pending until confirmed with a code; a pending one is replaced."""
+    factors = FactorRepository(session)
+    existing = await factors.totp_of(principal.user_id)
+    if existing is not None and existing.confirmed_at is not None:
+        raise TotpAlreadyEnabled()
+    if existing is not None:
+        await factors.delete_totp(principal.user_id)
+    secret = codes.new_secret()
+    await factors.create(
+        TotpFactor(
+            id=uuid.uuid4(),
+            user_id=principal.user_id,
+            secret_encrypted=secret_box.encrypt(deps.settings, secret),
+        )
+    )
+    return TotpEnrolment(secret=secret, otpauth_uri=codes.provisioning_uri(secret, principal.email))
+
+
+async def confirm_totp(
+    session: AsyncSession, deps: AuthDeps, principal: Principal, *, code: str
+) -> list[str]:
+    """Activate the pending secret with its first code; returns ten fresh recovery codes (shown
+    once). The code's step counts as used, and the session as having just presented a factor."""
+    factors = FactorRepository(session)
+    pending = await factors.totp_of(principal.user_id)
+    if pending is None or pending.confirmed_at is not None:
+        raise NoPendingTotp()
+    now = _now()
+    step = codes.matching_step(
+        secret_box.decrypt(deps.settings, pending.secret_encrypted), code, now
+    )
+    if step is None:
+        raise InvalidEnrolmentCode()
+    pending.confirmed_at = now
+    pending.last_used_step = step
+    if not principal.has_second_factor:
+        await factors.set_enrolled(principal.user_id, now)
+    assert principal.session_id is not None
+    await factors.mark_session_verified(principal.user_id, principal.session_id, now)
+    user = await _me(session, principal)
+    await notices.notify(
+        session, "mfa.totp_enabled", user_id=user.id, email=user.email, principal=principal
+    )
+    return await _new_recovery_codes(session, deps, principal, user)
+
+
+async def _new_recovery_codes(
+    session: AsyncSession, deps: AuthDeps, principal: Principal, user: User
+) -> list[str]:
+    fresh = codes.new_recovery_codes()
+    key = deps.settings.require_secret_key()
+    await FactorRepository(session).replace_recovery_codes(
+        user.id, [codes.recovery_hash(key, code) for code in fresh]
+    )
+    await notices.notify(
+        session,
+        "mfa.recovery_codes_generated",
+        user_id=user.id,
+        email=user.email,
+        principal=principal,
+    )
+    return fresh
+
+
+async def regenerate_recovery_codes(
+    session: AsyncSession, deps: AuthDeps, principal: Principal
+) -> list[str]:
+    if not principal.has_second_factor:
+        raise NoSecondFactor()
+    return await _new_recovery_codes(session, deps, principal, await _me(session, principal))
+
+
+async def disable_totp(session: AsyncSession, principal: Principal) -> None:
+    """Remove the authenticator app; with no factor left, the account is back to one step."""
+    factors = FactorRepository(session)
+    totp = await factors.totp_of(principal.user_id)
+    if totp is None or totp.confirmed_at is None:
+        raise NoSecondFactor("No authenticator app is enrolled.")
+    await factors.delete_totp(principal.user_id)
+    await _after_removal(session, principal)
+    user = await _me(session, principal)
+    await notices.notify(
+        session, "mfa.totp_disabled", user_id=user.id, email=user.email, principal=principal
+    )
+
+
+async def _after_removal(session: AsyncSession, principal: Principal) -> None:
+    # TOTP is the only factor so far; passkeys (docs/mfa.md, "Not done") will join this check.
+    factors = FactorRepository(session)
+    totp = await factors.totp_of(principal.user_id)
+    if totp is None or totp.confirmed_at is None:
+        await factors.replace_recovery_codes(principal.user_id, [])
+        await factors.set_enrolled(principal.user_id, None)
+
+
+async def step_up(
+    session: AsyncSession,
+    deps: AuthDeps,
+    principal: Principal,
+    *,
+    code: str | None,
+    recovery_code: str | None,
+) -> datetime:
+    """Present a factor inside a signed-in session: step-up routes open for the next
+    ``STEP_UP_MAX_AGE_SECONDS``. Returns the verification time."""
+    if not principal.has_second_factor:
+        raise NoSecondFactor()
+    now = _now()
+    user = await _me(session, principal)
+    method = await spend_factor(
+        session, deps.settings, user.id, code=code, recovery_code=recovery_code, now=now
+    )
+    if method is None:
+        AUTH_FAILURES.labels(reason="bad_second_factor").inc()
+        await notices.notify_failure(
+            deps.audit_sessionmaker, user_id=user.id, email=user.email, details={"step": "step_up"}
+        )
+        raise InvalidSecondFactor()
+    assert principal.session_id is not None
+    await FactorRepository(session).mark_session_verified(user.id, principal.session_id, now)
+    if method == RECOVERY_CODE:
+        await notices.notify(
+            session,
+            "mfa.recovery_code_used",
+            user_id=user.id,
+            email=user.email,
+            principal=principal,
+        )
+    return now
+
+
+async def admin_reset(session: AsyncSession, principal: Principal, user_id: uuid.UUID) -> None:
+    """Staff (with their own fresh factor, enforced by the staff gate) remove every factor of a
+    user who lost them; the user's sessions end, so the next sign-in is a fresh one."""
+    user = await UserRepository(session).get_self(user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    factors = FactorRepository(session)
+    await factors.delete_all(user.id)
+    await factors.set_enrolled(user.id, None)
+    await SessionRepository(session).revoke_all(user.id, _now())
+    await notices.notify(
+        session, "mfa.reset_by_admin", user_id=user.id, email=user.email, principal=principal
+    )
