@@ -28,6 +28,7 @@ from app.scorecard import scratch
 from app.scorecard.budgets import Limit, documented
 from app.scorecard.context import Account, Context
 from app.scorecard.model import Evidence
+from app.scorecard.problems import code_of
 from app.scorecard.registry import Verdict, check
 from app.scorecard.session import Session, fresh_session, signed_in
 
@@ -237,12 +238,23 @@ def admin(ctx: Context) -> Verdict:
     if isinstance(session, str):
         return Verdict.not_checked(f"--staff-account: {session}")
     path = f"/v1/admin/users/{uuid.uuid4()}/suspend"
+    # The admin budget counts staff who got through the staff gate. A staff account that is
+    # refused there (no second factor enrolled, no fresh factor: 401/403) never reaches it, and
+    # its refusals prove nothing about the limit: not checked, and the evidence says why.
+    first = session.request("POST", path)
+    if first.status_code in (401, 403):
+        code = code_of(first) or str(first.status_code)
+        return Verdict.not_checked(
+            f"--staff-account cannot reach the admin routes ({first.status_code} {code}): "
+            "give a staff account that can (a second factor signed in with, where required)",
+            Evidence(f"POST {path} (staff account)", first.status_code, code),
+        )
 
     def send() -> httpx.Response:
         return session.request("POST", path)
 
     what = f"POST {path} (a random user id: 404, nothing suspended)"
-    return burst(ctx, "admin", strictest(ctx, "admin"), send, what)
+    return burst(ctx, "admin", strictest(ctx, "admin"), send, what, already=1)
 
 
 def _staff_session(ctx: Context, staff: Account) -> Session | str:

@@ -20,7 +20,13 @@ LIVE_MODULES = (
 def test_every_check_passes_against_the_stack(limits_stack: LimitsStack) -> None:  # noqa: F811
     run = run_checks(limits_stack.options(), LIVE_MODULES)
     report = {check_id: run.evidence(check_id) for check_id in run.verdicts}
-    failing = {k: v for k, v in report.items() if run.status(k) != "PASS"}
+    # Staff need a second factor to reach admin routes (docs/mfa.md); the checker signs in with
+    # a password only, so the admin budget is honestly NOT CHECKED here.
+    assert run.status("rate_limit.admin") == "NOT CHECKED"
+    assert "second_factor_enrolment_required" in report["rate_limit.admin"]
+    failing = {
+        k: v for k, v in report.items() if run.status(k) != "PASS" and k != "rate_limit.admin"
+    }
     assert not failing, failing
     assert not run.cleanup_errors
     assert not run.checker_errors
