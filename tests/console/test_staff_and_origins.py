@@ -17,6 +17,7 @@ import pytest
 
 from tests.console.browser import XSS, Watched, sign_in
 from tests.console.conftest import screenshot
+from tests.factories.mfa import enrol_totp
 from tests.factories.users import create_actor, login, strong_password, unique_email
 from tests.support import Database, Server, free_port, run_cli
 
@@ -62,8 +63,27 @@ def test_staff_list_users_suspend_and_read_the_audit_log(
     victim = create_actor(console, db, "victim")
     assert victim.patch("/v1/me", json={"display_name": XSS}).status_code == 200
 
-    page = tab.page("/#/signin")
-    sign_in(page, email, password)
+    # Staff reach admin routes only with a second factor used in the last ten minutes
+    # (docs/mfa.md). The console has no factor screens yet, so the factor is enrolled through
+    # the API, which leaves that session freshly verified, and the browser is handed the session.
+    staff = login(console, email, password)
+    enrol_totp(staff)
+    assert staff.cookie is not None
+    tab.context.add_cookies(
+        [
+            {
+                "name": staff.cookie_name,
+                "value": staff.cookie,
+                "domain": "127.0.0.1",
+                "path": "/",
+                "httpOnly": True,
+                "secure": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+    page = tab.page("/")
+    page.wait_for_selector("#signout")
     page.click("text=Users")
     page.fill("#user-search input", victim.email)
     page.click("#user-search button[type=submit]")
