@@ -18,8 +18,8 @@ locals {
 
   edge_rate_limits = {
     auth = {
-      description         = "Auth forms per IP (app: RATE_LIMIT_LOGIN_*, SIGNUP_IP, PASSWORD_RESET_*, VERIFY_EMAIL_*)"
-      expression          = "(http.request.method eq \"POST\" and http.request.uri.path in {\"/v1/auth/login\" \"/v1/auth/signup\" \"/v1/auth/password-reset\" \"/v1/auth/password-reset/confirm\" \"/v1/auth/verify-email\"})"
+      description         = "Auth forms per IP (app: RATE_LIMIT_LOGIN_*, SIGNUP_IP, PASSWORD_RESET_*, VERIFY_EMAIL_*, SECOND_FACTOR_*)"
+      expression          = "(http.request.method eq \"POST\" and http.request.uri.path in {\"/v1/auth/login\" \"/v1/auth/signup\" \"/v1/auth/password-reset\" \"/v1/auth/password-reset/confirm\" \"/v1/auth/verify-email\" \"/v1/auth/login/second-factor\" \"/v1/auth/step-up\"})"
       requests_per_period = 60
     }
     writes = {

@@ -53,6 +53,14 @@ BUDGET_ROUTES: dict[Budget, list[Request]] = {
         Request("POST", f"/v1/webhook-endpoints/{ID}/deliveries/{ID}/redeliver"),
     ],
     Budget.ADMIN: [Request("GET", "/v1/admin/users"), Request("POST", f"/v1/admin/users/{ID}/x")],
+    Budget.SECOND_FACTOR_IP: [
+        Request("POST", "/v1/auth/login/second-factor"),
+        Request("POST", "/v1/auth/step-up"),
+    ],
+    Budget.SECOND_FACTOR_ACCOUNT: [
+        Request("POST", "/v1/auth/login/second-factor"),
+        Request("POST", "/v1/auth/step-up"),
+    ],
 }
 NOT_AT_THE_EDGE = {Budget.READ, Budget.CSP_REPORT}
 
