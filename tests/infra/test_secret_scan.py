@@ -181,12 +181,17 @@ def test_history_has_no_secret(tmp_path: Path) -> None:
 
 
 def test_history_scan_reads_every_commit_present() -> None:
-    """gitleaks reads every commit reachable from HEAD that changes a file (merges and empty
-    commits add no line to scan)."""
-    listed = run(["git", "log", "--no-merges", "--format=@%H", "--name-only", "HEAD"], cwd=ROOT)
+    """gitleaks reads every commit reachable from HEAD that adds a line of text (merges, empty
+    commits, deletions only and binary files only, such as screenshots, add none to scan)."""
+    listed = run(["git", "log", "--no-merges", "--format=@%H", "--numstat", "HEAD"], cwd=ROOT)
     assert listed.returncode == 0, listed.stderr
-    with_changes = [c for c in listed.stdout.split("@")[1:] if len(c.strip().splitlines()) > 1]
-    assert scanned_commits(ROOT) == len(with_changes)
+
+    def adds_text(commit: str) -> bool:
+        stats = [line.split("\t") for line in commit.strip().splitlines()[1:] if line.strip()]
+        return any(added not in ("-", "0") for added, *_ in stats)
+
+    with_lines = [commit for commit in listed.stdout.split("@")[1:] if adds_text(commit)]
+    assert scanned_commits(ROOT) == len(with_lines)
 
 
 def test_detect_secrets_findings_are_all_audited(tree: Path, tmp_path: Path) -> None:

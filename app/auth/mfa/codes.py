@@ -19,6 +19,7 @@ STEP_SECONDS = 30
 SKEW_STEPS = 1
 RECOVERY_CODE_COUNT = 10
 RECOVERY_PURPOSE = "recovery_code"
+# pragma: allowlist nextline secret
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: read off paper
 
 
