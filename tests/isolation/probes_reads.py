@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
 from app.api_keys.repository import ApiKeyRepository
+from app.auth.mfa.repository import WorkspacePolicyRepository
 from app.auth.repository import PrincipalContextRepository
 from app.bots.repository import BotRepository
 from app.conversations.models import MessageStatus
@@ -22,6 +25,7 @@ from app.webhooks.outbound.repository import (
     DeliveryRepository,
     EndpointRepository,
 )
+from app.workspaces.models import Workspace
 from app.workspaces.permissions import Role
 from app.workspaces.repository import MembershipRepository, WorkspaceRepository
 from tests.isolation.app_filters import PAGE, Ctx, covers, ids, workspaces
@@ -57,6 +61,16 @@ async def bound_memberships(c: Ctx) -> None:
     repo = PrincipalContextRepository(c.session)
     assert await repo.bind_memberships(c.a.member.user_id) == {c.a.workspace_id: Role.MEMBER}
     assert await repo.bind_memberships(c.a.member.user_id, c.b.workspace_id) == {}
+
+
+@covers(WorkspacePolicyRepository.withhold_factor_required)
+async def second_factor_policy(c: Ctx) -> None:
+    """Reads only the (accessible) ids it is given: A's own workspace, never B's."""
+    repo = WorkspacePolicyRepository(c.session)
+    assert await repo.withhold_factor_required([c.ws]) == frozenset()
+    own = update(Workspace).where(Workspace.id == c.a.workspace_id)
+    await c.session.execute(own.values(require_second_factor=True))
+    assert await repo.withhold_factor_required([c.ws]) == {c.a.workspace_id}
 
 
 @covers(ApiKeyRepository.list_in, ApiKeyRepository.get_in)
