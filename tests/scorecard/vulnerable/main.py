@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from tests.scorecard.vulnerable import (
     routes_auth,
     routes_chat,
+    routes_factors,
     routes_files,
     routes_ops,
     routes_workspaces,
@@ -31,7 +32,15 @@ from tests.scorecard.vulnerable.web import Reject
 
 def create_app(log_path: Path) -> ASGIApp:
     api = FastAPI(title="Launchproof (vulnerable fixture)", version="0.0.1")
-    for module in (routes_ops, routes_auth, routes_workspaces, routes_chat, routes_files):
+    modules = (
+        routes_ops,
+        routes_auth,
+        routes_workspaces,
+        routes_chat,
+        routes_files,
+        routes_factors,
+    )
+    for module in modules:
         api.include_router(module.router)
 
     async def rejected(_request: Request, exc: Exception) -> Response:
