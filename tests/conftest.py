@@ -80,7 +80,7 @@ def mallory(server: Server, db: Database) -> Actor:
 
 
 @pytest.fixture(scope="session")
-def staff(server: Server, db: Database) -> Actor:
+def staff_account(server: Server, db: Database) -> Actor:
     """Platform staff, created the way operators do it: through the CLI, then enrolled in TOTP
     (staff need a second factor; enrolling leaves the session freshly verified for step-up)."""
     from tests.factories.mfa import enrol_totp
@@ -94,3 +94,12 @@ def staff(server: Server, db: Database) -> Actor:
     actor = login(server, email, password)
     enrol_totp(actor)
     return actor
+
+
+@pytest.fixture
+def staff(staff_account: Actor) -> Actor:
+    """The session-wide staff, stepped up again when its last factor nears the step-up window's
+    end (a whole run is longer than STEP_UP_MAX_AGE_SECONDS)."""
+    from tests.factories.mfa import keep_fresh
+
+    return keep_fresh(staff_account)

@@ -17,6 +17,7 @@ from tests.auth.helpers import (
     is_signed_in,
     send,
 )
+from tests.factories.mfa import keep_fresh
 from tests.factories.users import create_actor, login, strong_password, unique_email
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
 from tests.support import Actor, Anonymous, Database, Server, run_cli, session_cookie
@@ -247,7 +248,8 @@ class Story:
 
 
 @pytest.fixture(scope="module")
-def story(server: Server, db: Database, staff: Actor) -> Story:
+def story(server: Server, db: Database, staff_account: Actor) -> Story:
+    staff = keep_fresh(staff_account)
     told = Story()
     owner = create_actor(server, db, "story-owner")
     told.owner_id, told.emails = owner.user_id, [owner.email]

@@ -23,6 +23,7 @@ from tests.auth.helpers import (
     send,
     without_request_id,
 )
+from tests.factories.mfa import keep_fresh
 from tests.factories.users import create_actor, signup, strong_password, unique_email
 from tests.support import Actor, Anonymous, Database, Server, session_cookie
 
@@ -43,7 +44,8 @@ def member(server: Server, db: Database) -> Actor:
 
 
 @pytest.fixture(scope="module")
-def suspended(server: Server, db: Database, staff: Actor) -> Actor:
+def suspended(server: Server, db: Database, staff_account: Actor) -> Actor:
+    staff = keep_fresh(staff_account)
     actor = create_actor(server, db, "suspended")
     response = staff.post(f"/v1/admin/users/{actor.user_id}/suspend")
     assert response.status_code == 200, response.text

@@ -31,7 +31,7 @@ from app.auth.mfa.router import router as mfa_router
 from app.auth.router import router as auth_router
 from app.auth.scopes import Scope
 from app.workspaces.permissions import Role
-from tests.factories.mfa import login_with_totp
+from tests.factories.mfa import keep_fresh, login_with_totp
 from tests.factories.users import create_actor, login, signup, unique_email
 from tests.support import ROOT, Actor, Database, Server
 from tests.test_route_inventory import RouteInfo, private_routes, route_table, without_request_id
@@ -301,7 +301,7 @@ def http(server: Server) -> Iterator[Http]:
 
 
 @pytest.fixture(scope="module")
-def cast(server: Server, db: Database, http: Http, staff: Actor) -> Cast:
+def cast(server: Server, db: Database, http: Http, staff_account: Actor) -> Cast:
     people = {label: create_actor(server, db, label) for label in (*STAGE_ROLES, "spare", "out")}
     bystander_email, _ = signup(server, db, email=unique_email("bystander"))
     bystander_id = db.scalar("SELECT id FROM user_account WHERE email = %s", bystander_email)
@@ -313,7 +313,7 @@ def cast(server: Server, db: Database, http: Http, staff: Actor) -> Cast:
         viewer=people["viewer"],
         spare=people["spare"],
         outsider=people["out"],
-        staff=staff,
+        staff=staff_account,
         bystander_id=str(bystander_id),
         spare_other_session_id=current_session_id(http, spare_again),
     )
@@ -339,7 +339,7 @@ def caller_for(column: str, stage: Stage, server: Server) -> Caller:
         return Caller(column, {"Authorization": f"Bearer {key}"}, cast.owner)
     if column == "anonymous":
         return Caller(column, {"Origin": server.origin}, None)
-    person = {"non-member": cast.outsider, "staff": cast.staff}.get(column)
+    person = {"non-member": cast.outsider, "staff": keep_fresh(cast.staff)}.get(column)
     person = person or cast.by_role(column)
     return Caller(column, person.headers(), person)
 
