@@ -8,7 +8,9 @@ page errors and JavaScript dialogs are recorded, so a test can assert that none 
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,6 +73,9 @@ def csp_reports_counted(server: Server) -> float:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """docs/img/console-<name>.png (the pictures in docs/console.md); shown-once secrets masked."""
-    path = str(IMG / f"console-{name}.png")
+    """console-<name>.png, shown-once secrets masked: into docs/img (the pictures in
+    docs/console.md) with ``LP_SCREENSHOTS=1``, else into a temporary directory, so an ordinary
+    ``make test`` still renders every screen but leaves the tree clean."""
+    folder = IMG if os.environ.get("LP_SCREENSHOTS") == "1" else Path(tempfile.gettempdir())
+    path = str(folder / f"console-{name}.png")
     page.screenshot(path=path, full_page=True, mask=[page.locator(".secret-value")])
