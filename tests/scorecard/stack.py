@@ -175,7 +175,10 @@ def _serve(env: dict[str, str], port: int, log_path: Path, *tls: str) -> subproc
     )
 
 
-def _wait_ready(stack: Stack) -> None:
+def _wait_ready(stack: Stack, worker_log: Path) -> None:
+    """Both servers answer and the scan worker has started (a check that uploads a file waits
+    at most ten seconds for its verdict; a worker still importing on a busy machine would leave
+    files.download_headers NOT CHECKED)."""
     probe = stack.probe(max_requests=10_000)
     deadline = time.monotonic() + 40
     try:
@@ -187,14 +190,15 @@ def _wait_ready(stack: Stack) -> None:
             try:
                 ready = probe.request("GET", stack.base_url + "/readyz").status_code == 200
                 plain = probe.request("GET", stack.http_url + "/healthz").status_code == 200
-                if ready and plain:
+                working = b"worker started" in worker_log.read_bytes()
+                if ready and plain and working:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
     finally:
         probe.close()
-    raise RuntimeError("the scorecard stack did not become ready in 40 s")
+    raise RuntimeError("the scorecard stack (servers and scan worker) did not become ready in 40 s")
 
 
 def start_stack(db: Database, clamd: Clamd, workdir: Path, exits: ExitStack) -> Stack:
@@ -246,7 +250,7 @@ def start_stack(db: Database, clamd: Clamd, workdir: Path, exits: ExitStack) -> 
     worker = _work(env, workdir / "worker.log")
     stack.processes.append(worker)
     exits.callback(_stop, worker)
-    _wait_ready(stack)
+    _wait_ready(stack, workdir / "worker.log")
     return stack
 
 

@@ -34,7 +34,16 @@ def fake_aws_key() -> tuple[str, str]:
     """An access key id and secret in AWS's shapes (which every scanner knows), random."""
     alphabet = string.ascii_uppercase + "234567"  # base32, as AWS issues them
     key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
-    return key_id, secrets.token_urlsafe(30)[:40]
+    return key_id, scanner_visible_token(40)
+
+
+def scanner_visible_token(length: int) -> str:
+    """A random token that gitleaks' generic-api-key rule always reports: letters and digits
+    alternate, so the value never contains one of the rule's stopwords (English words that
+    mark a value as a placeholder) and its entropy stays above the rule's threshold. A
+    ``token_urlsafe`` value spells such a word now and then, and the planted key goes unseen."""
+    letters, digits = string.ascii_letters, string.digits
+    return "".join(secrets.choice(digits if n % 2 else letters) for n in range(length))
 
 
 DOCKERFILE = """\
@@ -98,7 +107,7 @@ def planted_repo(root: Path) -> Path:
     (repo / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
     (repo / "shop").mkdir()
     # The classic default: a real-looking key as the fallback, shipped in every wheel.
-    fallback = f"sk-proj-{secrets.token_urlsafe(30)}"
+    fallback = f"sk-proj-{scanner_visible_token(40)}"
     (repo / "shop" / "__init__.py").write_text(
         f'import os\nOPENAI_API_KEY = os.environ.get("OPENAI_API_KEY", "{fallback}")\n',
         encoding="utf-8",
@@ -113,7 +122,7 @@ def planted_repo(root: Path) -> Path:
         'import os\nAWS_ACCESS_KEY_ID = os.environ["AWS_ACCESS_KEY_ID"]\n', encoding="utf-8"
     )
     (repo / ".env").write_text(
-        f"OPENAI_API_KEY=sk-proj-{secrets.token_urlsafe(30)}\n", encoding="utf-8"
+        f"OPENAI_API_KEY=sk-proj-{scanner_visible_token(40)}\n", encoding="utf-8"
     )
     _git(repo, "add", ".")
     _git(repo, "commit", "-q", "-m", "read the key from the environment")
