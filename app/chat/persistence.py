@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -18,6 +19,8 @@ from app.usage import service as usage_service
 from app.webhooks.events import EventType, emit_event
 from app.workspaces.access import AccessibleWorkspaceID
 
+log = structlog.get_logger()
+
 
 async def finalize_turn(
     session: AsyncSession,
@@ -28,20 +31,19 @@ async def finalize_turn(
     prompt_tokens: int,
     completion_tokens: int,
     error_code: str | None = None,
-) -> Message | None:
-    """The runner's ending. Only a turn still ``streaming`` is ended (row locked): a turn the
-    orphan sweeper already ended keeps that ending, and emits no second event. Returns the
-    message as this call ended it (None: already ended, or deleted with its conversation)."""
-    # First, so a turn whose conversation was deleted mid-answer is still charged and released
-    # (settled once: whoever ends the turn first takes the reservation).
-    await usage_service.settle(
-        session,
-        turn.workspace_id,
-        turn.assistant_message_id,
-        prompt=prompt_tokens,
-        completion=completion_tokens,
-        streamed_text=content,
-    )
+    any_tool_calls: bool = True,
+) -> TurnResult | None:
+    """The runner's ending, in the caller's transaction. Only a turn still ``streaming`` is
+    ended (row locked): a turn the orphan sweeper already ended keeps that ending and emits no
+    second event. A complete turn is read back as stored (None: not complete, or deleted with
+    its conversation mid-answer).
+
+    The usage is settled last, whatever happened above (a turn deleted mid-answer is still
+    charged and released; whoever ends the turn first takes the reservation, so it is settled
+    once): the settlement locks the workspace's ledger row for the day, which every turn of the
+    workspace passes through, so it is held only from the last statement to ``COMMIT``. The
+    sweeper's ending takes the rows in the same order (message, reservation, ledger).
+    """
     ending = Ending(
         content=content,
         status=status,
@@ -52,10 +54,30 @@ async def finalize_turn(
     message = await MessageRepository(session).end_streaming(
         turn.principal, turn.assistant_message_id, ending
     )
-    if message is None:  # deleted with its conversation mid-answer, or already ended
-        return None
-    await _emit_ended(session, message, turn.workspace_id)
-    return message
+    if message is not None:
+        await _emit_ended(session, message, turn.workspace_id)
+    result = None
+    if status is MessageStatus.COMPLETE:
+        try:
+            result = await load_result(
+                session,
+                turn.principal,
+                turn.user_message_id,
+                turn.assistant_message_id,
+                ended=message,
+                any_tool_calls=any_tool_calls,
+            )
+        except NotFound:  # deleted with its conversation mid-answer: the ending still commits
+            log.warning("stored turn not read", error="NotFound")
+    await usage_service.settle(
+        session,
+        turn.workspace_id,
+        turn.assistant_message_id,
+        prompt=prompt_tokens,
+        completion=completion_tokens,
+        streamed_text=content,
+    )
+    return result
 
 
 async def end_orphan(
@@ -70,9 +92,6 @@ async def end_orphan(
     workspace and owner): ``failed``, ``turn_interrupted``, with the text it has (none:
     the answer is written only at the end), charged its lease's estimates. False when the turn
     had already ended."""
-    await usage_service.settle(
-        session, workspace_id, message_id, prompt=prompt_tokens, completion=completion_tokens
-    )
     message = await MessageRepository(session).end_streaming_in(
         workspace_id,
         message_id,
@@ -84,10 +103,13 @@ async def end_orphan(
             completion_tokens=completion_tokens,
         ),
     )
-    if message is None:
-        return False
-    await _emit_ended(session, message, workspace_id)
-    return True
+    if message is not None:
+        await _emit_ended(session, message, workspace_id)
+    # Last, as in the runner's ending: the ledger row is locked only until COMMIT.
+    await usage_service.settle(
+        session, workspace_id, message_id, prompt=prompt_tokens, completion=completion_tokens
+    )
+    return message is not None
 
 
 async def _emit_ended(

@@ -38,7 +38,7 @@ from app.chat.errors import (
     failure_code,
 )
 from app.chat.limits import ANSWER_TOO_LONG, ModelOutputRefused
-from app.chat.persistence import finalize_turn, load_result
+from app.chat.persistence import finalize_turn
 from app.chat.provider import (
     Completed,
     ProviderEvent,
@@ -52,7 +52,6 @@ from app.conversations.repository import TurnLeaseRepository
 from app.conversations.schemas import ToolCallRead, TurnResult
 from app.core.config import Settings
 from app.core.error_reporting import report_exception
-from app.core.errors import NotFound
 from app.tools import executor
 from app.tools.context import ToolContext
 from app.tools.names import ToolName
@@ -306,14 +305,14 @@ async def _finalize(
     status: MessageStatus,
     error_code: str | None,
 ) -> TurnResult | None:
-    """Write the ending (settle the tokens, end the row, emit the event) and, for a complete
-    turn, read the stored result in the same transaction. None when the database could not
+    """Write the ending (end the row, emit the event, settle the tokens last) and, for a
+    complete turn, read the stored result in the same transaction. None when the database could not
     take it (the worker ends the turn from its lease once the database is back) or the result
     could not be read."""
     try:
         async with sessionmaker() as session, session.begin():
             await PrincipalContextRepository(session).bind_principal(turn.principal)
-            ended = await finalize_turn(
+            return await finalize_turn(
                 session,
                 turn,
                 content="".join(state.text),
@@ -321,21 +320,8 @@ async def _finalize(
                 prompt_tokens=state.tally.prompt_tokens,
                 completion_tokens=state.tally.completion_tokens,
                 error_code=error_code,
+                any_tool_calls=state.tool_calls > 0,
             )
-            if status is not MessageStatus.COMPLETE:
-                return None
-            try:
-                return await load_result(
-                    session,
-                    turn.principal,
-                    turn.user_message_id,
-                    turn.assistant_message_id,
-                    ended=ended,
-                    any_tool_calls=state.tool_calls > 0,
-                )
-            except NotFound:  # deleted with its conversation mid-answer: the ending commits
-                log.warning("stored turn not read", error="NotFound")
-                return None
     except Exception as exc:
         log.warning("turn ending not written", error=type(exc).__name__, status=status.value)
         return None

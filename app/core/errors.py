@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from app.core.outages import ANSWERS, classify
+from app.core.outages import ANSWERS, TIMED_OUT_SQLSTATES, classify, sqlstate
 from app.core.request_context import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
@@ -210,7 +210,11 @@ async def _dependency_error(_request: Request, exc: Exception) -> JSONResponse:
     if outage is None:
         raise exc
     answer = ANSWERS[outage]
-    log.warning("dependency unavailable", code=outage.value, error=type(exc).__name__)
+    state = sqlstate(exc)
+    if state in TIMED_OUT_SQLSTATES:  # answered like overload, but a slow query is a bug to see
+        log.error("database statement timed out", code=outage.value, sqlstate=state)
+    else:
+        log.warning("dependency unavailable", code=outage.value, error=type(exc).__name__)
     return problem_response(
         503,
         code=outage.value,

@@ -14,6 +14,7 @@ from app.core import request_context
 from app.core.error_reporting import report_exception
 from app.core.errors import problem_response
 from app.core.metrics_http import observe_request
+from app.core.outages import sqlstate
 from app.core.request_context import Network, is_trusted_peer, resolve_client_ip
 
 log = structlog.get_logger()
@@ -81,7 +82,7 @@ class RequestContextMiddleware:
         except Exception as exc:
             # Render the bare 500 here, with the request id, and do not re-raise: the server's
             # default handler would log a traceback whose message may hold request data.
-            log.error("unhandled exception", exc_type=type(exc).__name__)
+            log.error("unhandled exception", exc_type=type(exc).__name__, sqlstate=sqlstate(exc))
             report_exception(exc)  # Sentry, scrubbed, tagged with the request id
             if not started:
                 response = problem_response(

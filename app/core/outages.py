@@ -4,9 +4,11 @@ A request that fails because PostgreSQL, Redis or object storage cannot be reach
 wrong and may simply be retried: it gets ``503`` with a ``code`` naming the class of failure and
 a ``Retry-After``. Everything else stays an unexpected error (500, reported). The classification
 looks at the whole exception chain (SQLAlchemy wraps the driver's error, the driver wraps the
-socket's) and is deliberately narrow: a statement timeout, a constraint violation or a driver
-misuse ("another operation is in progress") is a bug or an overload to see, not an outage.
-See docs/decisions/0013-dependency-loss.md.
+socket's) and is deliberately narrow: a constraint violation or a driver misuse ("another
+operation is in progress") is a bug to see, not an outage. A statement cancelled by the
+statement or lock timeout (``57014``, ``55P03``) is the database not answering in time (a lock
+queue on a hot row under overload, a server starved of CPU): ``database_busy``, logged at error
+level with its SQLSTATE so a slow query is still seen. See docs/decisions/0013-dependency-loss.md.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ _PG_GONE: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,  # 57P03: starting up / shutting down
 )
 _PG_FULL: tuple[type[BaseException], ...] = (asyncpg.TooManyConnectionsError,)  # 53300
+TIMED_OUT_SQLSTATES = frozenset({"57014", "55P03"})
+# The statement was cancelled because it waited or ran too long: the transaction is rolled back.
+_PG_TIMED_OUT: tuple[type[BaseException], ...] = (
+    asyncpg.QueryCanceledError,  # 57014: statement_timeout (or an operator's cancel)
+    asyncpg.LockNotAvailableError,  # 55P03: lock_timeout, NOWAIT
+)
 _DRIVER_MODULES = ("asyncpg", "sqlalchemy")
 
 
@@ -102,10 +110,23 @@ def _is_storage_outage(exc: BaseException) -> bool:
     )
 
 
+def sqlstate(exc: BaseException) -> str | None:
+    """The PostgreSQL SQLSTATE in ``exc``'s chain (``57014``, ``40P01``, …), or None: a
+    five-character class code an operator can look up, never the message (which may quote data)."""
+    for link in _chain(exc):
+        code = getattr(link, "sqlstate", None)
+        if isinstance(code, str) and len(code) == 5 and code.isalnum():
+            return code
+    return None
+
+
 def classify(exc: BaseException) -> Outage | None:
     """The outage ``exc`` stands for, or None when it is an ordinary (unexpected) error."""
     for link in _chain(exc):
         if isinstance(link, sqlalchemy.exc.TimeoutError) or isinstance(link, _PG_FULL):
+            return Outage.DATABASE_BUSY
+        timed_out = getattr(link, "sqlstate", None) in TIMED_OUT_SQLSTATES
+        if timed_out or isinstance(link, _PG_TIMED_OUT):
             return Outage.DATABASE_BUSY
         if isinstance(link, sqlalchemy.exc.DBAPIError) and link.connection_invalidated:
             return Outage.DATABASE_UNAVAILABLE

@@ -1,8 +1,9 @@
 """Which errors are outages (503 + Retry-After) and which stay bugs (500): real driver errors.
 
 The end-to-end behaviour is in tests/faults/; this pins the classifier's narrowness: a refused
-socket counts only when the database driver raised it, a statement timeout is not an outage,
-and whatever is not classified still reaches the last-resort 500.
+socket counts only when the database driver raised it, a statement cancelled by the statement or
+lock timeout is "busy" (503) while a deadlock or a constraint violation stays a bug, and whatever
+is not classified still reaches the last-resort 500.
 """
 
 from __future__ import annotations
@@ -72,7 +73,15 @@ def test_a_refused_socket_elsewhere_is_not_a_database_outage() -> None:
         (asyncpg.ConnectionDoesNotExistError("connection was closed"), Outage.DATABASE_UNAVAILABLE),
         (asyncpg.TooManyConnectionsError("too many clients"), Outage.DATABASE_BUSY),
         (sqlalchemy.exc.TimeoutError("QueuePool limit reached"), Outage.DATABASE_BUSY),
-        (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), None),
+        (
+            asyncpg.QueryCanceledError("canceling statement due to statement timeout"),
+            Outage.DATABASE_BUSY,
+        ),
+        (
+            asyncpg.LockNotAvailableError("canceling statement due to lock timeout"),
+            Outage.DATABASE_BUSY,
+        ),
+        (asyncpg.DeadlockDetectedError("deadlock detected"), None),
         (asyncpg.UniqueViolationError("duplicate key"), None),
         (asyncpg.InterfaceError("another operation is in progress"), None),
         (ValueError("a bug"), None),
