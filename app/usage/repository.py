@@ -13,12 +13,11 @@ from app.workspaces.access import AccessibleWorkspaceID
 
 
 @dataclass(frozen=True)
-class Held:
-    """A turn's reservation as it was taken back at settlement."""
+class Charged:
+    """What a settled turn was charged (for the token metrics)."""
 
-    day: date
-    reserved_tokens: int
-    prompt_estimate: int
+    prompt: int
+    completion: int
 
 
 class UsageRepository(Repository[WorkspaceUsage]):
@@ -95,43 +94,29 @@ class UsageRepository(Repository[WorkspaceUsage]):
         )
         return (await self.session.execute(hold)).first() is not None
 
-    async def settle(
-        self,
-        workspace_id: AccessibleWorkspaceID,
-        day: date,
-        *,
-        released: int,
-        prompt: int,
-        completion: int,
-    ) -> None:
-        """Release a reservation and charge what the turn used, on the reservation's day."""
-        statement = insert(WorkspaceUsage).values(
-            workspace_id=workspace_id,
-            day=day,
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            reserved_tokens=0,
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=[WorkspaceUsage.workspace_id, WorkspaceUsage.day],
-            set_={
-                "prompt_tokens": WorkspaceUsage.prompt_tokens + statement.excluded.prompt_tokens,
-                "completion_tokens": WorkspaceUsage.completion_tokens
-                + statement.excluded.completion_tokens,
-                # Never below zero, even for a ledger edited by hand.
-                "reserved_tokens": func.greatest(WorkspaceUsage.reserved_tokens - released, 0),
-                "updated_at": func.now(),
-            },
-        )
-        await self.session.execute(statement)
-
 
 class UsageReservationRepository(Repository[UsageReservation]):
+    """A turn's hold on the day's budget, settled once when the turn ends."""
+
     model = UsageReservation
 
-    async def take(self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID) -> Held | None:
-        """Delete and return a turn's reservation; a second taker (already settled) gets None."""
-        statement = (
+    async def settle_turn(
+        self,
+        workspace_id: AccessibleWorkspaceID,
+        message_id: uuid.UUID,
+        *,
+        prompt: int,
+        completion: int,
+    ) -> Charged | None:
+        """Take back the turn ``message_id``'s reservation, release it from its day's row and
+        charge the turn there; one statement. ``prompt`` 0 (the provider reported nothing)
+        charges the prompt estimate held with the reservation. None, and nothing charged, when
+        the reservation is already gone: whoever ends a turn first settles it, once.
+
+        The hold is deleted in a data-modifying CTE and the day's row upserted from what it
+        returned, so the ledger row is locked only by this, the ending's last statement.
+        """
+        taken = (
             delete(UsageReservation)
             .where(
                 UsageReservation.workspace_id == workspace_id,
@@ -142,10 +127,48 @@ class UsageReservationRepository(Repository[UsageReservation]):
                 UsageReservation.reserved_tokens,
                 UsageReservation.prompt_estimate,
             )
+            .cte("taken")
         )
-        row = (await self.session.execute(statement)).first()
-        if row is None:
-            return None
-        return Held(
-            day=row.day, reserved_tokens=row.reserved_tokens, prompt_estimate=row.prompt_estimate
+        charged_prompt = literal(prompt, BigInteger()) if prompt > 0 else taken.c.prompt_estimate
+        charge = select(
+            taken.c.day,
+            taken.c.reserved_tokens.label("released"),
+            charged_prompt.label("prompt"),
+            literal(completion, BigInteger()).label("completion"),
+        ).cte("charge")
+        statement = insert(WorkspaceUsage).from_select(
+            ["workspace_id", "day", "prompt_tokens", "completion_tokens", "reserved_tokens"],
+            select(
+                literal(workspace_id, Uuid()),
+                charge.c.day,
+                charge.c.prompt,
+                charge.c.completion,
+                literal(0, BigInteger()),
+            ),
         )
+        settled = (
+            statement.on_conflict_do_update(
+                index_elements=[WorkspaceUsage.workspace_id, WorkspaceUsage.day],
+                set_={
+                    "prompt_tokens": WorkspaceUsage.prompt_tokens
+                    + statement.excluded.prompt_tokens,
+                    "completion_tokens": WorkspaceUsage.completion_tokens
+                    + statement.excluded.completion_tokens,
+                    # Never below zero, even for a ledger edited by hand.
+                    "reserved_tokens": func.greatest(
+                        WorkspaceUsage.reserved_tokens
+                        - select(charge.c.released).scalar_subquery(),
+                        0,
+                    ),
+                    "updated_at": func.now(),
+                },
+            )
+            .returning(
+                select(charge.c.prompt).scalar_subquery(),
+                select(charge.c.completion).scalar_subquery(),
+            )
+            .add_cte(taken)
+            .add_cte(charge)
+        )
+        row = (await self.session.execute(settled)).first()
+        return None if row is None else Charged(prompt=int(row[0]), completion=int(row[1]))

@@ -135,14 +135,14 @@ async def settle(
     generated. Taking the reservation is what makes the charge happen once: a turn already
     settled (or one admitted before reservations existed) charges nothing here.
     """
-    held = await UsageReservationRepository(session).take(workspace_id, message_id)
-    if held is None:
-        return
-    prompt = prompt if prompt > 0 else held.prompt_estimate
-    completion = completion if completion > 0 else _tokens(streamed_text)
-    await UsageRepository(session).settle(
-        workspace_id, held.day, released=held.reserved_tokens, prompt=prompt, completion=completion
+    charged = await UsageReservationRepository(session).settle_turn(
+        workspace_id,
+        message_id,
+        prompt=max(prompt, 0),
+        completion=completion if completion > 0 else _tokens(streamed_text),
     )
+    if charged is None:
+        return
     bucket = workspace_bucket(workspace_id)
-    MODEL_TOKENS.labels(kind="prompt", workspace_bucket=bucket).inc(prompt)
-    MODEL_TOKENS.labels(kind="completion", workspace_bucket=bucket).inc(completion)
+    MODEL_TOKENS.labels(kind="prompt", workspace_bucket=bucket).inc(charged.prompt)
+    MODEL_TOKENS.labels(kind="completion", workspace_bucket=bucket).inc(charged.completion)

@@ -43,19 +43,22 @@ async def remove_members(c: Ctx) -> None:
     await repo.remove(c.ws, c.b.owner.user_id)
 
 
-@covers(UsageRepository.reserve, UsageRepository.settle)
+@covers(UsageRepository.reserve, UsageReservationRepository.settle_turn)
 async def usage_ledger(c: Ctx) -> None:
-    repo, day = UsageRepository(c.session), c.a.usage_day
-    assert await repo.reserve(c.ws, uuid.uuid4(), day, tokens=5, budget=10**6, prompt_estimate=1)
-    await repo.settle(c.ws, day, released=5, prompt=1, completion=1)
+    repo, day, turn = UsageRepository(c.session), c.a.usage_day, uuid.uuid4()
+    holds = UsageReservationRepository(c.session)
+    assert await repo.reserve(c.ws, turn, day, tokens=5, budget=10**6, prompt_estimate=1)
+    assert await holds.settle_turn(c.ws, turn, prompt=1, completion=1) is not None
     assert await repo.spent(c.ws, day) == c.a.tokens_spent + 2
 
 
-@covers(UsageReservationRepository.take)
+@covers(UsageReservationRepository.settle_turn)
 async def usage_reservations(c: Ctx) -> None:
-    repo = UsageReservationRepository(c.session)
-    assert await repo.take(c.ws, c.b.reservation_message_id) is None
-    assert await repo.take(c.ws, c.a.reservation_message_id) is not None
+    """B's hold is not A's to settle: nothing is taken, nothing charged on A's ledger."""
+    holds = UsageReservationRepository(c.session)
+    assert await holds.settle_turn(c.ws, c.b.reservation_message_id, prompt=1, completion=1) is None
+    assert await UsageRepository(c.session).spent(c.ws, c.a.usage_day) == c.a.tokens_spent
+    assert await holds.settle_turn(c.ws, c.a.reservation_message_id, prompt=0, completion=1)
 
 
 @covers(MessageFileRepository.attach)

@@ -31,8 +31,8 @@ pytestmark = pytest.mark.checklist(
 COOKIE = "__Host-lp_session"
 ORIGIN = "http://127.0.0.1"
 BEGIN = "-- begin"  # a transaction's start, recorded among the statements (not counted as one)
-# Were 23 in 3 (docs/performance.md, Round 3); 16 + the second-factor policy read (below).
-TURN_STATEMENTS, TURN_TRANSACTIONS = 17, 2
+# Were 23 in 3 (docs/performance.md, Round 3); 15 + the second-factor policy read (below).
+TURN_STATEMENTS, TURN_TRANSACTIONS = 16, 2
 # A member without a second factor costs one more read per request: which of their workspaces
 # require one (app/auth/mfa/repository.py withhold_factor_required). Next: fold it into the
 # memberships statement (bind_memberships) and take these back down by one.
