@@ -102,6 +102,9 @@ def sign_in_with_code(page: Page, actor: Actor, proof: dict[str, str]) -> None:
         page.fill("#signin-code", proof["code"])
     page.click("#second-factor-form button[type=submit]")
     page.wait_for_selector("#signout")
+    # The landing page (the workspace list) renders after the nav: wait for it, or a screen
+    # opened next could be painted over by the list arriving later.
+    page.wait_for_selector("#workspace-form")
 
 
 def owner_in_console(tab: Watched, db: Database, tab_name: str) -> tuple[Page, Actor, str]:

@@ -117,6 +117,7 @@ def test_enrol_in_the_console_codes_once_step_up_regenerate_and_remove(
     user_id = str(db.scalar("SELECT id::text FROM user_account WHERE email = %s", email))
     page = tab.page("/#/signin")
     sign_in(page, email, password)
+    page.wait_for_selector("#workspace-form")  # the landing page, before going elsewhere
     page.click("#security-nav")
     page.click("#enrol-totp")
     secret = (page.text_content("#totp-secret") or "").strip()
@@ -205,6 +206,7 @@ def test_the_owner_requires_a_factor_and_a_member_is_sent_to_enrol(
 
     # The member, without a factor: the workspace sends them to enrolment, saying why.
     sign_in(page, member.email, member.password)
+    page.wait_for_selector("#workspace-form")
     page.goto(f"/#/w/{workspace}")
     page.wait_for_selector("#enrol-notice")
     assert "requires" in (page.text_content("#enrol-notice") or "")
@@ -227,6 +229,7 @@ def test_staff_without_a_factor_are_sent_to_enrol_then_reach_the_staff_pages(
     email, password = fresh_staff
     page = tab.page("/#/signin")
     sign_in(page, email, password)  # no factor yet: one step
+    page.wait_for_selector("#workspace-form")  # the landing page, before going elsewhere
     page.click("text=Users")
     page.wait_for_selector("#enrol-notice")
     assert "second factor" in (page.text_content("#enrol-notice") or "")

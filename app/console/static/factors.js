@@ -57,7 +57,7 @@ export function signInCode(after, restart) {
       throw error;
     }
     await after();
-  }), h('p', {}, h('a', { href: '/#/signin', id: 'signin-restart' }, 'Start again')));
+  }), h('p', {}, h('button', { type: 'button', class: 'link', id: 'signin-restart', on: { click: () => restart() } }, 'Start again')));
   fields.focus();
 }
 
