@@ -39,7 +39,7 @@ from tests.edge.production import production_env
 from tests.email.keys import dkim_record, private_key
 from tests.factories.mfa import next_code
 from tests.scanner import Clamd
-from tests.support import ROOT, Database, free_port, run_cli
+from tests.support import ROOT, Database, free_port, run_cli, session_cookie
 
 HOST = "app.launchproof.test"
 DOMAIN = "launchproof.test"
@@ -271,26 +271,28 @@ def enrol_totp(stack: Stack, email: str, password: str) -> str:
     """Sign ``email`` in and enrol an authenticator app through the public API, as the staff
     member would in the console; returns the base32 secret (the session is signed out)."""
     probe = stack.probe()
-    origin = {"Origin": stack.base_url}
+    headers = {"Origin": stack.base_url}
     try:
         signed_in = probe.request(
             "POST",
             stack.base_url + "/v1/auth/login",
             json={"email": email, "password": password},
-            headers=origin,
+            headers=headers,
         )
         assert signed_in.status_code == 200, signed_in.text
-        started = probe.request("POST", stack.base_url + "/v1/auth/mfa/totp", headers=origin)
+        # The probe keeps no cookie for this host: the session is sent explicitly.
+        headers["Cookie"] = f"__Host-lp_session={session_cookie(signed_in)}"
+        started = probe.request("POST", stack.base_url + "/v1/auth/mfa/totp", headers=headers)
         assert started.status_code == 201, started.text
         secret = str(started.json()["secret"])
         confirmed = probe.request(
             "POST",
             stack.base_url + "/v1/auth/mfa/totp/confirm",
             json={"code": next_code(secret)},
-            headers=origin,
+            headers=headers,
         )
         assert confirmed.status_code == 200, confirmed.text
-        probe.request("POST", stack.base_url + "/v1/auth/logout", headers=origin)
+        probe.request("POST", stack.base_url + "/v1/auth/logout", headers=headers)
     finally:
         probe.close()
     return secret
