@@ -30,8 +30,8 @@ LIVE_MODULES = (
 def test_every_check_passes_against_the_stack(limits_stack: LimitsStack) -> None:  # noqa: F811
     run = run_checks(limits_stack.options(), LIVE_MODULES)
     report = {check_id: run.evidence(check_id) for check_id in run.verdicts}
-    # Staff need a second factor to reach admin routes (docs/mfa.md); the checker signs in with
-    # a password only, so the admin budget is honestly NOT CHECKED here.
+    # Staff need a second factor to reach admin routes (docs/mfa.md); this stack's staff has
+    # none enrolled, so the admin budget is honestly NOT CHECKED here (the test below enrols one).
     assert run.status("rate_limit.admin") == "NOT CHECKED"
     assert "second_factor_enrolment_required" in report["rate_limit.admin"]
     failing = {
