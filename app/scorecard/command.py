@@ -1,13 +1,16 @@
 """``launchproof check URL [options]``: parse the operator's options and print the report.
 
 Passwords of the throwaway accounts are never arguments (process lists, shell history, CI logs):
-``--account EMAIL:ENVVAR`` names the environment variable that holds it. Usage errors exit 2,
-like argparse's own.
+``--account EMAIL:ENVVAR[:TOTPVAR]`` names the environment variables that hold it and, for an
+account with an authenticator app, its TOTP secret (base32). Usage errors exit 2, like
+argparse's own.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import os
 import sys
 from pathlib import Path
@@ -38,8 +41,9 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--account",
         action="append",
         default=[],
-        metavar="EMAIL:ENVVAR",
-        help="a throwaway account; its password is read from ENVVAR (repeat for A and B)",
+        metavar="EMAIL:ENVVAR[:TOTPVAR]",
+        help="a throwaway account; its password is read from ENVVAR, its TOTP secret (base32) "
+        "from TOTPVAR when it has a second factor (repeat for A and B)",
     )
     check.add_argument("--domain", help="the sending domain (SPF, DKIM, DMARC)")
     check.add_argument("--dkim-selector", help="the DKIM selector of --domain")
@@ -68,8 +72,9 @@ def add_check_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     check.add_argument("--p95-samples", type=int, default=60)
     check.add_argument(
         "--staff-account",
-        metavar="EMAIL:ENVVAR",
-        help="a throwaway staff account for the admin rate limit (password read from ENVVAR)",
+        metavar="EMAIL:ENVVAR[:TOTPVAR]",
+        help="a throwaway staff account for the admin rate limit (password read from ENVVAR, "
+        "its TOTP secret from TOTPVAR: staff need a second factor)",
     )
     check.add_argument("--webhook-source", help="an inbound webhook source configured there")
     check.add_argument(
@@ -102,14 +107,27 @@ def _base_url(url: str, option: str) -> str:
 def _accounts(values: list[str]) -> tuple[Account, ...]:
     accounts = []
     for value in values:
-        email, found, variable = value.rpartition(":")
-        if not found or "@" not in email or not variable:
-            raise UsageError(f"--account takes EMAIL:ENVVAR, got {value!r}")
-        password = os.environ.get(variable)
+        email, *variables = value.split(":")
+        if "@" not in email or len(variables) not in (1, 2) or not all(variables):
+            raise UsageError(f"--account takes EMAIL:ENVVAR[:TOTPVAR], got {value!r}")
+        password = os.environ.get(variables[0])
         if not password:
-            raise UsageError(f"--account {email}: environment variable {variable} is not set")
-        accounts.append(Account(email, password))
+            raise UsageError(f"--account {email}: environment variable {variables[0]} is not set")
+        secret = _totp_secret(email, variables[1]) if len(variables) == 2 else None
+        accounts.append(Account(email, password, secret))
     return tuple(accounts)
+
+
+def _totp_secret(email: str, variable: str) -> str:
+    """The base32 TOTP secret in ``variable``, checked without ever echoing it."""
+    secret = "".join(os.environ.get(variable, "").split()).upper()
+    if not secret:
+        raise UsageError(f"--account {email}: environment variable {variable} is not set")
+    try:
+        base64.b32decode(secret + "=" * (-len(secret) % 8))
+    except (binascii.Error, ValueError):
+        raise UsageError(f"--account {email}: {variable} is not a base32 TOTP secret") from None
+    return secret
 
 
 def _budgets(values: list[str]) -> dict[str, str]:

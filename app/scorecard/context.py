@@ -13,10 +13,12 @@ from app.scorecard.probe import Probe
 
 @dataclass(frozen=True)
 class Account:
-    """A throwaway account the operator created for the check. The password is never printed."""
+    """A throwaway account the operator created for the check. The password and the TOTP secret
+    (base32, for an account with an authenticator app enrolled) are never printed."""
 
     email: str
     password: str = field(repr=False)
+    totp_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

@@ -239,14 +239,16 @@ def admin(ctx: Context) -> Verdict:
         return Verdict.not_checked(f"--staff-account: {session}")
     path = f"/v1/admin/users/{uuid.uuid4()}/suspend"
     # The admin budget counts staff who got through the staff gate. A staff account that is
-    # refused there (no second factor enrolled, no fresh factor: 401/403) never reaches it, and
-    # its refusals prove nothing about the limit: not checked, and the evidence says why.
-    first = session.request("POST", path)
+    # refused there (no second factor enrolled, no fresh factor and no TOTP secret to step up
+    # with: 401/403) never reaches it, and its refusals prove nothing about the limit: not
+    # checked, and the evidence says why.
+    first = session.request_stepped_up("POST", path)
     if first.status_code in (401, 403):
         code = code_of(first) or str(first.status_code)
         return Verdict.not_checked(
             f"--staff-account cannot reach the admin routes ({first.status_code} {code}): "
-            "give a staff account that can (a second factor signed in with, where required)",
+            "give a staff account that can (with a second factor enrolled and its TOTP "
+            "secret: --staff-account EMAIL:ENVVAR:TOTPVAR)",
             Evidence(f"POST {path} (staff account)", first.status_code, code),
         )
 

@@ -1,12 +1,14 @@
 """Signed-in sessions for the operator's throwaway accounts, made once per run and shared.
 
 ``signed_in(ctx, index)`` signs account ``index`` of ``--account`` in through the public login
-route (POST with e-mail and password, the ``Origin`` the CSRF check wants), keeps the session
-cookie it sets and signs it out again among the run's cleanups. ``Session.request`` sends a
-request as that person through ``ctx.probe``, so it counts against the budget.
+route (POST with e-mail and password, the ``Origin`` the CSRF check wants; an account with a
+second factor answers 202 and the checker sends the next TOTP code, ``second_factor.py``),
+keeps the session cookie it sets and signs it out again among the run's cleanups.
+``Session.request`` sends a request as that person through ``ctx.probe``, so it counts against
+the budget.
 
-Nothing here ever puts the cookie or the password into evidence: ``Session`` hides both from
-``repr`` and evidence names the credential as ``<session cookie>``.
+Nothing here ever puts the cookie, the password, the TOTP secret or a code into evidence:
+``Session`` hides them from ``repr`` and evidence names the credential as ``<session cookie>``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.scorecard.context import Context
-from app.scorecard.problems import json_object
+from app.scorecard.context import Account, Context
+from app.scorecard.problems import code_of, json_object
+from app.scorecard.second_factor import next_code
 
 LOGIN_PATH = "/v1/auth/login"
+SECOND_FACTOR_PATH = "/v1/auth/login/second-factor"
+STEP_UP_PATH = "/v1/auth/step-up"
+CHALLENGE_COOKIE = "__Host-lp_login"
 LOGOUT_PATH = "/v1/auth/logout"
 WORKSPACES_PATH = "/v1/workspaces"
 COOKIE_PREFIX = "__Host-"
@@ -82,6 +88,7 @@ class Session:
     set_cookies: list[SetCookie] = field(default_factory=list, repr=False)
     login_body: str = field(default="", repr=False)
     signed_out: bool = False
+    totp_secret: str | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -99,6 +106,17 @@ class Session:
         """
         headers = self.headers(kwargs.pop("headers", None))
         return self.ctx.probe.request(method, self.ctx.url(path), headers=headers, **kwargs)
+
+    def request_stepped_up(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """``request``; answered ``401 step_up_required`` (a factor older than the server's
+        step-up window), steps up with the next TOTP code and sends it once more."""
+        response = self.request(method, path, **kwargs)
+        if response.status_code != 401 or code_of(response) != "step_up_required":
+            return response
+        code = next_code(self.ctx, self.email, self.totp_secret) if self.totp_secret else None
+        if code is None or self.request("POST", STEP_UP_PATH, json={"code": code}).is_error:
+            return response
+        return self.request(method, path, **kwargs)
 
     def describe(self, method: str, path: str, note: str = "") -> str:
         """An evidence line for a request of this session, with the credential named, not shown."""
@@ -165,6 +183,11 @@ def _sign_in(ctx: Context, index: int) -> Session | str:
     # The probe's client would replay the cookie on later requests (a "no credential" probe
     # would then carry one): this module hands the cookie out explicitly, nothing else keeps it.
     ctx.probe.client.cookies.clear()
+    if response.status_code == 202:
+        answered = _second_factor(ctx, account, origin, response)
+        if isinstance(answered, str):
+            return f"signing in account {index + 1}: {answered}"
+        response = answered
     if response.status_code != 200:
         return f"signing in account {index + 1} answered {response.status_code}"
     cookies = [
@@ -187,7 +210,42 @@ def _sign_in(ctx: Context, index: int) -> Session | str:
         origin=origin,
         set_cookies=cookies,
         login_body=response.text,
+        totp_secret=account.totp_secret,
     )
+
+
+def _second_factor(
+    ctx: Context, account: Account, origin: str, first: httpx.Response
+) -> httpx.Response | str:
+    """Step 2 of a two-step login (202 ``second_factor_required``): the next TOTP code with the
+    challenge cookie step 1 set, from the same client (the challenge is bound to its
+    User-Agent). The answer, or why there is none."""
+    if account.totp_secret is None:
+        return (
+            "it has a second factor (202 second_factor_required): give its TOTP secret, "
+            "--account EMAIL:ENVVAR:TOTPVAR"
+        )
+    challenge = next(
+        (
+            cookie.value
+            for header in first.headers.get_list("set-cookie")
+            if (cookie := SetCookie.parse(header)) is not None and cookie.name == CHALLENGE_COOKIE
+        ),
+        "",
+    )
+    if not challenge:
+        return f"202 without the {CHALLENGE_COOKIE} challenge cookie"
+    code = next_code(ctx, account.email, account.totp_secret)
+    if code is None:
+        return "no time left in the run to wait for an unused TOTP step"
+    response = ctx.probe.request(
+        "POST",
+        ctx.url(SECOND_FACTOR_PATH),
+        json={"code": code},
+        headers={"Origin": origin, "Cookie": f"{CHALLENGE_COOKIE}={challenge}"},
+    )
+    ctx.probe.client.cookies.clear()
+    return response
 
 
 def fresh_session(ctx: Context, index: int) -> Session | str:
@@ -218,7 +276,8 @@ def why_not_signed_in(ctx: Context, index: int) -> str:
     """The reason ``signed_in`` gave None, for a NOT CHECKED verdict."""
     if index >= len(ctx.options.accounts):
         needed = index + 1
-        return f"needs {needed} test account{'s' if needed > 1 else ''} (--account EMAIL:PASSWORD)"
+        plural = "s" if needed > 1 else ""
+        return f"needs {needed} test account{plural} (--account EMAIL:ENVVAR[:TOTPVAR])"
     value = ctx.state.get(f"session.{index}")
     return value if isinstance(value, str) else "not signed in"
 

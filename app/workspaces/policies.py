@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from app.auth.mfa.errors import SecondFactorEnrolmentRequired
+from app.auth.mfa.errors import SecondFactorEnrolmentRequired, StepUpRequired
 from app.auth.principal import Principal
 from app.core.errors import Forbidden
 from app.workspaces.permissions import ROLE_RANK, Role, WorkspacePermission
@@ -28,13 +28,17 @@ def can_grant_role(principal: Principal, workspace_id: uuid.UUID, new_role: Role
 
 
 def check_second_factor_policy_change(
-    principal: Principal, workspace_id: uuid.UUID, required: bool
+    principal: Principal, workspace_id: uuid.UUID, required: bool, *, factor_fresh: bool
 ) -> None:
-    """Only owners set ``require_second_factor``, and only owners who have a factor turn it on
-    (an owner without one would lock themselves out of their own workspace)."""
+    """Only owners set ``require_second_factor``, only owners who have a factor turn it on
+    (an owner without one would lock themselves out of their own workspace), and an owner with
+    a factor must have presented it within the step-up window (``factor_fresh``), as for every
+    other dangerous action (docs/mfa.md)."""
     if principal.role_in(workspace_id) is not Role.OWNER:
         raise Forbidden("Only owners set the second-factor policy.", code="owner_only")
     if required and not principal.has_second_factor:
         raise SecondFactorEnrolmentRequired(
             "Enrol a second factor yourself first: POST /v1/auth/mfa/totp."
         )
+    if principal.has_second_factor and not factor_fresh:
+        raise StepUpRequired()

@@ -7,7 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import AnyPrincipal, SessionPrincipal, require_fresh_factor
+from app.auth.dependencies import (
+    AnyPrincipal,
+    SessionPrincipal,
+    SettingsDep,
+    require_fresh_factor,
+)
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
@@ -70,15 +75,21 @@ async def get_workspace(
     responses=responses(401, 403, 404, 422),
 )
 async def update_workspace(
-    workspace_id: uuid.UUID, body: WorkspaceUpdate, principal: SessionPrincipal, session: SessionDep
+    workspace_id: uuid.UUID,
+    body: WorkspaceUpdate,
+    principal: SessionPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> WorkspaceRead:
-    """Owners and admins rename the workspace; owners alone set ``require_second_factor``."""
+    """Owners and admins rename the workspace; owners alone set ``require_second_factor``, with
+    a second factor presented within the step-up window (else 401 ``step_up_required``)."""
     return await workspace_service.update_workspace(
         session,
         principal,
         workspace_id,
         name=body.name,
         require_second_factor=body.require_second_factor,
+        step_up_max_age_seconds=settings.step_up_max_age_seconds,
     )
 
 

@@ -7,6 +7,7 @@ as a random id); one it can read but may not change is *forbidden* (403).
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -140,6 +141,7 @@ async def update_workspace(
     *,
     name: str | None,
     require_second_factor: bool | None = None,
+    step_up_max_age_seconds: int,
 ) -> WorkspaceRead:
     workspace, _ = await load_workspace(
         session, principal, workspace_id, WorkspacePermission.WORKSPACE_UPDATE
@@ -148,7 +150,12 @@ async def update_workspace(
         workspace.name = name
     details = None
     if require_second_factor is not None:
-        check_second_factor_policy_change(principal, workspace_id, require_second_factor)
+        check_second_factor_policy_change(
+            principal,
+            workspace_id,
+            require_second_factor,
+            factor_fresh=principal.factor_fresh(datetime.now(UTC), step_up_max_age_seconds),
+        )
         workspace.require_second_factor = require_second_factor
         details = {"require_second_factor": require_second_factor}
     await session.flush()

@@ -96,6 +96,36 @@ def test_each_step_up_action_needs_a_fresh_factor(
     assert allowed.status_code in (200, 201, 204), allowed.text
 
 
+@pytest.mark.checklist("C1", red="drop the factor_fresh check in check_second_factor_policy_change")
+@pytest.mark.parametrize("required", [True, False])
+def test_the_workspace_factor_policy_needs_a_fresh_factor(
+    db: Database, enrolled_owner: tuple[Actor, dict[str, str]], required: bool
+) -> None:
+    """Turning the members' factor requirement on (or off) is a dangerous action: an owner whose
+    factor is stale is refused and nothing changes; a rename alone is not stepped up."""
+    owner, ids = enrolled_owner
+    path = f"/v1/workspaces/{ids['ws']}"
+    if not required:
+        assert owner.patch(path, json={"require_second_factor": True}).status_code == 200
+    _age_factor(db, owner)
+    before = db.snapshot("workspace", *WATCHED)
+    refused = owner.patch(path, json={"name": "renamed", "require_second_factor": required})
+    assert refused.status_code == 401, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["code"] == "step_up_required"
+    assert db.snapshot("workspace", *WATCHED) == before
+    renamed = owner.patch(path, json={"name": "renamed"})
+    assert renamed.status_code == 200, renamed.text
+    step_up(owner)
+    allowed = owner.patch(path, json={"require_second_factor": required})
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json()["require_second_factor"] is required
+    assert (
+        db.scalar("SELECT require_second_factor FROM workspace WHERE id = %s", ids["ws"])
+        is required
+    )
+
+
 @pytest.mark.checklist("C1", red="skip the fresh check for staff in get_staff_principal")
 def test_admin_routes_need_the_staff_members_fresh_factor(
     server: Server, db: Database, alice: Actor

@@ -89,6 +89,24 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.wait_for_selector("#signout")
 
 
+def sign_in_with_code(page: Page, actor: Actor, proof: dict[str, str]) -> None:
+    """Password, then the console's own second-factor prompt (an app code or a recovery code)."""
+    page.fill("#signin-form input[type=email]", actor.email)
+    page.fill("#signin-form input[type=password]", actor.password)
+    page.click("#signin-form button[type=submit]")
+    page.wait_for_selector("#second-factor-form")
+    if "recovery_code" in proof:
+        page.click("#signin-use-recovery")
+        page.fill("#signin-recovery", proof["recovery_code"])
+    else:
+        page.fill("#signin-code", proof["code"])
+    page.click("#second-factor-form button[type=submit]")
+    page.wait_for_selector("#signout")
+    # The landing page (the workspace list) renders after the nav: wait for it, or a screen
+    # opened next could be painted over by the list arriving later.
+    page.wait_for_selector("#workspace-form")
+
+
 def owner_in_console(tab: Watched, db: Database, tab_name: str) -> tuple[Page, Actor, str]:
     """A fresh user owning a fresh workspace, signed in to the console on ``tab_name``."""
     email, password = signup(tab.server, db)

@@ -4,8 +4,10 @@ What a real deployment has, in miniature: the API served over TLS by ``app serve
 --ssl-certfile`` (a throwaway trustme CA, a certificate for ``app.launchproof.test``), the same
 app on a plain-http listener (the redirect check), a local DNS server publishing the sending
 domain's SPF/DKIM/DMARC, clamd and the scan worker, two verified throwaway accounts and a staff
-account, an inbound webhook source, tight rate limits with windows of seconds (given to the
-server and to the check as ``--budget``) and the server's log file. The check reaches it through
+account (TOTP enrolled through the API, as staff must: the check gets its secret through
+``--staff-account EMAIL:ENVVAR:TOTPVAR``), an inbound webhook source, tight rate limits with
+windows of seconds (given to the server and to the check as ``--budget``) and the server's log
+file. The check reaches it through
 ``--resolve app.launchproof.test=127.0.0.1`` and ``--ca-file``, as an operator reaches a staging
 host before its DNS exists.
 
@@ -35,8 +37,9 @@ from app.scorecard.probe import Budget, Probe
 from tests.dns_server import LocalDNSServer
 from tests.edge.production import production_env
 from tests.email.keys import dkim_record, private_key
+from tests.factories.mfa import next_code
 from tests.scanner import Clamd
-from tests.support import ROOT, Database, free_port, run_cli
+from tests.support import ROOT, Database, free_port, run_cli, session_cookie
 
 HOST = "app.launchproof.test"
 DOMAIN = "launchproof.test"
@@ -63,6 +66,8 @@ WEBHOOK_SOURCE = "lpcheck"  # an inbound source the stack verifies (unsigned cal
 PASSWORD_VARIABLES = ("LP_CHECK_PASSWORD_A", "LP_CHECK_PASSWORD_B")
 # pragma: allowlist nextline secret
 STAFF_PASSWORD_VARIABLE = "LP_CHECK_PASSWORD_STAFF"
+# pragma: allowlist nextline secret
+STAFF_TOTP_VARIABLE = "LP_CHECK_TOTP_STAFF"
 
 
 def dns_zone() -> dict[str, dict[str, list[str]]]:
@@ -88,6 +93,8 @@ class Stack:
     # Platform staff (email, password), for the admin budget; None: the admin row is checked
     # from a non-staff account only (the vulnerable imitation has no staff at all).
     staff: tuple[str, str] | None = None
+    # The staff account's TOTP secret (base32), enrolled when the stack starts.
+    staff_totp: str | None = field(default=None, repr=False)
 
     def check_argv(self, *extra: str) -> list[str]:
         """``launchproof check`` arguments that score this stack (every option given)."""
@@ -112,7 +119,10 @@ class Stack:
         for (email, _), variable in zip(self.accounts, PASSWORD_VARIABLES, strict=True):
             argv += ["--account", f"{email}:{variable}"]
         if self.staff is not None:
-            argv += ["--staff-account", f"{self.staff[0]}:{STAFF_PASSWORD_VARIABLE}"]
+            staff = f"{self.staff[0]}:{STAFF_PASSWORD_VARIABLE}"
+            if self.staff_totp is not None:
+                staff += f":{STAFF_TOTP_VARIABLE}"
+            argv += ["--staff-account", staff]
         argv += ["--webhook-source", WEBHOOK_SOURCE]
         for name, limit in RATE_LIMITS.items():
             argv += ["--budget", f"{name.removeprefix('RATE_LIMIT_').lower()}={limit}"]
@@ -125,6 +135,8 @@ class Stack:
             env[variable] = password
         if self.staff is not None:
             env[STAFF_PASSWORD_VARIABLE] = self.staff[1]
+        if self.staff_totp is not None:
+            env[STAFF_TOTP_VARIABLE] = self.staff_totp
         return env
 
     def probe(self, max_requests: int = 1000, max_seconds: float = 60) -> Probe:
@@ -251,7 +263,39 @@ def start_stack(db: Database, clamd: Clamd, workdir: Path, exits: ExitStack) -> 
     stack.processes.append(worker)
     exits.callback(_stop, worker)
     _wait_ready(stack, workdir / "worker.log")
+    stack.staff_totp = enrol_totp(stack, *staff)
     return stack
+
+
+def enrol_totp(stack: Stack, email: str, password: str) -> str:
+    """Sign ``email`` in and enrol an authenticator app through the public API, as the staff
+    member would in the console; returns the base32 secret (the session is signed out)."""
+    probe = stack.probe()
+    headers = {"Origin": stack.base_url}
+    try:
+        signed_in = probe.request(
+            "POST",
+            stack.base_url + "/v1/auth/login",
+            json={"email": email, "password": password},
+            headers=headers,
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        # The probe keeps no cookie for this host: the session is sent explicitly.
+        headers["Cookie"] = f"__Host-lp_session={session_cookie(signed_in)}"
+        started = probe.request("POST", stack.base_url + "/v1/auth/mfa/totp", headers=headers)
+        assert started.status_code == 201, started.text
+        secret = str(started.json()["secret"])
+        confirmed = probe.request(
+            "POST",
+            stack.base_url + "/v1/auth/mfa/totp/confirm",
+            json={"code": next_code(secret)},
+            headers=headers,
+        )
+        assert confirmed.status_code == 200, confirmed.text
+        probe.request("POST", stack.base_url + "/v1/auth/logout", headers=headers)
+    finally:
+        probe.close()
+    return secret
 
 
 def _create_user(env: dict[str, str], label: str, *flags: str) -> tuple[str, str]:

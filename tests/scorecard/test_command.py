@@ -15,6 +15,7 @@ import pytest
 import trustme
 
 from app.cli import build_parser
+from app.scorecard.command import options_from
 from tests.scorecard.wrong_server import HOST, Answer, Tls, WrongServer
 from tests.support import ROOT
 
@@ -103,3 +104,48 @@ def test_serve_refuses_a_certificate_without_its_key(capsys: pytest.CaptureFixtu
     parsed = build_parser().parse_args(["serve", "--ssl-certfile", "cert.pem"])
     assert parsed.func(parsed) == 2
     assert "--ssl-keyfile" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("account", "expected"),
+    [
+        ("a@example.test:LP_CHECK_PW:LP_CHECK_UNSET_VARIABLE", "is not set"),
+        ("a@example.test:LP_CHECK_PW:LP_CHECK_NOT_BASE32", "is not a base32 TOTP secret"),
+        ("a@example.test:LP_CHECK_PW:LP_CHECK_TOTP:extra", "EMAIL:ENVVAR[:TOTPVAR]"),
+        ("a@example.test:LP_CHECK_PW:", "EMAIL:ENVVAR[:TOTPVAR]"),
+    ],
+)
+def test_a_bad_totp_variable_is_a_usage_error_that_never_echoes_it(
+    account: str,
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # pragma: allowlist nextline secret
+    monkeypatch.setenv("LP_CHECK_PW", "a-throwaway-password")
+    monkeypatch.setenv("LP_CHECK_NOT_BASE32", "not base32 at all: 0189!")
+    monkeypatch.setenv("LP_CHECK_TOTP", "JBSWY3DPEHPK3PXP")
+    monkeypatch.delenv("LP_CHECK_UNSET_VARIABLE", raising=False)
+    parsed = build_parser().parse_args(["check", "https://example.test", "--account", account])
+    code = parsed.func(parsed)
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert expected in captured.err
+    assert "0189!" not in captured.err
+    assert "a-throwaway-password" not in captured.err
+    assert captured.out == ""
+
+
+def test_an_account_takes_an_optional_totp_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    # pragma: allowlist nextline secret
+    monkeypatch.setenv("LP_CHECK_PW", "a-throwaway-password")
+    monkeypatch.setenv("LP_CHECK_TOTP", "jbsw y3dp ehpk 3pxp")  # as apps show it: spaced, lower
+    parsed = build_parser().parse_args(
+        ["check", "https://example.test", "--account", "a@example.test:LP_CHECK_PW:LP_CHECK_TOTP"]
+    )
+    parsed.staff_account = "s@example.test:LP_CHECK_PW"
+    options = options_from(parsed)
+    assert options.accounts[0].totp_secret == "JBSWY3DPEHPK3PXP"
+    assert options.staff_account is not None
+    assert options.staff_account.totp_secret is None
+    assert "JBSWY3DPEHPK3PXP" not in repr(options)

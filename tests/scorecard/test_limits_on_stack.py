@@ -2,9 +2,9 @@
 against H3's production-mode stack (TLS, tight budgets, clamd; tests/scorecard/stack.py).
 
 None may FAIL. What the stack does not offer yet is NOT CHECKED with the reason the operator
-would read: no webhook source or staff account given, restores whose Retry-After (minute and
-hour windows) outlasts the 60 s run, a clean file still queued when no scan worker runs, and
-the source side without ``--repo`` (tests/scorecard/test_limits_repo.py covers it).
+would read: restores whose Retry-After (minute and hour windows) outlasts the 60 s run, a clean
+file still queued when no scan worker runs, and the source side without ``--repo``
+(tests/scorecard/test_limits_repo.py covers it).
 """
 
 from __future__ import annotations
@@ -41,12 +41,18 @@ def test_the_limits_checks_pass_on_the_stack(
     found = findings(report)
     not_passing = {c: (found[c]["status"], found[c]["evidence"]) for c in MUST_PASS}
     assert {c: s for c, (s, _) in not_passing.items() if s != "PASS"} == {}, not_passing
-    # Staff need a second factor to reach admin routes (docs/mfa.md) and the checker signs in
-    # with a password only: the stack's staff account shows the honest answer, NOT CHECKED.
+    # Staff need a second factor to reach admin routes (docs/mfa.md): the stack's staff account
+    # has TOTP enrolled and the checker, given its secret (--staff-account EMAIL:ENVVAR:TOTPVAR),
+    # answers the two-step login with a code and reaches the admin budget.
     admin = found["rate_limit.admin"]
-    assert admin["status"] == "NOT CHECKED", admin
-    assert "second_factor_enrolment_required" in admin["why"], admin
-    # Evidence shows what was sent, never the accounts' passwords or cookies.
+    assert admin["status"] == "PASS", admin
+    # Evidence shows what was sent, never the accounts' passwords, cookies or TOTP secret.
     assert "<session cookie>" in str(found["files.oversized_streaming"]["evidence"])
     printed = json.dumps(report)
     assert all(password not in printed for _, password in scorecard_stack.accounts)
+    assert scorecard_stack.staff is not None
+    assert scorecard_stack.staff_totp is not None
+    result, _ = scorecard_report
+    for secret in (scorecard_stack.staff[1], scorecard_stack.staff_totp):
+        assert secret not in printed
+        assert secret not in result.stdout + result.stderr

@@ -21,13 +21,31 @@ async function parse(response) {
   return body;
 }
 
-export async function call(method, path, body) {
+/**
+ * Set by main.js. `stepUp()` prompts for a factor and resolves true once the session is
+ * stepped up; `problem(error)` sees every other refusal first (the second-factor policies send
+ * the user to enrolment).
+ */
+export const hooks = { stepUp: null, problem: null };
+
+export async function call(method, path, body, retried = false) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  return parse(await fetch(path, init));
+  try {
+    return await parse(await fetch(path, init));
+  } catch (error) {
+    if (!(error instanceof Problem)) throw error;
+    // 401 step_up_required: the session's factor is too old for this action. Ask for a code,
+    // step up, and send the same call once more (once: a second refusal is shown as is).
+    if (error.code === 'step_up_required' && !retried && hooks.stepUp && await hooks.stepUp()) {
+      return call(method, path, body, true);
+    }
+    if (hooks.problem) hooks.problem(error);
+    throw error;
+  }
 }
 
 export const get = (path) => call('GET', path);

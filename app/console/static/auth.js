@@ -1,6 +1,7 @@
 // Accounts: sign in, sign up, e-mail verification, password reset, invitations, the profile.
 import * as api from './api.js';
 import { field, flash, form, h, replace, view } from './dom.js';
+import * as factors from './factors.js';
 import { go, refreshMe, session } from './main.js';
 
 function credentials() {
@@ -11,15 +12,17 @@ function credentials() {
   return { email, password };
 }
 
-function signInForm(after) {
+function signInForm(after, restart = signIn) {
   const { email, password } = credentials();
   return form({ id: 'signin-form', class: 'card' }, [
     h('h2', {}, 'Sign in'), email.el, password.el,
     h('button', { type: 'submit' }, 'Sign in'),
   ], async () => {
-    await api.post('/v1/auth/login', { email: email.input.value, password: password.input.value });
-    await refreshMe();
-    await after();
+    const answer = await api.post('/v1/auth/login', { email: email.input.value, password: password.input.value });
+    const done = async () => { await refreshMe(); await after(); };
+    // 202 for an account with a factor, whether or not the password was right: step 2 tells.
+    if (answer && answer.status === 'second_factor_required') return factors.signInCode(done, restart);
+    await done();
   });
 }
 
@@ -109,7 +112,7 @@ export function acceptInvitation(token) {
   };
   if (!session.me) {
     replace(view(), h('p', {}, 'Sign in with the invited address to accept the invitation.'),
-      signInForm(accept));
+      signInForm(accept, () => acceptInvitation(token)));
     return;
   }
   replace(view(), h('div', { class: 'card' }, h('h2', {}, 'Join a workspace'),
@@ -122,7 +125,8 @@ export function account() {
   const name = field('Display name', { type: 'text', maxlength: 100, value: me.display_name || '' });
   const current = field('Current password', { type: 'password', required: true, autocomplete: 'current-password' });
   const next = field('New password', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' });
-  replace(view(), h('h2', {}, 'Account'), h('p', {}, me.email),
+  replace(view(), h('h2', {}, 'Account'), h('p', {}, me.email, ' · ',
+    h('a', { href: '/#/security', id: 'security-link' }, 'Second factor and recovery codes')),
     form({ id: 'profile-form', class: 'card' }, [name.el, h('button', { type: 'submit' }, 'Save')], async () => {
       await api.patch('/v1/me', { display_name: name.input.value });
       await refreshMe();

@@ -2,10 +2,21 @@
 import * as api from './api.js';
 import { flash, h, replace, view } from './dom.js';
 import * as auth from './auth.js';
+import * as factors from './factors.js';
 import * as staff from './staff.js';
 import * as workspace from './workspace.js';
 
 export const session = { me: null };
+
+// Refusals that enrolling a factor cures send the user to the security page, saying why.
+const ENROL = {
+  second_factor_enrolment_required: 'A second factor is required here (staff, or to set this policy): set up an authenticator app first.',
+  workspace_requires_second_factor: 'This workspace requires its members to use a second factor: set up an authenticator app to open it.',
+};
+api.hooks.stepUp = factors.stepUp;
+api.hooks.problem = (error) => {
+  if (session.me && ENROL[error.code]) factors.sendToEnrolment(ENROL[error.code]);
+};
 
 export async function refreshMe() {
   try {
@@ -25,6 +36,7 @@ function renderNav() {
         h('a', { href: '/#/' }, 'Workspaces'),
         me.is_staff ? h('a', { href: '/#/admin/users' }, 'Users') : null,
         me.is_staff ? h('a', { href: '/#/admin/audit' }, 'Audit log') : null,
+        h('a', { href: '/#/security', id: 'security-nav' }, 'Security'),
         h('a', { href: '/#/account', id: 'whoami' }, me.display_name || me.email),
         h('button', { type: 'button', id: 'signout', on: { click: signOut } }, 'Sign out'),
       ]
@@ -68,6 +80,7 @@ async function route() {
   if (PUBLIC[first]) return PUBLIC[first]();
   if (!session.me) return auth.signIn();
   if (first === 'account') return auth.account();
+  if (first === 'security') return factors.security();
   if (first === 'admin' && rest[0] === 'users') return staff.users();
   if (first === 'admin' && rest[0] === 'audit') return staff.audit();
   if (first === 'w' && rest[0]) return workspace.open(rest[0], rest.slice(1));
@@ -87,7 +100,7 @@ async function show() {
   try {
     await route();
   } catch (error) {
-    if (error.status === 401) {
+    if (error.status === 401 && error.code !== 'step_up_required') {
       session.me = null;
       renderNav();
       return auth.signIn();

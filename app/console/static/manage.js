@@ -130,5 +130,22 @@ export async function members(ws, body) {
     form({ id: 'invite-form', class: 'card inline' }, [email.el, role.el, h('button', { type: 'submit' }, 'Invite')], async () => {
       await api.post(`/v1/workspaces/${enc(ws.id)}/invitations`, { email: email.input.value, role: role.input.value });
       flash(`Invitation sent to ${email.input.value}.`);
-    }));
+    }),
+    ws.role === 'owner' ? factorPolicy(ws) : null);
+}
+
+/** The owner's switch: members without a second factor lose the workspace until they enrol.
+ * The API asks for a fresh factor (the step-up prompt) and a factor of the owner's own. */
+function factorPolicy(ws) {
+  const box = h('input', { type: 'checkbox', id: 'require-second-factor', checked: ws.require_second_factor });
+  return form({ id: 'policy-form', class: 'card' }, [
+    h('h3', {}, 'Second-factor policy'),
+    h('label', { class: 'check' }, box, 'Members must use a second factor to open this workspace'),
+    h('p', { class: 'muted' }, 'Members without one are refused until they set up an authenticator app.'),
+    h('button', { type: 'submit' }, 'Save policy'),
+  ], async () => {
+    const updated = await api.patch(`/v1/workspaces/${enc(ws.id)}`, { require_second_factor: box.checked });
+    ws.require_second_factor = updated.require_second_factor;
+    flash(updated.require_second_factor ? 'Members now need a second factor.' : 'Members no longer need a second factor.');
+  });
 }

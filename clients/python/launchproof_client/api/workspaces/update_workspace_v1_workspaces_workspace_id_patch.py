@@ -108,7 +108,8 @@ def sync_detailed(
 ) -> Response[Problem | WorkspaceRead]:
     """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``, with
+    a second factor presented within the step-up window (else 401 ``step_up_required``).
 
     Args:
         workspace_id (UUID):
@@ -142,7 +143,8 @@ def sync(
 ) -> Problem | WorkspaceRead | None:
     """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``, with
+    a second factor presented within the step-up window (else 401 ``step_up_required``).
 
     Args:
         workspace_id (UUID):
@@ -171,7 +173,8 @@ async def asyncio_detailed(
 ) -> Response[Problem | WorkspaceRead]:
     """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``, with
+    a second factor presented within the step-up window (else 401 ``step_up_required``).
 
     Args:
         workspace_id (UUID):
@@ -203,7 +206,8 @@ async def asyncio(
 ) -> Problem | WorkspaceRead | None:
     """Rename a workspace or set its second-factor policy
 
-     Owners and admins rename the workspace; owners alone set ``require_second_factor``.
+     Owners and admins rename the workspace; owners alone set ``require_second_factor``, with
+    a second factor presented within the step-up window (else 401 ``step_up_required``).
 
     Args:
         workspace_id (UUID):
