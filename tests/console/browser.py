@@ -102,8 +102,8 @@ def sign_in_with_code(page: Page, actor: Actor, proof: dict[str, str]) -> None:
         page.fill("#signin-code", proof["code"])
     page.click("#second-factor-form button[type=submit]")
     page.wait_for_selector("#signout")
-    # The landing page (the workspace list) renders after the nav: wait for it, or a screen
-    # opened next could be painted over by the list arriving later.
+    # The landing page (the workspace list) renders after the nav: wait for it, so the next
+    # step starts from a settled page (a late list no longer paints over: test_navigation.py).
     page.wait_for_selector("#workspace-form")
 
 

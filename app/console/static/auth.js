@@ -1,6 +1,6 @@
 // Accounts: sign in, sign up, e-mail verification, password reset, invitations, the profile.
 import * as api from './api.js';
-import { field, flash, form, h, replace, view } from './dom.js';
+import { field, flash, form, h, navigation, replace, view } from './dom.js';
 import * as factors from './factors.js';
 import { go, refreshMe, session } from './main.js';
 
@@ -52,15 +52,16 @@ export function signUp() {
 }
 
 export async function verifyEmail(token) {
+  const shown = navigation();
   if (!token) return resendVerification();
-  replace(view(), h('p', { class: 'muted' }, 'Verifying…'));
+  replace(view(shown), h('p', { class: 'muted' }, 'Verifying…'));
   try {
     await api.post('/v1/auth/verify-email', { token });
   } catch (error) {
     flash(error.message, 'error');
     return resendVerification();
   }
-  replace(view(), h('div', { class: 'card', id: 'verified' }, h('h2', {}, 'Address verified'),
+  replace(view(shown), h('div', { class: 'card', id: 'verified' }, h('h2', {}, 'Address verified'),
     h('p', {}, h('a', { href: '/#/signin' }, 'Sign in'))));
 }
 

@@ -37,8 +37,25 @@ export function replace(el, ...children) {
   return append(el, children);
 }
 
-export function view() {
-  return document.getElementById('view');
+// Each navigation gets a number. A screen that awaits the API takes the number first
+// (`const shown = navigation()`) and renders into `view(shown)`: when the reviewer has moved on
+// meanwhile, its late render goes into a detached element instead of painting over the screen
+// they are on now.
+let navigations = 0;
+
+/** Called by the router on every navigation. */
+export function navigated() {
+  navigations += 1;
+}
+
+/** The current navigation's number. */
+export function navigation() {
+  return navigations;
+}
+
+/** The view to render into: the page's, unless `shown` is an earlier navigation's number. */
+export function view(shown = navigations) {
+  return shown === navigations ? document.getElementById('view') : document.createElement('main');
 }
 
 export function flash(message, kind = 'info') {

@@ -4,7 +4,7 @@
 // codes live only in this screen's DOM and closures: nothing is stored, and leaving the screen
 // (replace(view(), ...)) drops them.
 import * as api from './api.js';
-import { field, flash, form, h, replace, view } from './dom.js';
+import { field, flash, form, h, navigation, replace, view } from './dom.js';
 import { go } from './main.js';
 
 // Why the security page was opened on the user's behalf (a refusal), shown once on it.
@@ -129,11 +129,12 @@ function copyButton(label, text) {
 
 /** The security page: factor status, enrolment, recovery codes, removal. */
 export async function security() {
+  const shown = navigation();
   const status = await api.get('/v1/auth/mfa');
   const why = notice;
   notice = '';
   const body = h('section', { id: 'security' });
-  replace(view(), h('h2', {}, 'Security'),
+  replace(view(shown), h('h2', {}, 'Security'),
     why ? h('p', { class: 'card notice', id: 'enrol-notice' }, why) : null, body);
   if (!status.totp) return renderEnrol(body);
   replace(body,

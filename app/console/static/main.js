@@ -1,6 +1,6 @@
 // The console's entry point: who is signed in, which screen the URL names, the top bar.
 import * as api from './api.js';
-import { flash, h, replace, view } from './dom.js';
+import { flash, h, navigated, replace, view } from './dom.js';
 import * as auth from './auth.js';
 import * as factors from './factors.js';
 import * as staff from './staff.js';
@@ -97,6 +97,7 @@ export async function go(hash) {
 }
 
 async function show() {
+  navigated();
   try {
     await route();
   } catch (error) {

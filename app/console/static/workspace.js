@@ -1,6 +1,6 @@
 // Workspaces, bots and the chat screen (streamed answers, tool calls, attached files).
 import * as api from './api.js';
-import { field, flash, form, h, replace, table, view, when } from './dom.js';
+import { field, flash, form, h, navigation, replace, table, view, when } from './dom.js';
 import { go } from './main.js';
 import * as manage from './manage.js';
 
@@ -8,9 +8,10 @@ const TABS = { bots, files: manage.files, keys: manage.keys, webhooks: manage.we
 const enc = encodeURIComponent;
 
 export async function list() {
+  const shown = navigation();
   const items = await api.all('/v1/workspaces');
   const name = field('Name', { type: 'text', required: true, maxlength: 100 });
-  replace(view(), h('h2', {}, 'Workspaces'),
+  replace(view(shown), h('h2', {}, 'Workspaces'),
     items.length
       ? h('ul', { class: 'list', id: 'workspaces' }, items.map((w) =>
         h('li', {}, h('a', { href: `/#/w/${enc(w.id)}` }, w.name), ' ', h('span', { class: 'tag' }, w.role))))
@@ -22,11 +23,12 @@ export async function list() {
 }
 
 export async function open(workspaceId, rest) {
+  const shown = navigation();
   const ws = await api.get(`/v1/workspaces/${enc(workspaceId)}`);
-  if (rest[0] === 'chat' && rest[1]) return chat(ws, rest[1], rest[2]);
+  if (rest[0] === 'chat' && rest[1]) return chat(ws, rest[1], rest[2], shown);
   const tab = TABS[rest[0]] ? rest[0] : 'bots';
   const body = h('section', { id: `tab-${tab}` });
-  replace(view(), h('h2', {}, ws.name, ' ', h('span', { class: 'tag' }, ws.role)),
+  replace(view(shown), h('h2', {}, ws.name, ' ', h('span', { class: 'tag' }, ws.role)),
     h('nav', { class: 'tabs' }, Object.keys(TABS).map((name) =>
       h('a', { href: `/#/w/${enc(ws.id)}/${name}`, class: name === tab ? 'active' : '' }, name))),
     body);
@@ -64,7 +66,7 @@ async function bots(ws, body) {
     }));
 }
 
-async function chat(ws, botId, conversationId) {
+async function chat(ws, botId, conversationId, shown) {
   const [bot, allFiles, conversations] = await Promise.all([
     api.get(`/v1/bots/${enc(botId)}`),
     api.all(`/v1/workspaces/${enc(ws.id)}/files`),
@@ -88,7 +90,7 @@ async function chat(ws, botId, conversationId) {
   const attach = field('Attach clean files', { tag: 'select', multiple: true, id: 'chat-files' });
   attach.input.append(...files.map((f) =>
     h('option', { value: f.id, disabled: f.status === 'pending_scan' }, `${f.name} (${f.status})`)));
-  replace(view(),
+  replace(view(shown),
     h('p', {}, h('a', { href: `/#/w/${enc(ws.id)}/bots` }, `← ${ws.name}`)),
     h('h2', {}, 'Chat with ', h('span', { class: 'bot-name', id: 'chat-bot' }, bot.name), ' ',
       h('span', { class: 'tag' }, bot.model)),
