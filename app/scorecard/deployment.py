@@ -39,23 +39,35 @@ def _secrets_verdict(what: str, scanner: str, findings: list[Secret]) -> Verdict
     return Verdict.failed(scanned, *shown) if findings else Verdict.passed(scanned)
 
 
-def _with_repo(ask: Callable[[Path], Verdict]) -> Callable[[Context], Verdict]:
-    def checked(ctx: Context) -> Verdict:
-        repo = _repo(ctx)
-        return Verdict.not_checked(NEEDS_REPO) if repo is None else ask(repo)
-
-    checked.__name__ = ask.__name__
-    return checked
+SourceFn = Callable[[Context, Path], Verdict]
 
 
-def _tree(repo: Path) -> Verdict:
+def source_check(
+    row: str, check_id: str, title: str, *, fix: str
+) -> Callable[[SourceFn], SourceFn]:
+    """Register a check of the source tree: NOT CHECKED without ``--repo``, else ``fn`` is
+    called with the resolved tree."""
+
+    def register(fn: SourceFn) -> SourceFn:
+        def checked(ctx: Context) -> Verdict:
+            repo = _repo(ctx)
+            return Verdict.not_checked(NEEDS_REPO) if repo is None else fn(ctx, repo)
+
+        checked.__name__ = fn.__name__
+        check(row, check_id, title, fix=fix)(checked)
+        return fn
+
+    return register
+
+
+def _tree(_ctx: Context, repo: Path) -> Verdict:
     with tempfile.TemporaryDirectory() as tmp:
         copy = repo_tools.copy_files(repo, repo_tools.committable_files(repo), Path(tmp))
         scanner, findings = repo_tools.scan_dir(repo, copy)
     return _secrets_verdict("the working tree (files git would commit)", scanner, findings)
 
 
-def _history(repo: Path) -> Verdict:
+def _history(_ctx: Context, repo: Path) -> Verdict:
     if not (repo / ".git").exists():
         return Verdict.not_checked("not a git repository")
     if repo_tools.tool("gitleaks") is None:
@@ -66,7 +78,7 @@ def _history(repo: Path) -> Verdict:
     )
 
 
-def _wheel(repo: Path) -> Verdict:
+def _wheel(_ctx: Context, repo: Path) -> Verdict:
     with tempfile.TemporaryDirectory() as tmp:
         unpacked = repo_tools.build_wheel(repo, Path(tmp))
         if unpacked is None:
@@ -75,7 +87,7 @@ def _wheel(repo: Path) -> Verdict:
     return _secrets_verdict("the built wheel", scanner, findings)
 
 
-def _image_context(repo: Path) -> Verdict:
+def _image_context(_ctx: Context, repo: Path) -> Verdict:
     names = repo_tools.image_context(repo)
     if names is None:
         return Verdict.not_checked("no Dockerfile")
@@ -92,7 +104,7 @@ for _id, _title, _fn in (
     ("deployment.secrets_wheel", "no secret in the built wheel", _wheel),
     ("deployment.secrets_image", "no secret in the image build context", _image_context),
 ):
-    check("deployment", _id, _title, fix=LEAK_FIX)(_with_repo(_fn))
+    source_check("deployment", _id, _title, fix=LEAK_FIX)(_fn)
 
 
 # --- The deployment files --------------------------------------------------------------------
@@ -112,16 +124,13 @@ def _final_user(dockerfile: Path) -> str | None:
     return user
 
 
-@check(
+@source_check(
     "deployment",
     "deployment.container_user",
     "the image's final stage runs as a non-root user",
     fix="Dockerfile (a USER with a non-zero uid in the final stage; docs/deploy.md)",
 )
-def container_user(ctx: Context) -> Verdict:
-    repo = _repo(ctx)
-    if repo is None:
-        return Verdict.not_checked(NEEDS_REPO)
+def container_user(_ctx: Context, repo: Path) -> Verdict:
     dockerfile = repo / "Dockerfile"
     if not dockerfile.is_file():
         return Verdict.not_checked("no Dockerfile")
@@ -146,16 +155,13 @@ def _lint(
     return Verdict.failed(ran, *shown)
 
 
-@check(
+@source_check(
     "deployment",
     "deployment.hadolint",
     "hadolint finds nothing in the Dockerfile",
     fix="Dockerfile",
 )
-def hadolint(ctx: Context) -> Verdict:
-    repo = _repo(ctx)
-    if repo is None:
-        return Verdict.not_checked(NEEDS_REPO)
+def hadolint(_ctx: Context, repo: Path) -> Verdict:
     target = repo / "Dockerfile"
     if not target.is_file():
         return Verdict.not_checked("no Dockerfile")
@@ -163,16 +169,13 @@ def hadolint(ctx: Context) -> Verdict:
     return _lint(repo, "hadolint", install, target, lambda b: [b, "--no-color", str(target)])
 
 
-@check(
+@source_check(
     "deployment",
     "deployment.checkov",
     "checkov passes the Dockerfile",
     fix="Dockerfile (checkov's CKV_DOCKER_* ids name the rule)",
 )
-def checkov(ctx: Context) -> Verdict:
-    repo = _repo(ctx)
-    if repo is None:
-        return Verdict.not_checked(NEEDS_REPO)
+def checkov(_ctx: Context, repo: Path) -> Verdict:
     target = repo / "Dockerfile"
     if not target.is_file():
         return Verdict.not_checked("no Dockerfile")
@@ -183,16 +186,13 @@ def checkov(ctx: Context) -> Verdict:
     )  # fmt: skip
 
 
-@check(
+@source_check(
     "deployment",
     "deployment.actionlint",
     "actionlint passes the GitHub workflows",
     fix=".github/workflows/",
 )
-def actionlint(ctx: Context) -> Verdict:
-    repo = _repo(ctx)
-    if repo is None:
-        return Verdict.not_checked(NEEDS_REPO)
+def actionlint(_ctx: Context, repo: Path) -> Verdict:
     target = repo / ".github" / "workflows"
     if not target.is_dir():
         return Verdict.not_checked("no .github/workflows")
@@ -219,16 +219,13 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-@check(
+@source_check(
     "deployment",
     "deployment.check_config",
     "the production settings pass check-config",
     fix="docs/configuration.md (python -m app check-config lists each refusal)",
 )
-def check_config(ctx: Context) -> Verdict:
-    repo = _repo(ctx)
-    if repo is None:
-        return Verdict.not_checked(NEEDS_REPO)
+def check_config(ctx: Context, repo: Path) -> Verdict:
     env_file = ctx.options.env_file
     if env_file is None or not env_file.is_file():
         return Verdict.not_checked("needs --env-file (the production settings, KEY=VALUE lines)")
@@ -258,16 +255,13 @@ def _redact(line: str, values: dict[str, str]) -> str:
     return "<a line with a credential, redacted>" if find_secret_types(line) else line
 
 
-@check(
+@source_check(
     "deployment",
     "deployment.dependency_audit",
     "no known vulnerability in the locked dependencies",
     fix="requirements/ (re-lock with the fixed versions; docs/deploy.md)",
 )
-def dependency_audit(ctx: Context) -> Verdict:
-    repo = _repo(ctx)
-    if repo is None:
-        return Verdict.not_checked(NEEDS_REPO)
+def dependency_audit(ctx: Context, repo: Path) -> Verdict:
     lock = repo / "requirements" / "runtime.txt"
     if not lock.is_file():
         return Verdict.not_checked("no lock (requirements/runtime.txt)")
@@ -297,16 +291,13 @@ UPTIME_ROUTES = {
 CONFIG_SUFFIXES = (".yml", ".yaml", ".json", ".tf", ".toml")
 
 
-@check(
+@source_check(
     "https_edge",
     "monitoring.uptime_and_alerts",
     "uptime checks (login, chat send, inbound webhook, health) and alert rules exist",
     fix="infra/uptime/checks.yml, infra/prometheus/alerts.yml (docs/observability.md)",
 )
-def uptime_and_alerts(ctx: Context) -> Verdict:
-    repo = _repo(ctx)
-    if repo is None:
-        return Verdict.not_checked(NEEDS_REPO)
+def uptime_and_alerts(_ctx: Context, repo: Path) -> Verdict:
     infra = repo / "infra"
     files = [p for p in infra.rglob("*") if p.is_file() and p.suffix in CONFIG_SUFFIXES]
     texts = {p: p.read_text(encoding="utf-8", errors="replace") for p in files}
