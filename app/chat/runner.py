@@ -129,22 +129,8 @@ async def run_turn(
                 sessionmaker, turn, state, MessageStatus.INCOMPLETE, CLIENT_DISCONNECTED
             )
         raise
-    except ModelOutputRefused as exc:
-        code = exc.code
-        log.warning("model output refused", code=code, reason=exc.reason)
-    except _AnswerTooLong:
-        code = ANSWER_TOO_LONG
-        log.warning("model answer too long", code=code, chars=state.chars)
-    except (openai.APIError, httpx.HTTPError, _StreamCut) as exc:
-        # Provider failures (HTTP errors, timeouts, broken streams): the client gets a generic
-        # code, never the upstream body or a trace.
-        code = MODEL_UNAVAILABLE
-        log.warning("model call failed", error=type(exc).__name__)
-    except Exception as exc:  # anything else must still end the turn, never leave it streaming
-        code = failure_code(exc)
-        log.error("turn failed", error=type(exc).__name__, code=code)
-        if code == TURN_FAILED:
-            report_exception(exc)
+    except Exception as exc:  # every failure still ends the turn, never leaves it streaming
+        code = _failure(exc, state)
     else:
         heartbeat.cancel()
         # The ending and the stored turn in one transaction, closed *before* the yield: a
@@ -159,6 +145,26 @@ async def run_turn(
         await _close_upstream(state)
         await _finalize(sessionmaker, turn, state, MessageStatus.FAILED, code)
     yield Failed(code)
+
+
+def _failure(exc: Exception, state: _State) -> str:
+    """The code a failed turn ends with, logged; the client never sees the upstream body or a
+    trace."""
+    if isinstance(exc, ModelOutputRefused):
+        log.warning("model output refused", code=exc.code, reason=exc.reason)
+        return exc.code
+    if isinstance(exc, _AnswerTooLong):
+        log.warning("model answer too long", code=ANSWER_TOO_LONG, chars=state.chars)
+        return ANSWER_TOO_LONG
+    if isinstance(exc, openai.APIError | httpx.HTTPError | _StreamCut):
+        # Provider failures: HTTP errors, timeouts, broken streams.
+        log.warning("model call failed", error=type(exc).__name__)
+        return MODEL_UNAVAILABLE
+    code = failure_code(exc)
+    log.error("turn failed", error=type(exc).__name__, code=code)
+    if code == TURN_FAILED:
+        report_exception(exc)
+    return code
 
 
 async def _rounds(
