@@ -8,10 +8,14 @@ not change.
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.auth.conftest import second_server_env
 from tests.factories.mfa import CHALLENGE_COOKIE, enrol_totp, login_step_one, second_factor
 from tests.factories.passkeys import (
     PASSKEY_COOKIE,
@@ -23,7 +27,15 @@ from tests.factories.passkeys import (
     register_response,
     step_up_with_passkey,
 )
-from tests.support import Actor, Anonymous, Database, Server, session_cookie
+from tests.support import (
+    Actor,
+    Anonymous,
+    Database,
+    Server,
+    session_cookie,
+    start_server,
+    stop_server,
+)
 
 TABLES = ("passkey", "user_session", "recovery_code")
 
@@ -318,3 +330,28 @@ def test_malformed_webauthn_json_is_a_clear_4xx(
         headers={"User-Agent": "ua", "Cookie": f"{PASSKEY_COOKIE}={cookie}"},
     )
     _refused(refused, status, code)
+
+
+@pytest.fixture(scope="module")
+def tight(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = second_server_env(
+        server,
+        RATE_LIMIT_LOGIN_IP="4/minute",
+        RATE_LIMIT_KEY_PREFIX=f"lp-passkey-{secrets.token_hex(6)}",
+    )
+    srv = start_server(env, Path(tmp_path_factory.mktemp("tight-passkeys")) / "server.log")
+    yield srv
+    stop_server(srv)
+
+
+@pytest.mark.checklist(
+    "C1", red="drop limit_by_ip(Budget.LOGIN_IP) from the passkey sign-in routes"
+)
+def test_passkey_sign_in_is_rate_limited_like_login(tight: Server) -> None:
+    anon = Anonymous(tight)
+    for _ in range(4):
+        assert anon.post("/v1/auth/login/passkey/options").status_code == 200
+    for path in ("/v1/auth/login/passkey/options", "/v1/auth/login/passkey"):
+        limited = anon.post(path, json={} if path.endswith("passkey") else None)
+        _refused(limited, 429, "rate_limited")
+        assert int(limited.headers["retry-after"]) > 0
