@@ -181,6 +181,7 @@ async def list_passkeys(principal: SessionPrincipal, session: SessionDep) -> Pas
 async def rename(
     passkey_id: uuid.UUID, body: PasskeyRename, principal: SessionPrincipal, session: SessionDep
 ) -> PasskeyRead:
+    """A new name for one of my passkeys (audited; no step-up: the name grants nothing)."""
     return PasskeyRead.model_validate(
         await service.rename(session, principal, passkey_id, body.name)
     )
