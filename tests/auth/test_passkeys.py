@@ -19,6 +19,7 @@ from tests.auth.conftest import second_server_env
 from tests.factories.mfa import CHALLENGE_COOKIE, enrol_totp, login_step_one, second_factor
 from tests.factories.passkeys import (
     PASSKEY_COOKIE,
+    PASSKEY_OPTIONS,
     PASSKEYS,
     assertion_response,
     b64,
@@ -99,7 +100,7 @@ def test_register_then_sign_in_with_the_passkey_alone(
     assert PASSKEY_COOKIE in signed_in.headers.get("set-cookie", "")  # cleared
     session = Actor(server, alice.email, alice.password, alice.user_id, session_cookie(signed_in))
     # A passkey counts as a fresh factor: a step-up route opens at once.
-    assert session.post(f"{PASSKEYS}/options").status_code == 200
+    assert session.post(PASSKEY_OPTIONS).status_code == 200
     assert (
         db.scalar("SELECT sign_count FROM passkey WHERE user_id = %s", alice.user_id)
         == key.sign_count
@@ -110,7 +111,7 @@ def test_register_then_sign_in_with_the_passkey_alone(
 def test_a_challenge_is_single_use_and_never_taken_from_the_client(
     server: Server, db: Database, alice: Actor
 ) -> None:
-    options = alice.post(f"{PASSKEYS}/options").json()["publicKey"]
+    options = alice.post(PASSKEY_OPTIONS).json()["publicKey"]
     _, response = register_response(options, server.origin)
     assert alice.post(PASSKEYS, json={"name": "one", "passkey": response}).status_code == 201
     before = _state(db, alice)
@@ -125,7 +126,7 @@ def test_a_challenge_is_single_use_and_never_taken_from_the_client(
         "passkey_ceremony_invalid",
     )
     # A ceremony exists, but the response answers another challenge.
-    alice.post(f"{PASSKEYS}/options")
+    alice.post(PASSKEY_OPTIONS)
     _, forged = register_response(made_up, server.origin)
     _refused(
         alice.post(PASSKEYS, json={"name": "four", "passkey": forged}), 403, "passkey_rejected"
@@ -171,7 +172,7 @@ def test_another_origin_rp_id_or_no_user_verification_is_refused(
         _refused(passkey_login(server, key, **tamper), 403, "passkey_rejected")
     assert _state(db, alice) == before
     # Registration from another origin is refused too.
-    options = alice.post(f"{PASSKEYS}/options").json()["publicKey"]
+    options = alice.post(PASSKEY_OPTIONS).json()["publicKey"]
     _, phished = register_response(options, "http://evil.test")
     _refused(alice.post(PASSKEYS, json={"name": "x", "passkey": phished}), 403, "passkey_rejected")
     assert _state(db, alice) == before
@@ -261,7 +262,7 @@ def test_adding_or_removing_a_passkey_needs_a_fresh_factor(
     _age_factor(db, alice)
     before = _state(db, alice)
     for method, path in (
-        ("POST", f"{PASSKEYS}/options"),
+        ("POST", PASSKEY_OPTIONS),
         ("POST", PASSKEYS),
         ("DELETE", f"{PASSKEYS}/{created['id']}"),
     ):

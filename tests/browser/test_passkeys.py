@@ -28,6 +28,7 @@ from tests.factories.users import signup
 from tests.support import Database, Server, Stub, base_env, free_port, start_server, stop_server
 
 PASSKEYS = "/v1/me/second-factors/passkeys"
+PASSKEY_OPTIONS = "/v1/me/second-factors/passkey-options"
 AUTHENTICATOR = {
     "protocol": "ctap2",
     "transport": "internal",
@@ -144,7 +145,7 @@ def _registered(chromium: Browser, site: Site, db: Database) -> tuple[Tab, str, 
     email, password = signup(site.api, db)
     tab = _tab(chromium, site.api.url + "/")
     assert tab.post("/v1/auth/login", {"email": email, "password": password})["status"] == 200
-    options = tab.post(f"{PASSKEYS}/options")
+    options = tab.post(PASSKEY_OPTIONS)
     assert options["status"] == 200, options
     credential = tab.create(options["body"]["publicKey"])
     created = tab.post(PASSKEYS, {"name": "Chromium", "passkey": credential})
@@ -228,7 +229,7 @@ def test_a_phishing_page_on_another_host_is_refused(
     assert relayed["status"] == 403, relayed
     assert relayed["body"]["code"] == "passkey_rejected"
     # Registration relayed through the phishing page: a new key for the wrong origin and RP id.
-    options = tab.post(f"{PASSKEYS}/options")["body"]["publicKey"]
+    options = tab.post(PASSKEY_OPTIONS)["body"]["publicKey"]
     relayed_options = dict(
         options, rp={"id": "evil.localhost", "name": "Launchproof"}, excludeCredentials=[]
     )

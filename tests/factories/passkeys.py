@@ -26,6 +26,7 @@ from fido2 import cbor
 from tests.support import Actor, Anonymous, Server, session_cookie
 
 PASSKEYS = "/v1/me/second-factors/passkeys"
+PASSKEY_OPTIONS = "/v1/me/second-factors/passkey-options"
 PASSKEY_COOKIE = "__Host-lp_passkey"
 UP, UV, AT = 0x01, 0x04, 0x40
 
@@ -139,7 +140,7 @@ def assertion_response(
 
 def register_passkey(actor: Actor, name: str = "Laptop") -> tuple[SoftKey, dict[str, Any]]:
     """Register a soft passkey for ``actor`` (who must be fresh if they have a factor)."""
-    options = actor.post(f"{PASSKEYS}/options")
+    options = actor.post(PASSKEY_OPTIONS)
     assert options.status_code == 200, options.text
     key, response = register_response(options.json()["publicKey"], actor.server.origin)
     created = actor.post(PASSKEYS, json={"name": name, "passkey": response})

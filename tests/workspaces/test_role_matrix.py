@@ -33,7 +33,13 @@ from app.auth.router import router as auth_router
 from app.auth.scopes import Scope
 from app.workspaces.permissions import Role
 from tests.factories.mfa import keep_fresh, login_with_totp
-from tests.factories.passkeys import PASSKEYS, b64, register_passkey, register_response
+from tests.factories.passkeys import (
+    PASSKEY_OPTIONS,
+    PASSKEYS,
+    b64,
+    register_passkey,
+    register_response,
+)
 from tests.factories.users import create_actor, login, signup, unique_email
 from tests.support import ROOT, Actor, Database, Server
 from tests.test_route_inventory import RouteInfo, private_routes, route_table, without_request_id
@@ -512,7 +518,7 @@ def _unanswered_registration(cell: Cell) -> dict[str, Any]:
     attacks are tests/auth/test_passkeys.py)."""
     person = cell.caller.person
     if person is not None and not cell.caller.column.startswith(KEY_COLUMN):
-        cell.http.ok(person, "POST", f"{PASSKEYS}/options")
+        cell.http.ok(person, "POST", PASSKEY_OPTIONS)
     made_up = {"challenge": b64(b"m" * 32), "rp": {"id": "127.0.0.1"}, "user": {"id": b64(b"u")}}
     _, response = register_response(made_up, cell.server.origin)
     return {"name": "matrix", "passkey": response}
@@ -573,7 +579,7 @@ ROWS: dict[str, Row] = {
             ids=lambda c: {"session_id": c.cast.spare_other_session_id},
         ),
         Row("GET", PASSKEYS),
-        Row("POST", PASSKEYS + "/options"),
+        Row("POST", PASSKEY_OPTIONS),
         Row("POST", PASSKEYS, "an answer to another challenge", body=_unanswered_registration),
         Row(
             "PATCH",

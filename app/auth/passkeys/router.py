@@ -39,7 +39,7 @@ from app.users.schemas import UserRead
 
 public_router = APIRouter(prefix="/v1/auth", tags=["auth"], dependencies=[Depends(csrf_protect)])
 auth_router = APIRouter(prefix="/v1/auth", tags=["auth"])
-router = APIRouter(prefix="/v1/me/second-factors/passkeys", tags=["me"])
+router = APIRouter(prefix="/v1/me/second-factors", tags=["me"])
 
 
 def _options(prompt: service.Prompt) -> PasskeyOptions:
@@ -129,7 +129,7 @@ async def step_up_options(
 
 
 @router.post(
-    "/options",
+    "/passkey-options",
     dependencies=FRESH,
     response_model=PasskeyOptions,
     summary="Start registering a passkey",
@@ -145,7 +145,7 @@ async def registration_options(
 
 
 @router.post(
-    "",
+    "/passkeys",
     dependencies=[*FRESH, Depends(limit_factor_attempts)],
     response_model=PasskeyCreated,
     status_code=status.HTTP_201_CREATED,
@@ -165,7 +165,9 @@ async def register(
     )
 
 
-@router.get("", response_model=PasskeyList, summary="My passkeys", responses=responses(429))
+@router.get(
+    "/passkeys", response_model=PasskeyList, summary="My passkeys", responses=responses(429)
+)
 async def list_passkeys(principal: SessionPrincipal, session: SessionDep) -> PasskeyList:
     """Names, creation and last use; never the key material."""
     found = await service.list_passkeys(session, principal)
@@ -173,7 +175,7 @@ async def list_passkeys(principal: SessionPrincipal, session: SessionDep) -> Pas
 
 
 @router.patch(
-    "/{passkey_id}",
+    "/passkeys/{passkey_id}",
     response_model=PasskeyRead,
     summary="Rename a passkey",
     responses=responses(404),
@@ -188,7 +190,7 @@ async def rename(
 
 
 @router.delete(
-    "/{passkey_id}",
+    "/passkeys/{passkey_id}",
     dependencies=FRESH,
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a passkey",

@@ -14,7 +14,7 @@ def _get_kwargs() -> dict[str, Any]:
 
     _kwargs: dict[str, Any] = {
         "method": "post",
-        "url": "/v1/me/second-factors/passkeys/options",
+        "url": "/v1/me/second-factors/passkey-options",
     }
 
     return _kwargs
