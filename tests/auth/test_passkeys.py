@@ -68,7 +68,7 @@ def _refused(response: Any, status: int, code: str) -> None:
 
 
 @pytest.mark.checklist(
-    "C1", red="return the session before checking the assertion in passkeys.service.login"
+    "C1", red="leave second_factor_at unset when passkeys.service.register stores a passkey"
 )
 def test_register_then_sign_in_with_the_passkey_alone(
     server: Server, db: Database, alice: Actor

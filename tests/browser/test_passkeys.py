@@ -172,9 +172,6 @@ def _passkeys(db: Database, email: str) -> list[tuple[Any, ...]]:
     )
 
 
-@pytest.mark.checklist(
-    "C1", red="return the session before checking the assertion in passkeys.service.login"
-)
 def test_register_and_sign_in_with_the_passkey_alone(
     chromium: Browser, site: Site, db: Database
 ) -> None:
