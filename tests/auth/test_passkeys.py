@@ -214,9 +214,20 @@ def test_another_users_passkey_is_refused_everywhere(
     # Step-up of mallory's session answered with alice's key (and her user handle).
     options = mallory.post("/v1/auth/step-up/passkey-options").json()["publicKey"]
     answer = assertion_response(alice_key, options, server.origin)
+    # Without a user handle (allowed outside discoverable sign-in): only the owner check stands.
+    del answer["response"]["userHandle"]
     _refused(
         mallory.post("/v1/auth/step-up", json={"passkey": answer}), 403, "invalid_second_factor"
     )
+    # Alice's half session (right password), its prompt answered with mallory's key.
+    challenge = session_cookie(
+        login_step_one(server, alice.email, alice.password), CHALLENGE_COOKIE
+    )
+    headers = {"User-Agent": "test-browser", "Cookie": f"{CHALLENGE_COOKIE}={challenge}"}
+    prompt = Anonymous(server).post("/v1/auth/login/second-factor/passkey-options", headers=headers)
+    answer = assertion_response(mallory_key, prompt.json()["publicKey"], server.origin)
+    wrong_user = second_factor(server, challenge, {"passkey": answer})  # type: ignore[dict-item]
+    _refused(wrong_user, 401, "invalid_credentials")
     # Alice's key presented with mallory's user handle at a passkey sign-in.
     alice_key.user_handle = mallory_key.user_handle
     _refused(passkey_login(server, alice_key), 403, "passkey_rejected")
