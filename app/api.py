@@ -7,6 +7,9 @@ from app.api_keys.router import router as api_keys_router
 from app.auth.dependencies import get_principal
 from app.auth.mfa.router import public_router as mfa_public_router
 from app.auth.mfa.router import router as mfa_router
+from app.auth.passkeys.router import auth_router as passkey_auth_router
+from app.auth.passkeys.router import public_router as passkey_public_router
+from app.auth.passkeys.router import router as passkeys_router
 from app.auth.rate_limits import limit_reads
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
@@ -30,6 +33,7 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
     disclosure_router,  # /.well-known/security.txt (SECURITY_CONTACT)
     auth_public_router,
     mfa_public_router,  # login step 2: the half-session cookie instead of a principal
+    passkey_public_router,  # passkey sign-in: an anonymous ceremony cookie (app/auth/passkeys)
     # --- Webhooks: inbound calls carry a Standard Webhooks signature instead of a principal ---
     webhooks_inbound_router,
     # --- Observability: GET /metrics answers only a bearer METRICS_TOKEN (404 when unset) ---
@@ -45,6 +49,8 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (
 PRIVATE_ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     mfa_router,
+    passkey_auth_router,
+    passkeys_router,
     users_router,
     workspaces_router,
     invitations_router,
@@ -88,6 +94,10 @@ PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/metrics"),  # not a principal: a scraper's METRICS_TOKEN (app/monitoring)
         ("POST", "/v1/auth/signup"),
         ("POST", "/v1/auth/login/second-factor"),  # the half-session cookie (app/auth/mfa)
+        # Passkeys (app/auth/passkeys): the half-session cookie, or an anonymous ceremony cookie.
+        ("POST", "/v1/auth/login/second-factor/passkey-options"),
+        ("POST", "/v1/auth/login/passkey/options"),
+        ("POST", "/v1/auth/login/passkey"),
         ("POST", "/v1/auth/verify-email"),
         ("POST", "/v1/auth/login"),
         ("POST", "/v1/auth/password-reset"),

@@ -4,6 +4,7 @@ from app.api_keys.models import ApiKey
 from app.audit.models import AuditEvent
 from app.auth.mfa.models import LoginChallenge, RecoveryCode, TotpFactor
 from app.auth.models import OneTimeToken, UserSession
+from app.auth.passkeys.models import Passkey, PasskeyCeremony
 from app.bots.models import Bot
 from app.conversations.models import Conversation, Message
 from app.core.models import Base
@@ -53,4 +54,6 @@ __all__ = [
     "LoginChallenge",
     "RecoveryCode",
     "TotpFactor",
+    "Passkey",
+    "PasskeyCeremony",
 ]

@@ -219,13 +219,16 @@ def start_server(
     workers: int = 1,
     overrides: dict[str, str] | None = None,
     ready_path: str = "/readyz",
+    public_host: str = "127.0.0.1",
 ) -> Server:
     """Start uvicorn on a free port; ``overrides`` win over the loopback defaults set here.
 
     Started means ``ready_path`` answers 200 (``/healthz`` for a server meant to be unready).
+    ``public_host="localhost"`` names it by host name in ``PUBLIC_URL`` (WebAuthn refuses an IP
+    address as relying party id); it still listens on 127.0.0.1.
     """
     port = free_port()
-    origin = f"http://127.0.0.1:{port}"
+    origin = f"http://{public_host}:{port}"
     env = {
         **env,
         "PUBLIC_URL": origin,

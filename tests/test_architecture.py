@@ -60,6 +60,7 @@ TRANSACTION_OWNERS = frozenset(
         "app/worker.py",  # one transaction per background job
         "app/audit/service.py",  # record_detached: a failed login's event outlives its rollback
         "app/auth/mfa/notices.py",  # a failed factor's audit, mail and count outlive the rollback
+        "app/auth/passkeys/ceremony.py",  # a WebAuthn challenge is spent even if its check fails
         "app/users/admin_cli.py",  # the create-user command
         "app/chat/runner.py",  # a streamed answer outlives its request (CONVENTIONS rule 18)
         "app/chat/tasks.py",  # the orphaned-turn sweeper: claim expired leases, end each turn

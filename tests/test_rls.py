@@ -78,6 +78,8 @@ PLATFORM_TABLES = {
     "totp_factor",
     "recovery_code",
     "login_challenge",
+    "passkey",
+    "passkey_ceremony",
     "one_time_token",
     "email_outbox",
     # Files: the scan queue holds ids only (file, workspace, attempts); the worker claims across

@@ -108,7 +108,8 @@ async def get_staff_principal(principal: SessionPrincipal, settings: SettingsDep
         raise Forbidden("Platform staff only.", code="staff_only")
     if not principal.has_second_factor:
         raise SecondFactorEnrolmentRequired(
-            "Staff accounts need a second factor: enrol one at POST /v1/auth/mfa/totp."
+            "Staff accounts need a second factor: enrol one at POST /v1/auth/mfa/totp or a "
+            "passkey at POST /v1/me/second-factors/passkey-options."
         )
     await require_fresh_factor(principal, settings)
     return principal

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth.passkeys.repository import CeremonyRepository
 from app.auth.repository import HousekeepingRepository
 
 # Keep revoked/expired sessions a while for "my sessions" forensics and the audit trail.
@@ -13,4 +14,7 @@ RETENTION = timedelta(days=30)
 
 
 async def purge_expired_credentials(session: AsyncSession) -> int:
-    return await HousekeepingRepository(session).purge(datetime.now(UTC) - RETENTION)
+    now = datetime.now(UTC)
+    purged = await HousekeepingRepository(session).purge(now - RETENTION)
+    # Passkey prompts live two minutes and are never looked at again once over.
+    return purged + await CeremonyRepository(session).purge(now)

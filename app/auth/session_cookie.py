@@ -26,7 +26,7 @@ def set_session_cookie(response: Response, settings: Settings, token: str, max_a
         token,
         max_age=max_age,
         path="/",
-        secure=_secure(settings),
+        secure=cookie_secure(settings),
         httponly=True,
         samesite="lax",
     )
@@ -36,13 +36,13 @@ def clear_session_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
         settings.session_cookie_name,
         path="/",
-        secure=_secure(settings),
+        secure=cookie_secure(settings),
         httponly=True,
         samesite="lax",
     )
 
 
-def _secure(settings: Settings) -> bool:
+def cookie_secure(settings: Settings) -> bool:
     return settings.session_cookie_secure and not settings.session_cookie_over_plain_http
 
 
@@ -54,7 +54,7 @@ def set_challenge_cookie(response: Response, settings: Settings, token: str, max
         token,
         max_age=max_age,
         path="/",
-        secure=_secure(settings),
+        secure=cookie_secure(settings),
         httponly=True,
         samesite="strict",
     )
@@ -64,7 +64,7 @@ def clear_challenge_cookie(response: Response, settings: Settings) -> None:
     response.delete_cookie(
         challenge_cookie_name(settings),
         path="/",
-        secure=_secure(settings),
+        secure=cookie_secure(settings),
         httponly=True,
         samesite="strict",
     )

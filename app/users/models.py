@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String, Text
+from sqlalchemy import Boolean, DateTime, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, IDMixin, TimestampMixin
@@ -23,6 +23,8 @@ class User(IDMixin, TimestampMixin, Base):
     is_staff: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     # Set while at least one second factor is enrolled: login then takes two steps (docs/mfa.md).
     second_factor_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The WebAuthn user handle of this person's passkeys: random, never the id or the e-mail.
+    passkey_user_handle: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
 
     @property
     def is_active(self) -> bool:

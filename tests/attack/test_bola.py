@@ -32,6 +32,7 @@ from app.auth.scopes import Scope
 from app.core.pagination import encode_cursor
 from tests.factories.bots import bot_body, create_bot
 from tests.factories.conversations import send_ok, start_conversation
+from tests.factories.passkeys import register_passkey
 from tests.factories.users import create_actor, unique_email
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
 from tests.support import Actor, Database, Server
@@ -66,6 +67,8 @@ TABLES = (
     "file",
     "message_file",
     "file_scan_job",
+    # Second factors
+    "passkey",
 )
 OUTBOX = "SELECT to_address, kind FROM email_outbox ORDER BY created_at, id"
 SESSIONS = "SELECT id, user_id, revoked_at, absolute_expires_at FROM user_session ORDER BY id"
@@ -87,6 +90,7 @@ class Tenant:
     endpoint_id: str  # a webhook endpoint (webhooks)
     delivery_id: str  # a delivery of that endpoint (a queued test event)
     file_id: str  # an uploaded file (files)
+    passkey_id: str  # the peer's passkey (the owner stays without a factor: no step-up here)
 
     def ids(self) -> dict[str, str]:
         """This tenant's id for every kind of path parameter the API has."""
@@ -100,6 +104,7 @@ class Tenant:
             "endpoint_id": self.endpoint_id,
             "delivery_id": self.delivery_id,
             "file_id": self.file_id,
+            "passkey_id": self.passkey_id,
         }
 
 
@@ -154,6 +159,7 @@ def _tenant(server: Server, db: Database, http: Http, label: str) -> Tenant:
         files={"file": ("plans.txt", f"{label}'s launch plans\n".encode(), "text/plain")},
     )
     assert uploaded.status_code == 201, uploaded.text
+    _, passkey = register_passkey(peer, f"{label}'s key")
     return Tenant(
         owner=owner,
         member=member,
@@ -166,6 +172,7 @@ def _tenant(server: Server, db: Database, http: Http, label: str) -> Tenant:
         endpoint_id=str(endpoint.json()["id"]),
         delivery_id=str(queued.json()["delivery_id"]),
         file_id=str(uploaded.json()["id"]),
+        passkey_id=str(passkey["id"]),
     )
 
 
@@ -198,6 +205,7 @@ def body_for(route: RouteInfo, attacker: Tenant) -> dict[str, Any] | None:
     """A body that would succeed on the attacker's own objects, so only authorization stops it."""
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("PATCH", "/v1/workspaces/{workspace_id}"): {"name": "owned by mallory"},
+        ("PATCH", "/v1/me/second-factors/passkeys/{passkey_id}"): {"name": "owned by mallory"},
         ("PATCH", "/v1/workspaces/{workspace_id}/members/{user_id}"): {"role": "viewer"},
         ("POST", "/v1/workspaces/{workspace_id}/invitations"): {
             "email": attacker.owner.email,

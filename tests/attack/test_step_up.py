@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.factories.mfa import enrol_totp, step_up
+from tests.factories.passkeys import register_passkey, step_up_with_passkey
 from tests.factories.users import login, strong_password, unique_email
 from tests.factories.workspaces import add_member, create_workspace
 from tests.support import Actor, Database, Server, run_cli
@@ -216,3 +217,28 @@ def _new_staff(server: Server) -> Actor:
     )
     assert result.returncode == 0, result.stderr
     return login(server, email, password)
+
+
+@pytest.mark.checklist(
+    "C1", red="skip PasskeyRepository.delete_all in admin_reset, or refuse passkeys at step-up"
+)
+def test_staff_with_only_a_passkey_pass_the_policy_and_the_reset_removes_passkeys(
+    server: Server, db: Database, alice: Actor
+) -> None:
+    staff = _new_staff(server)
+    assert staff.get("/v1/admin/users").status_code == 403
+    staff_key, _ = register_passkey(staff, "Staff key")  # the only factor: no TOTP
+    assert staff.get("/v1/admin/users").status_code == 200
+    register_passkey(alice, "Alice key")
+    _age_factor(db, staff)
+    stale = staff.post(f"/v1/admin/users/{alice.user_id}/second-factors/reset")
+    assert stale.status_code == 401
+    assert stale.json()["code"] == "step_up_required"
+    stepped = step_up_with_passkey(staff, staff_key)  # a passkey is a fresh factor
+    assert stepped.status_code == 200, stepped.text
+    reset = staff.post(f"/v1/admin/users/{alice.user_id}/second-factors/reset")
+    assert reset.status_code == 204, reset.text
+    assert not db.scalar("SELECT count(*) FROM passkey WHERE user_id = %s", alice.user_id)
+    assert (
+        db.scalar("SELECT second_factor_at FROM user_account WHERE id = %s", alice.user_id) is None
+    )

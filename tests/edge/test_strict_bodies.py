@@ -50,7 +50,9 @@ def lax_scalars(schema: Any, path: str = "") -> Iterator[str]:
     if isinstance(schema, dict):
         if _guarded(schema):
             return
-        if schema.get("type") in SCALARS and not schema.get("strict"):
+        # A model field called "type" (WebAuthn's credential type) puts a dict under "type".
+        kind = schema.get("type")
+        if isinstance(kind, str) and kind in SCALARS and not schema.get("strict"):
             yield f"{path} ({schema['type']})"
         for key, value in schema.items():
             yield from lax_scalars(value, f"{path}.{key}" if path else str(key))

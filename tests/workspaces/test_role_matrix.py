@@ -28,10 +28,18 @@ import httpx
 import pytest
 
 from app.auth.mfa.router import router as mfa_router
+from app.auth.passkeys.router import auth_router as passkey_auth_router
 from app.auth.router import router as auth_router
 from app.auth.scopes import Scope
 from app.workspaces.permissions import Role
 from tests.factories.mfa import keep_fresh, login_with_totp
+from tests.factories.passkeys import (
+    PASSKEY_OPTIONS,
+    PASSKEYS,
+    b64,
+    register_passkey,
+    register_response,
+)
 from tests.factories.users import create_actor, login, signup, unique_email
 from tests.support import ROOT, Actor, Database, Server
 from tests.test_route_inventory import RouteInfo, private_routes, route_table, without_request_id
@@ -49,7 +57,9 @@ MATRIX_DOC = ROOT / "docs" / "role-matrix.md"
 # password change, their second factors): no workspace role is involved; tests/auth and the route
 # inventory's credential matrix cover them.
 NOT_ROLE_SCOPED = frozenset(
-    route.key for router in (auth_router, mfa_router) for route in route_table(router.routes)
+    route.key
+    for router in (auth_router, mfa_router, passkey_auth_router)
+    for route in route_table(router.routes)
 )
 PEOPLE = ("owner", "admin", "member", "viewer", "non-member", "staff", "anonymous")
 KEY_COLUMN = "key "
@@ -142,6 +152,7 @@ class Cast:
     staff: Actor
     bystander_id: str  # an account nobody uses: the target of the suspend row
     spare_other_session_id: str  # another user's live session, for the session row
+    foreign_passkey_id: str  # a passkey of an account outside the cast, for the passkey rows
 
     def by_role(self, role: str) -> Actor:
         actors = {"owner": self.owner, "admin": self.admin, "member": self.member}
@@ -306,6 +317,7 @@ def cast(server: Server, db: Database, http: Http, staff_account: Actor) -> Cast
     bystander_email, _ = signup(server, db, email=unique_email("bystander"))
     bystander_id = db.scalar("SELECT id FROM user_account WHERE email = %s", bystander_email)
     spare_again = login(server, people["spare"].email, people["spare"].password)
+    _, foreign_passkey = register_passkey(create_actor(server, db, "passkey-owner"))
     return Cast(
         owner=people["owner"],
         admin=people["admin"],
@@ -316,6 +328,7 @@ def cast(server: Server, db: Database, http: Http, staff_account: Actor) -> Cast
         staff=staff_account,
         bystander_id=str(bystander_id),
         spare_other_session_id=current_session_id(http, spare_again),
+        foreign_passkey_id=str(foreign_passkey["id"]),
     )
 
 
@@ -498,6 +511,19 @@ def _const(body: dict[str, Any]) -> Body:
     return lambda _: body
 
 
+def _unanswered_registration(cell: Cell) -> dict[str, Any]:
+    """A well-formed registration answering a challenge the server never issued, after the
+    caller's session started a real prompt: checked, and refused (a passkey that registered
+    would give the cast a factor and change every step-up cell; the success path and its
+    attacks are tests/auth/test_passkeys.py)."""
+    person = cell.caller.person
+    if person is not None and not cell.caller.column.startswith(KEY_COLUMN):
+        cell.http.ok(person, "POST", PASSKEY_OPTIONS)
+    made_up = {"challenge": b64(b"m" * 32), "rp": {"id": "127.0.0.1"}, "user": {"id": b64(b"u")}}
+    _, response = register_response(made_up, cell.server.origin)
+    return {"name": "matrix", "passkey": response}
+
+
 def _member(target: Callable[[Cell], str]) -> Ids:
     return lambda c: {"workspace_id": c.stage.workspace_id, "user_id": target(c)}
 
@@ -551,6 +577,22 @@ ROWS: dict[str, Row] = {
             "/v1/me/sessions/{session_id}",
             "another user's session",
             ids=lambda c: {"session_id": c.cast.spare_other_session_id},
+        ),
+        Row("GET", PASSKEYS),
+        Row("POST", PASSKEY_OPTIONS),
+        Row("POST", PASSKEYS, "an answer to another challenge", body=_unanswered_registration),
+        Row(
+            "PATCH",
+            PASSKEYS + "/{passkey_id}",
+            "another user's passkey",
+            ids=lambda c: {"passkey_id": c.cast.foreign_passkey_id},
+            body=_const({"name": "Matrix"}),
+        ),
+        Row(
+            "DELETE",
+            PASSKEYS + "/{passkey_id}",
+            "another user's passkey",
+            ids=lambda c: {"passkey_id": c.cast.foreign_passkey_id},
         ),
         Row("POST", "/v1/workspaces", body=_const({"name": "Matrix"})),
         Row("GET", "/v1/workspaces"),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.mfa.models import LoginChallenge
 from app.auth.mfa.repository import ChallengeRepository, FactorRepository
+from app.auth.passkeys.repository import PasskeyRepository
 from app.core.config import Settings
 from app.core.security import new_token, token_hash, token_hashes
 from app.users.models import User
@@ -63,6 +64,8 @@ async def start_challenge(
     factors = FactorRepository(session)
     totp = await factors.totp_of(user.id)
     methods = ["totp"] if totp is not None and totp.confirmed_at is not None else []
+    if await PasskeyRepository(session).count_of(user.id):
+        methods.append("passkey")
     return PendingFactor(token=token, methods=[*methods, "recovery_code"])
 
 

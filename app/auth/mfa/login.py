@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +13,9 @@ from app.auth.mfa import notices
 from app.auth.mfa.challenge import find_challenge
 from app.auth.mfa.errors import LoginChallengeInvalid
 from app.auth.mfa.repository import ChallengeRepository
-from app.auth.mfa.verify import RECOVERY_CODE, spend_factor
+from app.auth.mfa.verify import PASSKEY, RECOVERY_CODE, spend_factor
+from app.auth.passkeys import ceremony
+from app.auth.passkeys.use import Outcome, as_factor
 from app.auth.service import AuthDeps, IssuedSession, open_session
 from app.core.metrics import AUTH_FAILURES
 from app.core.rate_limit import Budget, RateLimiter, client_ip_key
@@ -27,6 +31,7 @@ async def complete_login(
     code: str | None,
     recovery_code: str | None,
     limiter: RateLimiter,
+    passkey: Mapping[str, Any] | None = None,
 ) -> IssuedSession:
     """Check the factor against a live challenge from this browser and open the session.
 
@@ -48,7 +53,21 @@ async def complete_login(
     await limiter.hit(Budget.SECOND_FACTOR_ACCOUNT, f"{user.id}|{client_ip_key()}")
     now = datetime.now(UTC)
     method = None
-    if challenge.password_ok:
+    if passkey is not None:
+        # Checked whatever the password was: a missing ceremony or malformed response must
+        # answer the same for a right and a wrong password (no password oracle at step 2).
+        outcome = await as_factor(
+            session,
+            deps,
+            user,
+            passkey,
+            purpose=ceremony.SECOND_FACTOR,
+            login_challenge_id=challenge.id,
+        )
+        if outcome is Outcome.CLONED:  # audited and mailed already
+            raise InvalidCredentials()
+        method = PASSKEY if outcome is Outcome.OK and challenge.password_ok else None
+    elif challenge.password_ok:
         method = await spend_factor(
             session, deps.settings, user.id, code=code, recovery_code=recovery_code, now=now
         )

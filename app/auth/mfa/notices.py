@@ -23,6 +23,11 @@ SUBJECTS: dict[str, str] = {
     "mfa.recovery_code_used": "A recovery code was used on your account",
     "mfa.factor_failed": "A wrong second-factor code was entered for your account",
     "mfa.reset_by_admin": "Your second factors were reset by an administrator",
+    "mfa.passkey_added": "A passkey was added to your account",
+    "mfa.passkey_removed": "A passkey was removed from your account",
+    "mfa.passkey_counter_regressed": (
+        "A copy of one of your passkeys was refused: its signature counter went backwards"
+    ),
 }
 
 
@@ -65,17 +70,19 @@ async def notify_failure(
     details: dict[str, str],
     challenge_id: uuid.UUID | None = None,
     mail: bool = True,
+    action: str = "mfa.factor_failed",
 ) -> None:
     """A failed factor, committed on its own: the request that failed rolls back. Also counts
     the failure on the login challenge, if any (five kill it). ``mail=False`` when the password
-    was wrong too: step 1 already audited that failed login, and the owner learns nothing."""
+    was wrong too: step 1 already audited that failed login, and the owner learns nothing.
+    ``action`` names a more specific failure (a passkey's counter going backwards)."""
     async with sessionmaker() as session, session.begin():
         if challenge_id is not None:
             await ChallengeRepository(session).count_failure(challenge_id)
         if mail:
             await notify(
                 session,
-                "mfa.factor_failed",
+                action,
                 user_id=user_id,
                 email=email,
                 outcome="failure",

@@ -55,13 +55,14 @@ async def limit_factor_attempts(request: Request, principal: SessionPrincipal) -
     dependencies=[Depends(limit_by_ip(Budget.SECOND_FACTOR_IP))],
     response_model=UserRead,
     summary="Sign in, step 2: the second factor",
-    responses=responses(401, 403, 415, 422, 429, 503),
+    responses=responses(400, 401, 403, 415, 422, 429, 503),
 )
 async def login_second_factor(
     body: FactorProof, request: Request, response: Response, session: SessionDep, deps: AuthDepsDep
 ) -> UserRead:
     """Complete a sign-in started by ``POST /v1/auth/login`` in this browser (the half-session
-    cookie) with a TOTP code or a recovery code; sets the session cookie."""
+    cookie) with a TOTP code, a recovery code, or a passkey answering
+    ``POST /v1/auth/login/second-factor/passkey-options``; sets the session cookie."""
     name = challenge_cookie_name(deps.settings)
     code, recovery_code = body.parts
     issued = await complete_login(
@@ -72,6 +73,7 @@ async def login_second_factor(
         code=code,
         recovery_code=recovery_code,
         limiter=limiter_of(request),
+        passkey=body.assertion,
     )
     set_session_cookie(response, deps.settings, issued.token, issued.max_age)
     clear_challenge_cookie(response, deps.settings)
@@ -155,15 +157,17 @@ async def regenerate_recovery_codes(
     dependencies=[Depends(limit_by_ip(Budget.SECOND_FACTOR_IP)), Depends(limit_factor_attempts)],
     response_model=StepUpRead,
     summary="Confirm it is me (step-up)",
-    responses=responses(409, 429),
+    responses=responses(400, 409, 429),
 )
 async def step_up(
     body: FactorProof, principal: SessionPrincipal, session: SessionDep, deps: AuthDepsDep
 ) -> StepUpRead:
-    """Present a factor; routes answering ``step_up_required`` open for this session during
-    ``STEP_UP_MAX_AGE_SECONDS``."""
+    """Present a factor (a passkey answers ``POST /v1/auth/step-up/passkey-options``); routes
+    answering ``step_up_required`` open for this session during ``STEP_UP_MAX_AGE_SECONDS``."""
     code, recovery_code = body.parts
-    at = await mfa_service.step_up(session, deps, principal, code=code, recovery_code=recovery_code)
+    at = await mfa_service.step_up(
+        session, deps, principal, code=code, recovery_code=recovery_code, passkey=body.assertion
+    )
     return StepUpRead(
         factor_verified_at=at,
         fresh_until=at + timedelta(seconds=deps.settings.step_up_max_age_seconds),

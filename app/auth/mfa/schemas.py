@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.auth.passkeys.schemas import PasskeyProof
+
 TotpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["123456"])]
 RecoveryCodeText = Annotated[
     str, Field(min_length=10, max_length=20, pattern=r"^[A-Za-z0-9 -]+$", examples=["abcde-fghjk"])
@@ -24,6 +26,10 @@ class TotpProof(BaseModel):
     def parts(self) -> tuple[str | None, str | None]:
         return self.code, None
 
+    @property
+    def assertion(self) -> None:
+        return None
+
 
 class RecoveryProof(BaseModel):
     """One of the ten recovery codes (each works once)."""
@@ -36,10 +42,15 @@ class RecoveryProof(BaseModel):
     def parts(self) -> tuple[str | None, str | None]:
         return None, self.recovery_code
 
+    @property
+    def assertion(self) -> None:
+        return None
 
-# Exactly one of the two, expressed in the schema itself (``anyOf`` of closed objects), so
-# clients and the OpenAPI fuzzer see the rule instead of meeting it as a 422.
-FactorProof = TotpProof | RecoveryProof
+
+# Exactly one of the three, expressed in the schema itself (``anyOf`` of closed objects), so
+# clients and the OpenAPI fuzzer see the rule instead of meeting it as a 422. A passkey answers
+# the prompt of the matching ``passkey-options`` route (docs/mfa.md).
+FactorProof = TotpProof | RecoveryProof | PasskeyProof
 
 
 class TotpConfirm(BaseModel):
@@ -73,6 +84,7 @@ class RecoveryCodesShown(BaseModel):
 
 class FactorStatusRead(BaseModel):
     totp: bool
+    passkeys: int
     recovery_codes_left: int
     factor_verified_at: datetime | None
 

@@ -8,8 +8,10 @@ a factor, or add one to an account that has one, sit behind the step-up gate
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,9 @@ from app.auth.mfa.errors import (
 from app.auth.mfa.models import TotpFactor
 from app.auth.mfa.repository import FactorRepository
 from app.auth.mfa.verify import RECOVERY_CODE, spend_factor
+from app.auth.passkeys import ceremony
+from app.auth.passkeys.repository import PasskeyRepository
+from app.auth.passkeys.use import Outcome, as_factor
 from app.auth.principal import Principal
 from app.auth.repository import SessionRepository
 from app.auth.service import AuthDeps
@@ -42,6 +47,7 @@ class TotpEnrolment:
 @dataclass(frozen=True)
 class FactorStatus:
     totp: bool
+    passkeys: int
     recovery_codes_left: int
     factor_verified_at: datetime | None
 
@@ -61,6 +67,7 @@ async def status(session: AsyncSession, principal: Principal) -> FactorStatus:
     totp = await factors.totp_of(principal.user_id)
     return FactorStatus(
         totp=totp is not None and totp.confirmed_at is not None,
+        passkeys=await PasskeyRepository(session).count_of(principal.user_id),
         recovery_codes_left=await factors.recovery_codes_left(principal.user_id),
         factor_verified_at=principal.factor_verified_at,
     )
@@ -110,10 +117,10 @@ async def confirm_totp(
     await notices.notify(
         session, "mfa.totp_enabled", user_id=user.id, email=user.email, principal=principal
     )
-    return await _new_recovery_codes(session, deps, principal, user)
+    return await new_recovery_codes(session, deps, principal, user)
 
 
-async def _new_recovery_codes(
+async def new_recovery_codes(
     session: AsyncSession, deps: AuthDeps, principal: Principal, user: User
 ) -> list[str]:
     fresh = codes.new_recovery_codes()
@@ -136,7 +143,7 @@ async def regenerate_recovery_codes(
 ) -> list[str]:
     if not principal.has_second_factor:
         raise NoSecondFactor()
-    return await _new_recovery_codes(session, deps, principal, await _me(session, principal))
+    return await new_recovery_codes(session, deps, principal, await _me(session, principal))
 
 
 async def disable_totp(session: AsyncSession, principal: Principal) -> None:
@@ -146,18 +153,20 @@ async def disable_totp(session: AsyncSession, principal: Principal) -> None:
     if totp is None or totp.confirmed_at is None:
         raise NoSecondFactor("No authenticator app is enrolled.")
     await factors.delete_totp(principal.user_id)
-    await _after_removal(session, principal)
+    await after_removal(session, principal)
     user = await _me(session, principal)
     await notices.notify(
         session, "mfa.totp_disabled", user_id=user.id, email=user.email, principal=principal
     )
 
 
-async def _after_removal(session: AsyncSession, principal: Principal) -> None:
-    # TOTP is the only factor so far; passkeys (docs/mfa.md, "Not done") will join this check.
+async def after_removal(session: AsyncSession, principal: Principal) -> None:
+    """With neither an authenticator app nor a passkey left, recovery codes go too and sign-in
+    returns to the password alone."""
     factors = FactorRepository(session)
     totp = await factors.totp_of(principal.user_id)
-    if totp is None or totp.confirmed_at is None:
+    passkeys = await PasskeyRepository(session).count_of(principal.user_id)
+    if (totp is None or totp.confirmed_at is None) and passkeys == 0:
         await factors.replace_recovery_codes(principal.user_id, [])
         await factors.set_enrolled(principal.user_id, None)
 
@@ -169,23 +178,33 @@ async def step_up(
     *,
     code: str | None,
     recovery_code: str | None,
+    passkey: Mapping[str, Any] | None = None,
 ) -> datetime:
     """Present a factor inside a signed-in session: step-up routes open for the next
-    ``STEP_UP_MAX_AGE_SECONDS``. Returns the verification time."""
+    ``STEP_UP_MAX_AGE_SECONDS``. Returns the verification time. A passkey answers the prompt
+    from ``POST /v1/auth/step-up/passkey-options`` (``step_up_options``)."""
     if not principal.has_second_factor:
         raise NoSecondFactor()
     now = _now()
     user = await _me(session, principal)
-    method = await spend_factor(
-        session, deps.settings, user.id, code=code, recovery_code=recovery_code, now=now
-    )
+    assert principal.session_id is not None
+    if passkey is not None:
+        outcome = await as_factor(
+            session, deps, user, passkey, purpose=ceremony.STEP_UP, session_id=principal.session_id
+        )
+        if outcome is Outcome.CLONED:
+            raise InvalidSecondFactor()
+        method = "passkey" if outcome is Outcome.OK else None
+    else:
+        method = await spend_factor(
+            session, deps.settings, user.id, code=code, recovery_code=recovery_code, now=now
+        )
     if method is None:
         AUTH_FAILURES.labels(reason="bad_second_factor").inc()
         await notices.notify_failure(
             deps.audit_sessionmaker, user_id=user.id, email=user.email, details={"step": "step_up"}
         )
         raise InvalidSecondFactor()
-    assert principal.session_id is not None
     await FactorRepository(session).mark_session_verified(user.id, principal.session_id, now)
     if method == RECOVERY_CODE:
         await notices.notify(
@@ -206,6 +225,7 @@ async def admin_reset(session: AsyncSession, principal: Principal, user_id: uuid
         raise NotFound("No such user.")
     factors = FactorRepository(session)
     await factors.delete_all(user.id)
+    await PasskeyRepository(session).delete_all(user.id)
     await factors.set_enrolled(user.id, None)
     await SessionRepository(session).revoke_all(user.id, _now())
     await notices.notify(

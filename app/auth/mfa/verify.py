@@ -18,6 +18,7 @@ from app.core.config import Settings
 
 TOTP = "totp"
 RECOVERY_CODE = "recovery_code"
+PASSKEY = "passkey"  # checked by app.auth.passkeys.use (a WebAuthn ceremony, not a code)
 
 
 async def spend_factor(

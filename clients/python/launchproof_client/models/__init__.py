@@ -7,10 +7,17 @@ from .api_key_create import ApiKeyCreate
 from .api_key_created import ApiKeyCreated
 from .api_key_list import ApiKeyList
 from .api_key_read import ApiKeyRead
+from .assertion_response import AssertionResponse
 from .attempt_read import AttemptRead
+from .attestation_response import AttestationResponse
 from .audit_event_list import AuditEventList
 from .audit_event_read import AuditEventRead
 from .audit_event_read_details import AuditEventReadDetails
+from .authentication_credential import AuthenticationCredential
+from .authentication_credential_authenticator_attachment_type_0 import (
+    AuthenticationCredentialAuthenticatorAttachmentType0,
+)
+from .authentication_credential_clientextensionresults import AuthenticationCredentialClientextensionresults
 from .bot_create import BotCreate
 from .bot_create_model import BotCreateModel
 from .bot_list import BotList
@@ -50,6 +57,14 @@ from .message_create import MessageCreate
 from .message_list import MessageList
 from .message_read import MessageRead
 from .model_list import ModelList
+from .passkey_created import PasskeyCreated
+from .passkey_list import PasskeyList
+from .passkey_options import PasskeyOptions
+from .passkey_options_publickey import PasskeyOptionsPublickey
+from .passkey_proof import PasskeyProof
+from .passkey_read import PasskeyRead
+from .passkey_registration import PasskeyRegistration
+from .passkey_rename import PasskeyRename
 from .password_change_request import PasswordChangeRequest
 from .password_reset_confirm import PasswordResetConfirm
 from .password_reset_request import PasswordResetRequest
@@ -58,6 +73,9 @@ from .problem_error import ProblemError
 from .recover_request import RecoverRequest
 from .recovery_codes_shown import RecoveryCodesShown
 from .recovery_proof import RecoveryProof
+from .registration_credential import RegistrationCredential
+from .registration_credential_authenticator_attachment_type_0 import RegistrationCredentialAuthenticatorAttachmentType0
+from .registration_credential_clientextensionresults import RegistrationCredentialClientextensionresults
 from .role import Role
 from .scope import Scope
 from .second_factor_required import SecondFactorRequired
@@ -94,10 +112,15 @@ __all__ = (
     "ApiKeyCreated",
     "ApiKeyList",
     "ApiKeyRead",
+    "AssertionResponse",
     "AttemptRead",
+    "AttestationResponse",
     "AuditEventList",
     "AuditEventRead",
     "AuditEventReadDetails",
+    "AuthenticationCredential",
+    "AuthenticationCredentialAuthenticatorAttachmentType0",
+    "AuthenticationCredentialClientextensionresults",
     "BotCreate",
     "BotCreateModel",
     "BotList",
@@ -137,6 +160,14 @@ __all__ = (
     "MessageList",
     "MessageRead",
     "ModelList",
+    "PasskeyCreated",
+    "PasskeyList",
+    "PasskeyOptions",
+    "PasskeyOptionsPublickey",
+    "PasskeyProof",
+    "PasskeyRead",
+    "PasskeyRegistration",
+    "PasskeyRename",
     "PasswordChangeRequest",
     "PasswordResetConfirm",
     "PasswordResetRequest",
@@ -145,6 +176,9 @@ __all__ = (
     "RecoverRequest",
     "RecoveryCodesShown",
     "RecoveryProof",
+    "RegistrationCredential",
+    "RegistrationCredentialAuthenticatorAttachmentType0",
+    "RegistrationCredentialClientextensionresults",
     "Role",
     "Scope",
     "SecondFactorRequired",

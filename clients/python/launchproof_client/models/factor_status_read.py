@@ -15,11 +15,13 @@ class FactorStatusRead:
     """
     Attributes:
         factor_verified_at (datetime.datetime | None):
+        passkeys (int):
         recovery_codes_left (int):
         totp (bool):
     """
 
     factor_verified_at: datetime.datetime | None
+    passkeys: int
     recovery_codes_left: int
     totp: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -31,6 +33,8 @@ class FactorStatusRead:
         else:
             factor_verified_at = self.factor_verified_at
 
+        passkeys = self.passkeys
+
         recovery_codes_left = self.recovery_codes_left
 
         totp = self.totp
@@ -40,6 +44,7 @@ class FactorStatusRead:
         field_dict.update(
             {
                 "factor_verified_at": factor_verified_at,
+                "passkeys": passkeys,
                 "recovery_codes_left": recovery_codes_left,
                 "totp": totp,
             }
@@ -66,12 +71,15 @@ class FactorStatusRead:
 
         factor_verified_at = _parse_factor_verified_at(d.pop("factor_verified_at"))
 
+        passkeys = d.pop("passkeys")
+
         recovery_codes_left = d.pop("recovery_codes_left")
 
         totp = d.pop("totp")
 
         factor_status_read = cls(
             factor_verified_at=factor_verified_at,
+            passkeys=passkeys,
             recovery_codes_left=recovery_codes_left,
             totp=totp,
         )

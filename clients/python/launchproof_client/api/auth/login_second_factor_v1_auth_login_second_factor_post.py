@@ -5,6 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.passkey_proof import PasskeyProof
 from ...models.problem import Problem
 from ...models.recovery_proof import RecoveryProof
 from ...models.totp_proof import TotpProof
@@ -14,7 +15,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -24,6 +25,8 @@ def _get_kwargs(
     }
 
     if isinstance(body, TotpProof):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, RecoveryProof):
         _kwargs["json"] = body.to_dict()
     else:
         _kwargs["json"] = body.to_dict()
@@ -98,15 +101,16 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Response[Problem | UserRead]:
     """Sign in, step 2: the second factor
 
      Complete a sign-in started by ``POST /v1/auth/login`` in this browser (the half-session
-    cookie) with a TOTP code or a recovery code; sets the session cookie.
+    cookie) with a TOTP code, a recovery code, or a passkey answering
+    ``POST /v1/auth/login/second-factor/passkey-options``; sets the session cookie.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,15 +134,16 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient | Client,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Problem | UserRead | None:
     """Sign in, step 2: the second factor
 
      Complete a sign-in started by ``POST /v1/auth/login`` in this browser (the half-session
-    cookie) with a TOTP code or a recovery code; sets the session cookie.
+    cookie) with a TOTP code, a recovery code, or a passkey answering
+    ``POST /v1/auth/login/second-factor/passkey-options``; sets the session cookie.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,15 +162,16 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Response[Problem | UserRead]:
     """Sign in, step 2: the second factor
 
      Complete a sign-in started by ``POST /v1/auth/login`` in this browser (the half-session
-    cookie) with a TOTP code or a recovery code; sets the session cookie.
+    cookie) with a TOTP code, a recovery code, or a passkey answering
+    ``POST /v1/auth/login/second-factor/passkey-options``; sets the session cookie.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -187,15 +193,16 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient | Client,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Problem | UserRead | None:
     """Sign in, step 2: the second factor
 
      Complete a sign-in started by ``POST /v1/auth/login`` in this browser (the half-session
-    cookie) with a TOTP code or a recovery code; sets the session cookie.
+    cookie) with a TOTP code, a recovery code, or a passkey answering
+    ``POST /v1/auth/login/second-factor/passkey-options``; sets the session cookie.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

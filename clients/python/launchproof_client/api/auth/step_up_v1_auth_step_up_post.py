@@ -5,6 +5,7 @@ import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.passkey_proof import PasskeyProof
 from ...models.problem import Problem
 from ...models.recovery_proof import RecoveryProof
 from ...models.step_up_read import StepUpRead
@@ -14,7 +15,7 @@ from ...types import Response
 
 def _get_kwargs(
     *,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
 
@@ -24,6 +25,8 @@ def _get_kwargs(
     }
 
     if isinstance(body, TotpProof):
+        _kwargs["json"] = body.to_dict()
+    elif isinstance(body, RecoveryProof):
         _kwargs["json"] = body.to_dict()
     else:
         _kwargs["json"] = body.to_dict()
@@ -105,15 +108,15 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Response[Problem | StepUpRead]:
     """Confirm it is me (step-up)
 
-     Present a factor; routes answering ``step_up_required`` open for this session during
-    ``STEP_UP_MAX_AGE_SECONDS``.
+     Present a factor (a passkey answers ``POST /v1/auth/step-up/passkey-options``); routes
+    answering ``step_up_required`` open for this session during ``STEP_UP_MAX_AGE_SECONDS``.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,15 +140,15 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Problem | StepUpRead | None:
     """Confirm it is me (step-up)
 
-     Present a factor; routes answering ``step_up_required`` open for this session during
-    ``STEP_UP_MAX_AGE_SECONDS``.
+     Present a factor (a passkey answers ``POST /v1/auth/step-up/passkey-options``); routes
+    answering ``step_up_required`` open for this session during ``STEP_UP_MAX_AGE_SECONDS``.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -164,15 +167,15 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Response[Problem | StepUpRead]:
     """Confirm it is me (step-up)
 
-     Present a factor; routes answering ``step_up_required`` open for this session during
-    ``STEP_UP_MAX_AGE_SECONDS``.
+     Present a factor (a passkey answers ``POST /v1/auth/step-up/passkey-options``); routes
+    answering ``step_up_required`` open for this session during ``STEP_UP_MAX_AGE_SECONDS``.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -194,15 +197,15 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    body: RecoveryProof | TotpProof,
+    body: PasskeyProof | RecoveryProof | TotpProof,
 ) -> Problem | StepUpRead | None:
     """Confirm it is me (step-up)
 
-     Present a factor; routes answering ``step_up_required`` open for this session during
-    ``STEP_UP_MAX_AGE_SECONDS``.
+     Present a factor (a passkey answers ``POST /v1/auth/step-up/passkey-options``); routes
+    answering ``step_up_required`` open for this session during ``STEP_UP_MAX_AGE_SECONDS``.
 
     Args:
-        body (RecoveryProof | TotpProof):
+        body (PasskeyProof | RecoveryProof | TotpProof):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,0 +1,37 @@
+"""The anonymous ceremony cookie of a passkey sign-in: ``__Host-lp_passkey`` (HttpOnly,
+SameSite=Strict, two minutes), like the half-session cookie of two-step login."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from app.auth.session_cookie import cookie_secure
+from app.core.config import Settings
+
+
+def passkey_cookie_name(settings: Settings) -> str:
+    if settings.session_cookie_over_plain_http:
+        return "lp_passkey"
+    return "__Host-lp_passkey"
+
+
+def set_ceremony_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    response.set_cookie(
+        passkey_cookie_name(settings),
+        token,
+        max_age=max_age,
+        path="/",
+        secure=cookie_secure(settings),
+        httponly=True,
+        samesite="strict",
+    )
+
+
+def clear_ceremony_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(
+        passkey_cookie_name(settings),
+        path="/",
+        secure=cookie_secure(settings),
+        httponly=True,
+        samesite="strict",
+    )
