@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     Select,
     Text,
+    Uuid,
     any_,
     bindparam,
     case,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -37,7 +39,7 @@ from app.auth.principal import Principal
 from app.core.repository import Repository
 from app.users.models import User
 from app.users.snapshot import AuthenticatedUser
-from app.workspaces.models import WorkspaceMembership
+from app.workspaces.models import Workspace, WorkspaceMembership
 from app.workspaces.permissions import Role
 
 # The two statements every authenticated request runs, built once with bound parameters. Building
@@ -106,21 +108,59 @@ _API_KEY_WITH_USER = (
 
 def _memberships_statement(*conditions: ColumnElement[bool]) -> Select[Any]:
     return select(
-        func.array_agg(WorkspaceMembership.workspace_id),
-        func.array_agg(cast(WorkspaceMembership.role, Text)),
+        func.array_agg(WorkspaceMembership.workspace_id).label("ids"),
+        func.array_agg(cast(WorkspaceMembership.role, Text)).label("roles"),
         func.set_config(
             "app.workspace_ids",
             func.coalesce(func.string_agg(cast(WorkspaceMembership.workspace_id, Text), ","), ""),
             True,
-        ),
+        ).label("bound"),
         func.set_config("app.membership_probe", "", True),
     ).where(WorkspaceMembership.user_id == bindparam("user_id"), *conditions)
 
 
+def _withholding_factor_required(memberships: Select[Any]) -> Select[Any]:
+    """``memberships``, then (same statement) those of its workspaces whose owners require a
+    second factor, taken out of ``app.workspace_ids`` again: for a member without a factor.
+
+    Order is data flow, not luck: the aggregate binds every membership's workspace (``bound``);
+    the lateral read of ``workspace`` takes ``bound`` as its parameter, so its RLS policy runs
+    after the binding and sees exactly those workspaces; the outer projection then re-binds
+    the ones not withheld (``kept``).
+    """
+    bound = memberships.subquery("m")
+    policy = (
+        select(
+            func.array_agg(Workspace.id).filter(Workspace.require_second_factor).label("withheld"),
+            func.string_agg(cast(Workspace.id, Text), ",")
+            .filter(~Workspace.require_second_factor)
+            .label("kept"),
+        )
+        .where(Workspace.id == any_(cast(func.string_to_array(bound.c.bound, ","), ARRAY(Uuid))))
+        .lateral("p")
+    )
+    return select(
+        bound.c.ids,
+        bound.c.roles,
+        policy.c.withheld,
+        func.set_config("app.workspace_ids", func.coalesce(policy.c.kept, ""), True),
+    ).select_from(bound.join(policy, true()))
+
+
 _MEMBERSHIPS_OF_USER = _memberships_statement()
+_MEMBERSHIPS_OF_USER_WITHOUT_FACTOR = _withholding_factor_required(_memberships_statement())
 _MEMBERSHIP_IN_WORKSPACE = _memberships_statement(
     WorkspaceMembership.workspace_id == bindparam("workspace_id")
 )
+
+
+@dataclass(frozen=True, slots=True)
+class BoundMemberships:
+    """The caller's roles in the workspaces bound as ``app.workspace_ids``, and the workspaces
+    withheld (member, but the owners require a second factor the caller has not enrolled)."""
+
+    roles: dict[uuid.UUID, Role]
+    withheld: frozenset[uuid.UUID] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,24 +241,40 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         return LiveApiKey(key_id, workspace_id, tuple(scopes), last_used_at), user
 
     async def bind_memberships(
-        self, user_id: uuid.UUID, only_workspace: uuid.UUID | None = None
-    ) -> dict[uuid.UUID, Role]:
+        self,
+        user_id: uuid.UUID,
+        only_workspace: uuid.UUID | None = None,
+        *,
+        withhold_factor_required: bool = False,
+    ) -> BoundMemberships:
         """Read the user's memberships and bind them as ``app.workspace_ids``, in one statement.
 
         The membership SELECT policy admits the caller's own rows while ``app.membership_probe``
         is set; this statement's projection runs after those rows are read, binds the workspace
         ids and clears the probe. From then on memberships are visible only through the
         workspace policy: an API key (``only_workspace``) never sees its creator's others.
+
+        ``withhold_factor_required`` (a session without a second factor): the same statement
+        leaves out, of the roles and of ``app.workspace_ids``, the workspaces whose owners
+        require one, and names them in ``withheld`` (docs/mfa.md).
         """
         statement, parameters = _MEMBERSHIPS_OF_USER, {"user_id": user_id}
         if only_workspace is not None:
             statement = _MEMBERSHIP_IN_WORKSPACE
             parameters = {"user_id": user_id, "workspace_id": only_workspace}
+        elif withhold_factor_required:
+            statement = _MEMBERSHIPS_OF_USER_WITHOUT_FACTOR
         connection = await self.session.connection()
-        workspace_ids, roles, *_ = (await connection.execute(statement, parameters)).one()
-        if not workspace_ids:
-            return {}
-        return {ws: Role(role) for ws, role in zip(workspace_ids, roles, strict=True)}
+        row = (await connection.execute(statement, parameters)).one()._mapping
+        if not row["ids"]:
+            return BoundMemberships({})
+        withheld = frozenset(row["withheld"] or ()) if withhold_factor_required else frozenset()
+        roles = {
+            ws: Role(role)
+            for ws, role in zip(row["ids"], row["roles"], strict=True)
+            if ws not in withheld
+        }
+        return BoundMemberships(roles, withheld)
 
     async def bind_principal(self, principal: Principal) -> None:
         """Re-bind an already authenticated principal in a new transaction (background work that

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from app.api_keys.repository import ApiKeyRepository
-from app.auth.mfa.repository import WorkspacePolicyRepository
 from app.auth.repository import PrincipalContextRepository
 from app.bots.repository import BotRepository
 from app.conversations.models import MessageStatus
@@ -59,18 +58,23 @@ async def memberships_of_a(c: Ctx) -> None:
 @covers(PrincipalContextRepository.bind_memberships)
 async def bound_memberships(c: Ctx) -> None:
     repo = PrincipalContextRepository(c.session)
-    assert await repo.bind_memberships(c.a.member.user_id) == {c.a.workspace_id: Role.MEMBER}
-    assert await repo.bind_memberships(c.a.member.user_id, c.b.workspace_id) == {}
+    assert (await repo.bind_memberships(c.a.member.user_id)).roles == {
+        c.a.workspace_id: Role.MEMBER
+    }
+    assert (await repo.bind_memberships(c.a.member.user_id, c.b.workspace_id)).roles == {}
 
 
-@covers(WorkspacePolicyRepository.withhold_factor_required)
+@covers(PrincipalContextRepository.bind_memberships)
 async def second_factor_policy(c: Ctx) -> None:
-    """Reads only the (accessible) ids it is given: A's own workspace, never B's."""
-    repo = WorkspacePolicyRepository(c.session)
-    assert await repo.withhold_factor_required([c.ws]) == frozenset()
+    """Withholds only the caller's own workspaces that require a factor, never reads B's."""
+    repo = PrincipalContextRepository(c.session)
+    user = c.a.member.user_id
+    free = await repo.bind_memberships(user, withhold_factor_required=True)
+    assert (free.roles, free.withheld) == ({c.a.workspace_id: Role.MEMBER}, frozenset())
     own = update(Workspace).where(Workspace.id == c.a.workspace_id)
     await c.session.execute(own.values(require_second_factor=True))
-    assert await repo.withhold_factor_required([c.ws]) == {c.a.workspace_id}
+    held = await repo.bind_memberships(user, withhold_factor_required=True)
+    assert (held.roles, held.withheld) == ({}, {c.a.workspace_id})
 
 
 @covers(ApiKeyRepository.list_in, ApiKeyRepository.get_in)
