@@ -24,9 +24,9 @@ from sqlalchemy.orm import RelationshipProperty
 
 import app.models  # noqa: F401 - registers every mapped class
 from app.api import api_router
-from app.auth.principal import Principal
 from app.core.models import Base, TenantMixin
 from app.core.repository import Repository
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ import structlog
 from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.repository import PrincipalContextRepository
+from app.bots.tool_names import ToolName
 from app.chat.accounting import Tally, estimate_prompt_tokens
 from app.chat.chunk_decoder import StreamMeter
 from app.chat.errors import (
@@ -53,9 +53,9 @@ from app.conversations.schemas import ToolCallRead, TurnResult
 from app.core.config import Settings
 from app.core.error_reporting import report_exception
 from app.core.errors import NotFound
+from app.identity.repository import PrincipalContextRepository
 from app.tools import executor
 from app.tools.context import ToolContext
-from app.tools.names import ToolName
 from app.tools.registry import REGISTRY
 
 log = structlog.get_logger()

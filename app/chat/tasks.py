@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from app.auth.repository import PrincipalContextRepository
 from app.chat.accounting import estimate_tokens
 from app.chat.persistence import end_orphan
 from app.conversations.repository import TurnLeaseRepository
 from app.core.error_reporting import report_exception
+from app.identity.repository import PrincipalContextRepository
 from app.workspaces.access import AccessibleWorkspaceID
 
 if TYPE_CHECKING:

@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING
 import structlog
 
 from app.audit import service as audit
-from app.auth.repository import PrincipalContextRepository
 from app.core.metrics import FILE_SCANS, SCANNER_UP
 from app.files.clamd import ClamdClient, ScannerError, ScannerUnavailable, ScanResult
 from app.files.models import FileStatus
 from app.files.repository import FileRepository, FileScanJobRepository
 from app.files.scanning import scan_stored, scanner_client
 from app.files.storage import Storage, StorageError, shared_storage
+from app.identity.repository import PrincipalContextRepository
 from app.webhooks.events import EventType, emit_event
 from app.workspaces.access import AccessibleWorkspaceID
 

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
 from app.core.error_reporting import report_exception
 from app.core.metrics import WEBHOOK_DELIVERIES, WEBHOOK_QUEUE_DEPTH, WEBHOOK_QUEUE_LAG
+from app.identity.repository import PrincipalContextRepository
 from app.webhooks.events import EventType
 from app.webhooks.inbound import service as inbound_service
 from app.webhooks.outbound import lifecycle

@@ -11,11 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from app.api_keys.repository import ApiKeyRepository
-from app.auth.repository import PrincipalContextRepository
 from app.bots.repository import BotRepository
 from app.conversations.models import MessageStatus
 from app.conversations.repository import ConversationRepository, Ending, MessageRepository
 from app.files.repository import FileRepository, MessageFileRepository
+from app.identity.models import Workspace
+from app.identity.permissions import Role
+from app.identity.repository import PrincipalContextRepository
 from app.invitations.repository import InvitationRepository
 from app.tools.repository import NoteRepository, ToolCallRepository
 from app.usage.repository import UsageRepository
@@ -24,8 +26,6 @@ from app.webhooks.outbound.repository import (
     DeliveryRepository,
     EndpointRepository,
 )
-from app.workspaces.models import Workspace
-from app.workspaces.permissions import Role
 from app.workspaces.repository import MembershipRepository, WorkspaceRepository
 from tests.isolation.app_filters import PAGE, Ctx, covers, ids, workspaces
 from tests.isolation.seed import EVENT, SEARCH_WORD
@@ -74,7 +74,8 @@ async def second_factor_policy(c: Ctx) -> None:
     own = update(Workspace).where(Workspace.id == c.a.workspace_id)
     await c.session.execute(own.values(require_second_factor=True))
     held = await repo.bind_memberships(user, withhold_factor_required=True)
-    assert (held.roles, held.withheld) == ({}, {c.a.workspace_id})
+    assert held.roles == {}
+    assert held.withheld == {c.a.workspace_id}
 
 
 @covers(ApiKeyRepository.list_in, ApiKeyRepository.get_in)

@@ -10,9 +10,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from app.auth.mfa.models import LoginChallenge, RecoveryCode, TotpFactor
-from app.auth.models import UserSession
 from app.core.repository import Repository
-from app.users.models import User
+from app.identity.models import User, UserSession
 
 # Wrong factors one login challenge absorbs before it is dead (the rate limits bound the rest).
 MAX_CHALLENGE_FAILURES = 5

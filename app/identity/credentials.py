@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal, PrincipalKind
-from app.auth.repository import LiveApiKey, PrincipalContextRepository
-from app.auth.scopes import Scope
 from app.core.config import Settings
 from app.core.security import token_hashes
-from app.users.repository import AUTHENTICATED_USER
-from app.users.snapshot import AuthenticatedUser
+from app.identity.principal import Principal, PrincipalKind
+from app.identity.repository import LiveApiKey, PrincipalContextRepository
+from app.identity.scopes import Scope
+from app.identity.snapshot import AUTHENTICATED_USER, AuthenticatedUser
 
 SESSION_PURPOSE = "session"
 API_KEY_PURPOSE = "api_key"
