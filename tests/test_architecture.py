@@ -11,6 +11,11 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
+import re
+import subprocess
+import sys
+import tomllib
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -392,3 +397,43 @@ def test_modules_stay_within_the_size_budget() -> None:
         if lines > budget:
             offenders.append(f"{module.rel}: {lines} lines > {budget}")
     assert offenders == [], "split by subdomain (rule 3)"
+
+
+# --- The package graph (import-linter, [tool.importlinter] in pyproject.toml) ---------------
+
+
+def _layered_modules() -> set[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    return {name.strip() for layer in layers for name in re.split(r"[|:]", layer)}
+
+
+def test_every_package_of_app_has_its_layer() -> None:
+    """A new top-level package or module must be placed in the layers contract, or
+    import-linter would never look at it."""
+    top = {
+        f"app.{path.stem if path.suffix else path.name}"
+        for path in APP.iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+    assert top - _layered_modules() == set(), "add it to [tool.importlinter] layers"
+
+
+@pytest.mark.checklist(
+    "C2",
+    red="import a domain from app/identity or app/core, or add an undeclared cross-domain import",
+)
+def test_import_contracts_hold() -> None:
+    """core < identity < domains < entry points; domains depend only as declared; no cycle."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
