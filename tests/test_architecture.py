@@ -62,19 +62,19 @@ COMMIT_ALLOWED: frozenset[str] = frozenset({"app/core/db.py"})
 TRANSACTION_OWNERS = frozenset(
     {
         "app/core/db.py",  # the request unit of work (autobegin; commits at the edge)
-        "app/worker.py",  # one transaction per background job
+        "app/auth/jobs.py",  # the credential purge: one transaction per round
         "app/audit/service.py",  # record_detached: a failed login's event outlives its rollback
         "app/auth/mfa/notices.py",  # a failed factor's audit, mail and count outlive the rollback
         "app/users/admin_cli.py",  # the create-user command
         "app/chat/runner.py",  # a streamed answer outlives its request (CONVENTIONS rule 18)
-        "app/chat/tasks.py",  # the orphaned-turn sweeper: claim expired leases, end each turn
+        "app/chat/jobs.py",  # the orphaned-turn sweeper: claim expired leases, end each turn
         # E-mail delivery job: claim, then send with no transaction open, then record.
-        "app/email/tasks.py",
+        "app/email/jobs.py",
         # Files scan job: claim, scan with no transaction open, then record (app/files/jobs.py).
         "app/files/jobs.py",
         # Webhook jobs: claim + lease, send with no transaction open, then record; inbound
-        # events are processed and marked in one transaction (app/webhooks/tasks.py).
-        "app/webhooks/tasks.py",
+        # events are processed and marked in one transaction (app/webhooks/jobs.py).
+        "app/webhooks/jobs.py",
     }
 )
 # Routers call services; a router that imports a repository has skipped the service layer.
@@ -264,7 +264,7 @@ def test_only_known_owners_open_a_transaction() -> None:
         for _, receiver, _call in method_calls(module, frozenset({"begin"}))
         if receiver.endswith("session") or receiver in {"<call>", "engine", "connection", "conn"}
     }
-    assert "app/worker.py" in owners, "the detector lost the worker's transactions"
+    assert "app/auth/jobs.py" in owners, "the detector lost the jobs' transactions"
     assert owners <= TRANSACTION_OWNERS, (
         f"new transaction owners {sorted(owners - TRANSACTION_OWNERS)}: "
         "services run inside the caller's transaction"
@@ -437,3 +437,27 @@ def test_import_contracts_hold() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+# --- Background jobs: one registry, one module name -----------------------------------------
+
+
+def test_every_domain_declares_its_jobs_in_jobs_py_and_the_worker_runs_them() -> None:
+    from app.worker import JOBS
+
+    declared = []
+    for path in sorted(APP.glob("*/jobs.py")):
+        if path.parent.name == "core":  # the registry itself
+            continue
+        module = importlib.import_module(f"app.{path.parent.name}.jobs")
+        declared += [job.name for job in module.JOBS]
+    assert sorted(declared) == sorted(JOBS), "a domain's JOBS is missing from app/worker.py"
+    # The names are an interface: `python -m app worker --jobs a,b`, tests/faults, deployments.
+    assert list(JOBS) == [
+        "purge_expired_credentials",
+        "deliver_email",
+        "scan_files",
+        "deliver_webhooks",
+        "process_inbound_webhooks",
+        "end_orphaned_turns",
+    ]

@@ -84,13 +84,13 @@ PLATFORM_TABLES = {
     "file_scan_job",
     # Webhooks: the delivery queue holds ids and times only (delivery, workspace, due, lease);
     # the worker claims across workspaces, then binds the delivery's one workspace before it
-    # reads the tenant rows (app/webhooks/tasks.py). The inbound event store is written before
+    # reads the tenant rows (app/webhooks/jobs.py). The inbound event store is written before
     # any principal or workspace exists (a signature-verified call from a configured source).
     "webhook_queue",
     "inbound_webhook_event",
     # Chat: streaming turns' leases hold ids and times only (message, workspace, owner, expiry,
     # counters); the worker claims expired ones across workspaces, then binds the row's
-    # workspace and owner before it ends the turn (app/chat/tasks.py).
+    # workspace and owner before it ends the turn (app/chat/jobs.py).
     "turn_lease",
 }
 # Carries a nullable workspace_id but is not tenant data: the append-only, staff-read audit log.

@@ -7,7 +7,7 @@ of ``run_turn`` ends the assistant row once, in a final state with a code
 away; partial text kept); ``failed`` (the provider failed, the model's output was refused, the
 database went away, anything unexpected; partial text kept). While it runs, a heartbeat renews
 the turn's lease; if the process dies, the worker ends the turn when the lease passes
-(``app/chat/tasks.py``). If the database is gone at the end, the row cannot be written here
+(``app/chat/jobs.py``). If the database is gone at the end, the row cannot be written here
 either: the lease is still there, and the worker ends the turn once the database is back.
 """
 
