@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import RowMapping
 
 from app.core.repository import Repository
 from app.identity.models import ApiKey, User, UserSession, Workspace, WorkspaceMembership
@@ -49,7 +50,7 @@ from app.identity.snapshot import AuthenticatedUser
 # The caller's own columns (``AuthenticatedUser``), then binding ``app.user_id`` and the one-shot
 # ``app.membership_probe`` in the projection, after the WHERE found a live credential.
 _USER_COLUMNS_BINDING_USER = (
-    User.id,
+    User.id.label("user_id"),
     User.email,
     User.display_name,
     User.is_staff,
@@ -62,7 +63,7 @@ _USER_COLUMNS_BINDING_USER = (
 # probe per key, and a concurrent lazy re-hash (old hash -> current) can never make it miss.
 _SESSION_WITH_USER = (
     select(
-        UserSession.id,
+        UserSession.id.label("session_id"),
         UserSession.last_seen_at,
         UserSession.token_hash,
         *_USER_COLUMNS_BINDING_USER,
@@ -86,7 +87,7 @@ _SESSION_WITH_USER = (
 _PRESENT_CREDENTIAL = select(func.set_config("app.credential_hash", bindparam("hash"), True))
 _API_KEY_WITH_USER = (
     select(
-        ApiKey.id,
+        ApiKey.id.label("key_id"),
         ApiKey.workspace_id,
         ApiKey.scopes,
         ApiKey.last_used_at,
@@ -159,6 +160,18 @@ class BoundMemberships:
     withheld: frozenset[uuid.UUID] = frozenset()
 
 
+def _authenticated_user(columns: RowMapping) -> AuthenticatedUser:
+    """The caller's own columns (``_USER_COLUMNS_BINDING_USER``), by name."""
+    return AuthenticatedUser(
+        id=columns["user_id"],
+        email=columns["email"],
+        display_name=columns["display_name"],
+        is_staff=columns["is_staff"],
+        email_verified_at=columns["email_verified_at"],
+        created_at=columns["created_at"],
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSession:
     id: uuid.UUID
@@ -193,15 +206,15 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         row = (await connection.execute(_SESSION_WITH_USER, parameters)).one_or_none()
         if row is None:
             return None
-        session_id, last_seen_at, matched, user_id, email, name, is_staff, verified, created = row[
-            :9
-        ]
-        factor_verified_at, second_factor_at = row[12:14]
-        user = AuthenticatedUser(user_id, email, name, is_staff, verified, created)
+        columns = row._mapping
         live = LiveSession(
-            session_id, last_seen_at, bytes(matched), factor_verified_at, second_factor_at
+            id=columns["session_id"],
+            last_seen_at=columns["last_seen_at"],
+            token_hash=bytes(columns["token_hash"]),
+            factor_verified_at=columns["factor_verified_at"],
+            second_factor_at=columns["second_factor_at"],
         )
-        return live, user
+        return live, _authenticated_user(columns)
 
     async def api_key_with_user(
         self, key_hash: bytes, now: datetime
@@ -221,20 +234,14 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         await connection.execute(_PRESENT_CREDENTIAL, {"hash": ""})
         if row is None:
             return None
-        (
-            key_id,
-            workspace_id,
-            scopes,
-            last_used_at,
-            user_id,
-            email,
-            name,
-            staff,
-            verified,
-            created,
-        ) = row[:10]
-        user = AuthenticatedUser(user_id, email, name, staff, verified, created)
-        return LiveApiKey(key_id, workspace_id, tuple(scopes), last_used_at), user
+        columns = row._mapping
+        key = LiveApiKey(
+            id=columns["key_id"],
+            workspace_id=columns["workspace_id"],
+            scopes=tuple(columns["scopes"]),
+            last_used_at=columns["last_used_at"],
+        )
+        return key, _authenticated_user(columns)
 
     async def bind_memberships(
         self,
