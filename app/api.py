@@ -4,13 +4,11 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from app.admin.router import router as admin_router
 from app.api_keys.router import router as api_keys_router
-from app.auth.dependencies import get_principal
 from app.auth.mfa.router import public_router as mfa_public_router
 from app.auth.mfa.router import router as mfa_router
 from app.auth.passkeys.router import auth_router as passkey_auth_router
 from app.auth.passkeys.router import public_router as passkey_public_router
 from app.auth.passkeys.router import router as passkeys_router
-from app.auth.rate_limits import limit_reads
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.bots.router import router as bots_router
@@ -20,6 +18,8 @@ from app.conversations.router import router as conversations_router
 from app.disclosure.router import router as disclosure_router
 from app.files.router import router as files_router
 from app.health.router import router as health_router
+from app.identity.dependencies import get_principal
+from app.identity.rate_limits import limit_reads
 from app.invitations.router import router as invitations_router
 from app.monitoring.router import router as metrics_router
 from app.users.router import router as users_router

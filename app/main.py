@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import PUBLIC_ROUTES, include_api
-from app.auth.passwords import PasswordService
 from app.chat.provider import create_client
 from app.core.api_description import api_description
 from app.core.body_limit import BodyLimitMiddleware
@@ -34,6 +33,7 @@ from app.files.storage import shared_storage
 from app.files.upload_slots import UploadSlots
 from app.health.dependencies import DependencyMonitor
 from app.health.repository import DatabaseProbe
+from app.identity.passwords import PasswordService
 
 AUDIT_POOL_SIZE = 2
 

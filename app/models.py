@@ -1,19 +1,18 @@
 """Imports every domain's models once, for Alembic and mapper configuration."""
 
-from app.api_keys.models import ApiKey
 from app.audit.models import AuditEvent
 from app.auth.mfa.models import LoginChallenge, RecoveryCode, TotpFactor
-from app.auth.models import OneTimeToken, UserSession
+from app.auth.models import OneTimeToken
 from app.auth.passkeys.models import Passkey, PasskeyCeremony
 from app.bots.models import Bot
 from app.conversations.models import Conversation, Message
 from app.core.models import Base
 from app.email.models import OutboxEmail
 from app.files.models import File, FileScanJob, MessageFile  # files
+from app.identity.models import ApiKey, User, UserSession, Workspace, WorkspaceMembership
 from app.invitations.models import Invitation
 from app.tools.models import Note, ToolCall
 from app.usage.models import UsageReservation, WorkspaceUsage
-from app.users.models import User
 from app.webhooks.inbound.models import InboundWebhookEvent  # webhooks
 from app.webhooks.outbound.models import (  # webhooks
     WebhookDelivery,
@@ -21,7 +20,6 @@ from app.webhooks.outbound.models import (  # webhooks
     WebhookEndpoint,
     WebhookQueue,
 )
-from app.workspaces.models import Workspace, WorkspaceMembership
 
 __all__ = [
     "ApiKey",

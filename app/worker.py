@@ -1,12 +1,14 @@
 """The background worker (``python -m app worker``).
 
-Jobs are registered in ``JOBS`` with how often they run. A job receives a ``WorkerContext`` (the
-settings and a sessionmaker) and opens its own transactions: a job that calls out of the process
-(SMTP, a webhook receiver, clamd) claims rows in one short transaction, does the slow part with no
-transaction open, and records the outcome in another. Claims use ``FOR UPDATE SKIP LOCKED`` so any
-number of workers on any number of machines share the work. Jobs that touch tenant rows bind the
-job's one workspace with ``PrincipalContextRepository.bind_worker_scope``: RLS applies to the
-worker as to any request. Each job returns how many items it handled.
+Each domain declares its jobs in ``app/<domain>/jobs.py`` (``JOBS``, with how often each runs);
+this module composes them into one ``JobRegistry`` (``app/core/jobs.py``) and runs it. A job
+receives a ``WorkerContext`` (the settings and a sessionmaker) and opens its own transactions: a
+job that calls out of the process (SMTP, a webhook receiver, clamd) claims rows in one short
+transaction, does the slow part with no transaction open, and records the outcome in another.
+Claims use ``FOR UPDATE SKIP LOCKED`` so any number of workers on any number of machines share
+the work. Jobs that touch tenant rows bind the job's one workspace with
+``PrincipalContextRepository.bind_worker_scope``: RLS applies to the worker as to any request.
+Each job returns how many items it handled.
 """
 
 from __future__ import annotations
@@ -14,54 +16,30 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.housekeeping import purge_expired_credentials
-from app.chat.tasks import SWEEP_EVERY_SECONDS, end_orphaned_turns
+from app.auth import jobs as auth_jobs
+from app.chat import jobs as chat_jobs
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.error_reporting import init_error_reporting, report_exception
-from app.email.tasks import deliver_outbox
-from app.files.jobs import scan_pending_files  # files: malware scans
-from app.webhooks.tasks import deliver_webhooks, process_inbound_webhooks  # webhooks
+from app.core.jobs import JobRegistry, WorkerContext
+from app.email import jobs as email_jobs
+from app.files import jobs as files_jobs
+from app.webhooks import jobs as webhooks_jobs
 
 log = structlog.get_logger()
 
-
-@dataclass(frozen=True)
-class WorkerContext:
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-
-
-JobFunction = Callable[[WorkerContext], Awaitable[int]]
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    run: JobFunction
-    every_seconds: float
-
-
-async def _purge_expired_credentials(context: WorkerContext) -> int:
-    async with context.sessionmaker() as session, session.begin():
-        return await purge_expired_credentials(session)
-
-
-JOBS: dict[str, JobSpec] = {
-    "purge_expired_credentials": JobSpec(_purge_expired_credentials, every_seconds=600.0),
-    # Platform e-mail: sign and send due outbox rows over SMTP_URL (no-op when unset).
-    "deliver_email": JobSpec(deliver_outbox, every_seconds=2.0),
-    "scan_files": JobSpec(scan_pending_files, every_seconds=1.0),  # files
-    # Webhooks: signed outgoing deliveries; verified inbound events.
-    "deliver_webhooks": JobSpec(deliver_webhooks, every_seconds=1.0),
-    "process_inbound_webhooks": JobSpec(process_inbound_webhooks, every_seconds=1.0),
-    "end_orphaned_turns": JobSpec(end_orphaned_turns, every_seconds=SWEEP_EVERY_SECONDS),
-}
+# Every domain's jobs (``app/<domain>/jobs.py``), in the order a round runs them.
+JOBS = JobRegistry(
+    auth_jobs.JOBS,
+    email_jobs.JOBS,
+    files_jobs.JOBS,
+    webhooks_jobs.JOBS,
+    chat_jobs.JOBS,
+)
 
 
 @dataclass
@@ -82,12 +60,7 @@ def select_jobs(only: list[str] | None) -> list[str]:
 
     Raises ValueError naming the unknown jobs, so a typo fails at start, not silently.
     """
-    if not only:
-        return list(JOBS)
-    unknown = sorted(set(only) - set(JOBS))
-    if unknown:
-        raise ValueError(f"unknown jobs: {', '.join(unknown)} (known: {', '.join(JOBS)})")
-    return [name for name in JOBS if name in only]
+    return JOBS.select(only)
 
 
 async def run_jobs_once(

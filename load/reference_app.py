@@ -8,7 +8,7 @@ any FastAPI service pays before it does anything. The uvicorn options match ``ap
 (one worker, the same HTTP parser) so the ratio measures the application, not the server.
 
 ``/floor/me`` answers the same question as Launchproof's ``GET /v1/me`` with the same SQL
-(compiled from ``app.auth.repository``'s statements) and the same read budget (``limits``'
+(compiled from ``app.identity.repository``'s statements) and the same read budget (``limits``'
 moving window on Redis), and nothing else: a session cookie hashed with ``SECRET_KEY``, one
 transaction (BEGIN, the session lookup binding ``app.user_id``, the memberships binding
 ``app.workspace_ids``, COMMIT) on raw asyncpg, one rate-limit round trip, a JSON answer. No
@@ -39,9 +39,9 @@ from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import make_url
 
-from app.auth.credentials import SESSION_PURPOSE
-from app.auth.repository import _MEMBERSHIPS_OF_USER, _SESSION_WITH_USER
 from app.core.security import token_hash
+from app.identity.credentials import SESSION_PURPOSE
+from app.identity.repository import _MEMBERSHIPS_OF_USER, _SESSION_WITH_USER
 from load.seed import COOKIE
 
 POOL_SIZE = 10  # Launchproof's default DATABASE_POOL_SIZE

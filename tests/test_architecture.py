@@ -11,6 +11,11 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import os
+import re
+import subprocess
+import sys
+import tomllib
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,9 +29,9 @@ from sqlalchemy.orm import RelationshipProperty
 
 import app.models  # noqa: F401 - registers every mapped class
 from app.api import api_router
-from app.auth.principal import Principal
 from app.core.models import Base, TenantMixin
 from app.core.repository import Repository
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,20 +62,20 @@ COMMIT_ALLOWED: frozenset[str] = frozenset({"app/core/db.py"})
 TRANSACTION_OWNERS = frozenset(
     {
         "app/core/db.py",  # the request unit of work (autobegin; commits at the edge)
-        "app/worker.py",  # one transaction per background job
+        "app/auth/jobs.py",  # the credential purge: one transaction per round
         "app/audit/service.py",  # record_detached: a failed login's event outlives its rollback
         "app/auth/mfa/notices.py",  # a failed factor's audit, mail and count outlive the rollback
         "app/auth/passkeys/ceremony.py",  # a WebAuthn challenge is spent even if its check fails
         "app/users/admin_cli.py",  # the create-user command
         "app/chat/runner.py",  # a streamed answer outlives its request (CONVENTIONS rule 18)
-        "app/chat/tasks.py",  # the orphaned-turn sweeper: claim expired leases, end each turn
+        "app/chat/jobs.py",  # the orphaned-turn sweeper: claim expired leases, end each turn
         # E-mail delivery job: claim, then send with no transaction open, then record.
-        "app/email/tasks.py",
+        "app/email/jobs.py",
         # Files scan job: claim, scan with no transaction open, then record (app/files/jobs.py).
         "app/files/jobs.py",
         # Webhook jobs: claim + lease, send with no transaction open, then record; inbound
-        # events are processed and marked in one transaction (app/webhooks/tasks.py).
-        "app/webhooks/tasks.py",
+        # events are processed and marked in one transaction (app/webhooks/jobs.py).
+        "app/webhooks/jobs.py",
     }
 )
 # Routers call services; a router that imports a repository has skipped the service layer.
@@ -260,7 +265,7 @@ def test_only_known_owners_open_a_transaction() -> None:
         for _, receiver, _call in method_calls(module, frozenset({"begin"}))
         if receiver.endswith("session") or receiver in {"<call>", "engine", "connection", "conn"}
     }
-    assert "app/worker.py" in owners, "the detector lost the worker's transactions"
+    assert "app/auth/jobs.py" in owners, "the detector lost the jobs' transactions"
     assert owners <= TRANSACTION_OWNERS, (
         f"new transaction owners {sorted(owners - TRANSACTION_OWNERS)}: "
         "services run inside the caller's transaction"
@@ -393,3 +398,67 @@ def test_modules_stay_within_the_size_budget() -> None:
         if lines > budget:
             offenders.append(f"{module.rel}: {lines} lines > {budget}")
     assert offenders == [], "split by subdomain (rule 3)"
+
+
+# --- The package graph (import-linter, [tool.importlinter] in pyproject.toml) ---------------
+
+
+def _layered_modules() -> set[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    return {name.strip() for layer in layers for name in re.split(r"[|:]", layer)}
+
+
+def test_every_package_of_app_has_its_layer() -> None:
+    """A new top-level package or module must be placed in the layers contract, or
+    import-linter would never look at it."""
+    top = {
+        f"app.{path.stem if path.suffix else path.name}"
+        for path in APP.iterdir()
+        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
+    }
+    assert top - _layered_modules() == set(), "add it to [tool.importlinter] layers"
+
+
+@pytest.mark.checklist(
+    "C2",
+    red="import a domain from app/identity or app/core, or add an undeclared cross-domain import",
+)
+def test_import_contracts_hold() -> None:
+    """core < identity < domains < entry points; domains depend only as declared; no cycle."""
+    lint_imports = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+# --- Background jobs: one registry, one module name -----------------------------------------
+
+
+def test_every_domain_declares_its_jobs_in_jobs_py_and_the_worker_runs_them() -> None:
+    from app.worker import JOBS
+
+    declared = []
+    for path in sorted(APP.glob("*/jobs.py")):
+        if path.parent.name == "core":  # the registry itself
+            continue
+        module = importlib.import_module(f"app.{path.parent.name}.jobs")
+        declared += [job.name for job in module.JOBS]
+    assert sorted(declared) == sorted(JOBS), "a domain's JOBS is missing from app/worker.py"
+    # The names are an interface: `python -m app worker --jobs a,b`, tests/faults, deployments.
+    assert list(JOBS) == [
+        "purge_expired_credentials",
+        "deliver_email",
+        "scan_files",
+        "deliver_webhooks",
+        "process_inbound_webhooks",
+        "end_orphaned_turns",
+    ]

@@ -89,7 +89,8 @@ def test_the_guards_fail_until_each_step_of_the_recipe_is_done(copy: Path) -> No
     edit(
         router,
         "from app.core.errors import NotFound\n",
-        "from app.auth.dependencies import AnyPrincipal\nfrom app.core.errors import NotFound\n",
+        "from app.identity.dependencies import AnyPrincipal\n"
+        "from app.core.errors import NotFound\n",
     )
     edit(router, "memo_id: uuid.UUID)", "memo_id: uuid.UUID, principal: AnyPrincipal)")
     edit(api, "    console_router,\n    memos_router,\n)", "    console_router,\n)")

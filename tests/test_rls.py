@@ -2,7 +2,7 @@
 
 Each test opens an ``AsyncSession`` on the app-role URL (``launchproof_app``: not superuser, no
 BYPASSRLS, owns nothing), binds the principal context exactly as the app does
-(``app.auth.credentials.principal_from_session`` → ``PrincipalContextRepository``), runs
+(``app.identity.credentials.principal_from_session`` → ``PrincipalContextRepository``), runs
 statements *without* any tenant filter, and rolls the transaction back. The superuser connection
 only seeds two tenants and judges that foreign rows really exist.
 
@@ -30,25 +30,24 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.sql import Executable
 
 import app.models  # noqa: F401 - registers every mapped class
-from app.api_keys.models import ApiKey
 from app.audit.models import AuditEvent
-from app.auth.credentials import (
-    API_KEY_PURPOSE,
-    SESSION_PURPOSE,
-    principal_from_api_key,
-    principal_from_session,
-)
-from app.auth.principal import Principal
-from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
 from app.core.db import async_url, create_engine
 from app.core.models import Base, TenantMixin
 from app.core.security import token_hash
 from app.health.repository import DatabaseProbe
+from app.identity.credentials import (
+    API_KEY_PURPOSE,
+    SESSION_PURPOSE,
+    principal_from_api_key,
+    principal_from_session,
+)
+from app.identity.models import ApiKey, Workspace, WorkspaceMembership
+from app.identity.permissions import Role
+from app.identity.principal import Principal
+from app.identity.repository import PrincipalContextRepository
 from app.invitations.models import Invitation
 from app.invitations.repository import InvitationRepository
-from app.workspaces.models import Workspace, WorkspaceMembership
-from app.workspaces.permissions import Role
 from tests.support import Database
 
 pytestmark = pytest.mark.checklist(
@@ -87,13 +86,13 @@ PLATFORM_TABLES = {
     "file_scan_job",
     # Webhooks: the delivery queue holds ids and times only (delivery, workspace, due, lease);
     # the worker claims across workspaces, then binds the delivery's one workspace before it
-    # reads the tenant rows (app/webhooks/tasks.py). The inbound event store is written before
+    # reads the tenant rows (app/webhooks/jobs.py). The inbound event store is written before
     # any principal or workspace exists (a signature-verified call from a configured source).
     "webhook_queue",
     "inbound_webhook_event",
     # Chat: streaming turns' leases hold ids and times only (message, workspace, owner, expiry,
     # counters); the worker claims expired ones across workspaces, then binds the row's
-    # workspace and owner before it ends the turn (app/chat/tasks.py).
+    # workspace and owner before it ends the turn (app/chat/jobs.py).
     "turn_lease",
 }
 # Carries a nullable workspace_id but is not tenant data: the append-only, staff-read audit log.

@@ -23,8 +23,8 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 
 from app.api import PUBLIC_ROUTES, api_router
-from app.auth.dependencies import get_principal
 from app.core.errors import PROBLEM_JSON
+from app.identity.dependencies import get_principal
 from tests.factories.users import create_actor, login
 from tests.factories.workspaces import create_api_key, create_workspace
 from tests.support import Actor, Database, Server

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.admin import service as admin_service
 from app.admin.schemas import AdminUserList, AdminUserRead, AuditEventList
-from app.auth.dependencies import StaffPrincipal
 from app.auth.mfa import service as mfa_service
-from app.auth.rate_limits import limit_admin
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
+from app.identity.dependencies import StaffPrincipal
+from app.identity.rate_limits import limit_admin
 
 # Every admin route: the per-staff-user budget (RATE_LIMIT_ADMIN), after the staff check.
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(limit_admin)])

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.admin.schemas import AdminUserList, AdminUserRead, AuditEventList, AuditEventRead
 from app.audit import service as audit
 from app.audit.repository import AuditEventRepository
-from app.auth.principal import Principal
-from app.auth.repository import SessionRepository
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams
+from app.identity.principal import Principal
+from app.identity.repository import SessionRepository
 from app.users.repository import UserRepository
 
 

@@ -4,9 +4,9 @@ import uuid
 
 from sqlalchemy import select
 
-from app.api_keys.models import ApiKey
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
+from app.identity.models import ApiKey
 from app.workspaces.access import AccessibleWorkspaceID
 
 

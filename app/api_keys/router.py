@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, Response, status
 
 from app.api_keys import service as api_key_service
 from app.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from app.auth.dependencies import SessionPrincipal, SettingsDep, require_fresh_factor
-from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
 from app.core.rate_limit import Budget
+from app.identity.dependencies import SessionPrincipal, SettingsDep, require_fresh_factor
+from app.identity.rate_limits import limit_by_user
 
 router = APIRouter(prefix="/v1/workspaces/{workspace_id}/api-keys", tags=["api-keys"])
 

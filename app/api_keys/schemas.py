@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.auth.scopes import Scope
 from app.core.json_numbers import JSON_NUMBER
+from app.identity.scopes import Scope
 
 KeyName = Annotated[
     str,

@@ -7,21 +7,21 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api_keys.models import ApiKey
 from app.api_keys.repository import ApiKeyRepository
 from app.api_keys.schemas import ApiKeyCreated, ApiKeyList, ApiKeyRead
 from app.audit import service as audit
-from app.auth.credentials import API_KEY_PREFIX, API_KEY_PURPOSE
-from app.auth.principal import Principal
-from app.auth.scopes import Scope
 from app.core.config import Settings
 from app.core.errors import NotFound
 from app.core.pagination import PageParams
 from app.core.security import new_token, token_hash
 from app.email.service import send_email
+from app.identity.credentials import API_KEY_PREFIX, API_KEY_PURPOSE
+from app.identity.models import ApiKey
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
+from app.identity.scopes import Scope
 from app.users.repository import UserRepository
 from app.workspaces import service as workspace_service
-from app.workspaces.permissions import WorkspacePermission
 
 VISIBLE_PREFIX_LENGTH = 12
 

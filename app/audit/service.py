@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit.models import AuditEvent
 from app.audit.repository import AuditEventRepository
-from app.auth.principal import Principal
 from app.core.request_context import current_client_ip, current_request_id
+from app.identity.principal import Principal
 
 
 def _event(

@@ -4,32 +4,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, Enum, ForeignKey, LargeBinary, String, func
+from sqlalchemy import DateTime, Enum, ForeignKey, LargeBinary, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, IDMixin
-
-
-class UserSession(IDMixin, Base):
-    """A server-side login session. The cookie holds the token; this row holds its keyed hash."""
-
-    __tablename__ = "user_session"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("user_account.id", ondelete="CASCADE"), index=True, nullable=False
-    )
-    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
-    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    idle_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    absolute_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    client_ip: Mapped[str | None] = mapped_column(String(45))
-    user_agent: Mapped[str | None] = mapped_column(String(200))
-    # When this session last presented a second factor (step-up freshness, docs/mfa.md).
-    factor_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class TokenPurpose(StrEnum):

@@ -6,13 +6,6 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from app.auth import service as auth_service
-from app.auth.dependencies import (
-    AuthDepsDep,
-    SessionPrincipal,
-    SettingsDep,
-    csrf_protect,
-    require_fresh_factor,
-)
 from app.auth.mfa.challenge import PendingFactor
 from app.auth.mfa.schemas import SecondFactorRequired
 from app.auth.schemas import (
@@ -24,10 +17,21 @@ from app.auth.schemas import (
     SignupRequest,
     VerifyEmailRequest,
 )
-from app.auth.session_cookie import clear_session_cookie, set_challenge_cookie, set_session_cookie
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.rate_limit import Budget, limit_account, limit_by_ip
+from app.identity.dependencies import (
+    AuthDepsDep,
+    SessionPrincipal,
+    SettingsDep,
+    csrf_protect,
+    require_fresh_factor,
+)
+from app.identity.session_cookie import (
+    clear_session_cookie,
+    set_challenge_cookie,
+    set_session_cookie,
+)
 from app.users.schemas import UserRead
 
 # Public: no principal. csrf_protect stops a foreign site from logging a victim into an

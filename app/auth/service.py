@@ -6,10 +6,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.credentials import SESSION_PURPOSE
 from app.auth.errors import (
     EmailNotVerified,
     InvalidCredentials,
@@ -18,26 +17,19 @@ from app.auth.errors import (
     WrongCurrentPassword,
 )
 from app.auth.mfa.challenge import PendingFactor, start_challenge
-from app.auth.models import OneTimeToken, TokenPurpose, UserSession
-from app.auth.passwords import PasswordService, password_problem
-from app.auth.principal import Principal
-from app.auth.repository import OneTimeTokenRepository, SessionRepository
-from app.core.config import Settings
+from app.auth.models import OneTimeToken, TokenPurpose
+from app.auth.repository import OneTimeTokenRepository
 from app.core.metrics import AUTH_FAILURES
 from app.core.request_context import current_client_ip
 from app.core.security import new_token, token_hash, token_hashes
 from app.email.service import send_email
-from app.users.models import User
+from app.identity.credentials import SESSION_PURPOSE
+from app.identity.dependencies import AuthDeps
+from app.identity.models import User, UserSession
+from app.identity.passwords import password_problem
+from app.identity.principal import Principal
+from app.identity.repository import SessionRepository
 from app.users.repository import UserRepository
-
-
-@dataclass(frozen=True)
-class AuthDeps:
-    settings: Settings
-    passwords: PasswordService
-    sessionmaker: async_sessionmaker[AsyncSession]
-    # A separate small pool for detached audit writes (see app.main lifespan).
-    audit_sessionmaker: async_sessionmaker[AsyncSession]
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ import uuid
 
 from sqlalchemy import Select, select
 
-from app.auth.principal import Principal
 from app.bots.models import Bot
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
-from app.workspaces.permissions import WorkspacePermission
 
 
 class BotRepository(Repository[Bot]):

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import AnyPrincipal, SettingsDep
 from app.bots import service as bot_service
 from app.bots.schemas import BotCreate, BotList, BotRead, BotUpdate
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
+from app.identity.dependencies import AnyPrincipal, SettingsDep
 
 router = APIRouter(tags=["bots"])
 

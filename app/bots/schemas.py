@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.bots.tool_names import ToolName
 from app.core.config import get_settings
 from app.core.json_numbers import JSON_NUMBER
-from app.tools.names import ToolName
 
 BotName = Annotated[
     str,

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.bots.errors import LimitExceeded, ModelNotAllowed, SecretInPrompt
 from app.bots.models import Bot
 from app.bots.repository import BotRepository
@@ -18,8 +17,9 @@ from app.core.errors import Forbidden, NotFound, Unprocessable
 from app.core.outbound import OutboundPolicyError, normalise_allowed_domain
 from app.core.pagination import PageParams
 from app.core.secret_scan import find_secret_types
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.workspaces import service as workspace_service
-from app.workspaces.permissions import WorkspacePermission
 
 
 def _check_limits(settings: Settings, *, model: str | None, max_output_tokens: int | None) -> None:

@@ -7,13 +7,13 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.chat.errors import TURN_INTERRUPTED
 from app.chat.turn import PreparedTurn
 from app.conversations.models import Message, MessageStatus
 from app.conversations.repository import Ending, MessageRepository
 from app.conversations.schemas import MessageRead, ToolCallRead, TurnResult
 from app.core.errors import NotFound
+from app.identity.principal import Principal
 from app.tools.repository import ToolCallRepository
 from app.usage import service as usage_service
 from app.webhooks.events import EventType, emit_event

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 
-from app.auth.dependencies import AnyPrincipal, SettingsDep
 from app.chat import service as chat_service
 from app.chat.streaming import SSE_CONTENT, event_stream, sse_replay, sse_stream
 from app.conversations.schemas import MessageCreate, ToolCallList, TurnResult
@@ -15,6 +14,7 @@ from app.core.db import SessionDep, commit_early
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
 from app.core.rate_limit import Budget, RateLimiter
+from app.identity.dependencies import AnyPrincipal, SettingsDep
 from app.tools.schemas import ModelList, ToolList
 
 router = APIRouter(tags=["chat"])

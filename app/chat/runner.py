@@ -7,7 +7,7 @@ of ``run_turn`` ends the assistant row once, in a final state with a code
 away; partial text kept); ``failed`` (the provider failed, the model's output was refused, the
 database went away, anything unexpected; partial text kept). While it runs, a heartbeat renews
 the turn's lease; if the process dies, the worker ends the turn when the lease passes
-(``app/chat/tasks.py``). If the database is gone at the end, the row cannot be written here
+(``app/chat/jobs.py``). If the database is gone at the end, the row cannot be written here
 either: the lease is still there, and the worker ends the turn once the database is back.
 """
 
@@ -27,7 +27,7 @@ import structlog
 from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.repository import PrincipalContextRepository
+from app.bots.tool_names import ToolName
 from app.chat.accounting import Tally, estimate_prompt_tokens
 from app.chat.chunk_decoder import StreamMeter
 from app.chat.errors import (
@@ -52,9 +52,9 @@ from app.conversations.repository import TurnLeaseRepository
 from app.conversations.schemas import ToolCallRead, TurnResult
 from app.core.config import Settings
 from app.core.error_reporting import report_exception
+from app.identity.repository import PrincipalContextRepository
 from app.tools import executor
 from app.tools.context import ToolContext
-from app.tools.names import ToolName
 from app.tools.registry import REGISTRY
 
 log = structlog.get_logger()

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Sequence
 from openai import AsyncOpenAI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.principal import Principal
 from app.chat.errors import MODEL_UNAVAILABLE, TurnFailed
 from app.chat.persistence import load_result
 from app.chat.runner import Done, Failed, TurnEvent, run_turn
@@ -19,6 +18,7 @@ from app.conversations.schemas import ToolCallList, ToolCallRead, TurnResult
 from app.core.config import Settings
 from app.core.errors import NotFound
 from app.core.pagination import PageParams
+from app.identity.principal import Principal
 from app.tools.registry import REGISTRY
 from app.tools.repository import ToolCallRepository
 from app.tools.schemas import ModelList, ToolList, ToolRead

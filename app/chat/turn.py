@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.bots.repository import BotRepository
 from app.chat.accounting import estimate_prompt_tokens, newest_within
 from app.conversations import service as conversation_service
@@ -25,11 +24,12 @@ from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.files import service as file_service
 from app.files.context import attachment_blocks
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.tools.registry import tools_for
 from app.usage import service as usage_service
 from app.webhooks.events import EventType, emit_event
 from app.workspaces.access import AccessibleWorkspaceID, checked_workspace_id
-from app.workspaces.permissions import WorkspacePermission
 
 
 @dataclass(frozen=True)

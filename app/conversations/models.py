@@ -99,7 +99,7 @@ class TurnLease(Base):
     """A platform row (ids and times only, no tenant data) for each assistant message that is
     ``streaming``: the process streaming it pushes ``expires_at`` ahead while it runs. A row whose
     lease has passed belongs to a process that died; the worker ends that turn
-    (``app/chat/tasks.py``). Deleted in the transaction that ends the turn."""
+    (``app/chat/jobs.py``). Deleted in the transaction that ends the turn."""
 
     __tablename__ = "turn_lease"
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Row, Select, delete, func, or_, select, update
 
-from app.auth.principal import Principal
 from app.conversations.models import (
     Conversation,
     Message,
@@ -18,8 +17,9 @@ from app.conversations.models import (
 )
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
-from app.workspaces.permissions import WorkspacePermission
 
 
 @dataclass(frozen=True)

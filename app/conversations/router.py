@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import AnyPrincipal
 from app.conversations import service as conversation_service
 from app.conversations.schemas import (
     ConversationCreate,
@@ -19,6 +18,7 @@ from app.conversations.schemas import (
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
+from app.identity.dependencies import AnyPrincipal
 
 router = APIRouter(tags=["conversations"])
 Page = Annotated[PageParams, Depends(page_params)]

@@ -6,16 +6,16 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.bots import service as bot_service
 from app.conversations.models import Conversation
 from app.conversations.repository import ConversationRepository, MessageRepository
 from app.conversations.schemas import ConversationList, ConversationRead, MessageList, MessageRead
 from app.core.errors import Forbidden, NotFound
 from app.core.pagination import PageParams
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.webhooks.events import EventType, emit_event
 from app.workspaces import service as workspace_service
-from app.workspaces.permissions import WorkspacePermission
 
 
 async def start_conversation(

@@ -19,7 +19,7 @@ class OutboxEmail(IDMixin, Base):
     """A platform e-mail written in the transaction that caused it, delivered by the worker.
 
     A platform table (no workspace data, no RLS): the worker claims due rows with ``FOR UPDATE
-    SKIP LOCKED`` (app/email/tasks.py), signs and sends them with no transaction open, then marks
+    SKIP LOCKED`` (app/email/jobs.py), signs and sends them with no transaction open, then marks
     them sent or schedules a retry. Without SMTP_URL (development, tests) the table *is* the
     mailbox. Never logged: bodies carry tokens; ``last_error`` holds an error class, never text.
     """

@@ -1,7 +1,7 @@
 """The ``send_email`` port. Mail is written to the outbox in the caller's transaction.
 
 So a rolled-back request sends nothing, and a committed one cannot lose its mail. The worker's
-``deliver_email`` job (``app/email/tasks.py``) DKIM-signs and delivers outbox rows over SMTP
+``deliver_email`` job (``app/email/jobs.py``) DKIM-signs and delivers outbox rows over SMTP
 (docs/email.md).
 """
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.core.config import Settings
 from app.files.archives import DOCX, ArchiveRefused, read_member
 from app.files.models import File
 from app.files.repository import FileRepository, MessageFileRepository
 from app.files.storage import Storage, StorageError, shared_storage
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID
 
 PLAIN_TYPES = frozenset({"text/plain", "text/markdown", "text/csv", "application/json"})

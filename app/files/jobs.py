@@ -17,23 +17,20 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
 from app.audit import service as audit
-from app.auth.repository import PrincipalContextRepository
+from app.core.jobs import Job, WorkerContext
 from app.core.metrics import FILE_SCANS, SCANNER_UP
 from app.files.clamd import ClamdClient, ScannerError, ScannerUnavailable, ScanResult
 from app.files.models import FileStatus
 from app.files.repository import FileRepository, FileScanJobRepository
 from app.files.scanning import scan_stored, scanner_client
 from app.files.storage import Storage, StorageError, shared_storage
+from app.identity.repository import PrincipalContextRepository
 from app.webhooks.events import EventType, emit_event
 from app.workspaces.access import AccessibleWorkspaceID
-
-if TYPE_CHECKING:
-    from app.worker import WorkerContext
 
 log = structlog.get_logger()
 BATCH = 10
@@ -194,3 +191,6 @@ async def _record_verdict(
                 "filename": file.display_name,  # content: only for endpoints that opted in
             },
         )
+
+
+JOBS = (Job("scan_files", scan_pending_files, every_seconds=1.0),)

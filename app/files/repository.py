@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, func, select, update
 
-from app.auth.principal import Principal
 from app.conversations.models import Message
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
 from app.files.models import File, FileScanJob, FileStatus, MessageFile
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
-from app.workspaces.permissions import WorkspacePermission
 
 # Types the bot may read as text (the file tool and attachments).
 TEXT_LIKE = (

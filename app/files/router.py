@@ -9,8 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.responses import StreamingResponse
 
-from app.auth.dependencies import AnyPrincipal, SettingsDep, get_principal
-from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
@@ -19,6 +17,8 @@ from app.files import service as file_service
 from app.files.downloads import DOWNLOAD_CONTENT, download_headers
 from app.files.schemas import FileList, FileRead
 from app.files.storage import Storage
+from app.identity.dependencies import AnyPrincipal, SettingsDep, get_principal
+from app.identity.rate_limits import limit_by_user
 
 router = APIRouter(tags=["files"])
 

@@ -27,7 +27,6 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.core.config import Settings
 from app.core.db import commit_early
 from app.core.errors import Forbidden, NotFound
@@ -47,9 +46,10 @@ from app.files.sniffing import Limits, sniff
 from app.files.storage import Storage, StorageError
 from app.files.upload import ReceivedUpload, received_upload
 from app.files.upload_slots import UploadSlots
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.workspaces import service as workspace_service
 from app.workspaces.access import AccessibleWorkspaceID
-from app.workspaces.permissions import WorkspacePermission
 
 log = structlog.get_logger()
 SCANNER_DISABLED = "disabled"

@@ -7,8 +7,8 @@ from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.models import Base, IDMixin, TenantMixin
-from app.workspaces.models import ROLE_ENUM
-from app.workspaces.permissions import Role
+from app.identity.models import ROLE_ENUM
+from app.identity.permissions import Role
 
 
 class Invitation(IDMixin, TenantMixin, Base):

@@ -6,11 +6,11 @@ import uuid
 
 from fastapi import APIRouter, Depends, status
 
-from app.auth.dependencies import SessionPrincipal, SettingsDep
-from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.rate_limit import Budget
+from app.identity.dependencies import SessionPrincipal, SettingsDep
+from app.identity.rate_limits import limit_by_user
 from app.invitations import service as invitation_service
 from app.invitations.schemas import InvitationAccept, InvitationCreate, InvitationRead
 from app.workspaces.schemas import WorkspaceRead

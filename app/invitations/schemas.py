@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.identity.permissions import Role
 from app.users.emails import Email
-from app.workspaces.permissions import Role
 
 
 class InvitationCreate(BaseModel):

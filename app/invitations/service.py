@@ -10,18 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
 from app.auth.errors import InvalidToken
-from app.auth.principal import Principal
-from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden
 from app.core.security import new_token, token_hash, token_hashes
 from app.email.service import send_email
+from app.identity.models import WorkspaceMembership
+from app.identity.permissions import Role, WorkspacePermission
+from app.identity.principal import Principal
+from app.identity.repository import PrincipalContextRepository
 from app.invitations.models import Invitation
 from app.invitations.repository import InvitationRepository
 from app.webhooks.events import EventType, emit_event
 from app.workspaces import service as workspace_service
-from app.workspaces.models import WorkspaceMembership
-from app.workspaces.permissions import Role, WorkspacePermission
 from app.workspaces.policies import can_grant_role
 from app.workspaces.repository import MembershipRepository, WorkspaceRepository
 from app.workspaces.schemas import WorkspaceRead

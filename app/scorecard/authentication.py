@@ -34,7 +34,7 @@ DEFAULT_COOKIE = "__Host-lp_session"  # this release's name, used when no accoun
 SESSION_ENDING = frozenset({"/v1/auth/logout", "/v1/auth/logout-all"})
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_LISTED = 8  # failures listed in full; the rest are counted
-FIX = "app/auth/dependencies.py get_principal, app/api.py PRIVATE_ROUTERS; docs/security.md"
+FIX = "app/identity/dependencies.py get_principal, app/api.py PRIVATE_ROUTERS; docs/security.md"
 
 
 def reference_401(ctx: Context) -> httpx.Response:
@@ -150,7 +150,7 @@ def _bearer(secret: str) -> dict[str, str]:
     "authentication",
     "authentication.revoked_api_key",
     "an API key stops working the moment its owner revokes it (the same 401)",
-    fix="app/auth/credentials.py principal_from_api_key, app/api_keys/service.py",
+    fix="app/identity/credentials.py principal_from_api_key, app/api_keys/service.py",
 )
 def revoked_api_key(ctx: Context) -> Verdict:
     session = signed_in(ctx, 0)
@@ -189,7 +189,7 @@ def _signed_out_probe(session: Session) -> list[Evidence]:
     "authentication",
     "authentication.signed_out_cookie",
     "a session cookie is dead after sign-out (the same 401)",
-    fix="app/auth/credentials.py principal_from_session, app/auth/service.py logout",
+    fix="app/identity/credentials.py principal_from_session, app/auth/service.py logout",
 )
 def signed_out_cookie(ctx: Context) -> Verdict:
     session = fresh_session(ctx, 0)

@@ -149,7 +149,7 @@ def cookie_faults(session: Session) -> list[str]:
     "cors",
     "cors.session_cookie_flags",
     "the session cookie is __Host- prefixed, Secure, HttpOnly, SameSite=Lax/Strict, Path=/",
-    fix="app/auth/session_cookie.py, SESSION_COOKIE_SECURE; docs/security.md",
+    fix="app/identity/session_cookie.py, SESSION_COOKIE_SECURE; docs/security.md",
 )
 def session_cookie_flags(ctx: Context) -> Verdict:
     session = signed_in(ctx, 0)
@@ -206,7 +206,7 @@ def no_token_in_body(ctx: Context) -> Verdict:
     "cors",
     "cors.csrf",
     "a cookie-authenticated write without the expected Origin is refused (CSRF)",
-    fix="app/auth/csrf.py enforce_csrf, ALLOWED_ORIGINS",
+    fix="app/identity/csrf.py enforce_csrf, ALLOWED_ORIGINS",
 )
 def csrf(ctx: Context) -> Verdict:
     session = signed_in(ctx, 0)

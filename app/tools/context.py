@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.principal import Principal
 from app.core.config import Settings
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID
 
 

@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from app.auth.principal import Principal
 from app.bots.models import Bot
+from app.bots.tool_names import ToolName
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.tools import builtin
 from app.tools.context import ToolContext
-from app.tools.names import ToolName
-from app.workspaces.permissions import WorkspacePermission
 
 Runner = Callable[[ToolContext, Any], Awaitable[str]]
 

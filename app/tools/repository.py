@@ -4,12 +4,12 @@ import uuid
 
 from sqlalchemy import Select, or_, select
 
-from app.auth.principal import Principal
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.tools.models import Note, ToolCall
 from app.workspaces.access import accessible_workspace_ids
-from app.workspaces.permissions import WorkspacePermission
 
 
 class ToolCallRepository(Repository[ToolCall]):

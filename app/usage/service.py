@@ -19,11 +19,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.bots.tool_names import ToolName
 from app.core.config import Settings
 from app.core.errors import RateLimited
 from app.core.metrics import MODEL_TOKENS, workspace_bucket
 from app.tools.executor import MAX_RESULT_CHARS
-from app.tools.names import ToolName
 from app.tools.registry import REGISTRY
 from app.usage.repository import UsageRepository, UsageReservationRepository
 from app.workspaces.access import AccessibleWorkspaceID

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from pydantic import TypeAdapter, ValidationError
 
 from app.audit import service as audit
-from app.auth.passwords import PasswordService, password_problem
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
+from app.identity.models import User
+from app.identity.passwords import PasswordService, password_problem
 from app.users.emails import Email
-from app.users.models import User
 from app.users.repository import UserRepository
 
 

@@ -6,12 +6,8 @@ from sqlalchemy import func, select, update
 
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
-from app.users.models import User
-from app.users.snapshot import AuthenticatedUser
-
-# ``session.info`` key under which session authentication keeps the caller's own user row for
-# the rest of the request's transaction (app/auth/credentials.py).
-AUTHENTICATED_USER = "authenticated_user"
+from app.identity.models import User
+from app.identity.snapshot import AUTHENTICATED_USER, AuthenticatedUser
 
 
 class UserRepository(Repository[User]):

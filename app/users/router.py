@@ -6,9 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from app.auth.dependencies import SessionPrincipal
 from app.core.db import SessionDep
 from app.core.openapi import responses
+from app.identity.dependencies import SessionPrincipal
 from app.users import service as user_service
 from app.users.schemas import SessionList, UserRead, UserUpdate
 

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.principal import Principal
-from app.auth.repository import SessionRepository
 from app.core.errors import NotFound
-from app.users.models import User
+from app.identity.models import User
+from app.identity.principal import Principal
+from app.identity.repository import SessionRepository
+from app.identity.snapshot import AuthenticatedUser
 from app.users.repository import UserRepository
 from app.users.schemas import SessionRead
-from app.users.snapshot import AuthenticatedUser
 
 
 async def get_me(session: AsyncSession, principal: Principal) -> User | AuthenticatedUser:

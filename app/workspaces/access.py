@@ -9,8 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import NewType
 
-from app.auth.principal import Principal
-from app.workspaces.permissions import WorkspacePermission
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 
 AccessibleWorkspaceID = NewType("AccessibleWorkspaceID", uuid.UUID)
 

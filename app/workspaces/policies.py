@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from app.auth.mfa.errors import SecondFactorEnrolmentRequired, StepUpRequired
-from app.auth.principal import Principal
 from app.core.errors import Forbidden
-from app.workspaces.permissions import ROLE_RANK, Role, WorkspacePermission
+from app.identity.errors import SecondFactorEnrolmentRequired, StepUpRequired
+from app.identity.permissions import ROLE_RANK, Role, WorkspacePermission
+from app.identity.principal import Principal
 
 
 def can_manage_member(principal: Principal, workspace_id: uuid.UUID, target_role: Role) -> bool:

@@ -5,13 +5,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import Select, delete, func, select
 
-from app.auth.principal import Principal
 from app.core.pagination import PageParams, decode_cursor, encode_cursor
 from app.core.repository import PageResult, Repository
-from app.users.models import User
+from app.identity.models import User, Workspace, WorkspaceMembership
+from app.identity.permissions import Role, WorkspacePermission
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
-from app.workspaces.models import Workspace, WorkspaceMembership
-from app.workspaces.permissions import Role, WorkspacePermission
 
 
 class WorkspaceRepository(Repository[Workspace]):

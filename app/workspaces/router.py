@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import (
+from app.core.db import SessionDep
+from app.core.openapi import responses
+from app.core.pagination import PageParams, page_params
+from app.identity.dependencies import (
     AnyPrincipal,
     SessionPrincipal,
     SettingsDep,
     require_fresh_factor,
 )
-from app.core.db import SessionDep
-from app.core.openapi import responses
-from app.core.pagination import PageParams, page_params
 from app.workspaces import service as workspace_service
 from app.workspaces.schemas import (
     MemberList,

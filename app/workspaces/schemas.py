@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints
 
-from app.workspaces.permissions import Role
+from app.identity.permissions import Role
 
 WorkspaceName = Annotated[
     str,

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.principal import Principal
-from app.auth.repository import PrincipalContextRepository
 from app.core.errors import Forbidden, NotFound
 from app.core.pagination import PageParams
+from app.identity.models import Workspace, WorkspaceMembership
+from app.identity.permissions import Role, WorkspacePermission
+from app.identity.principal import Principal
+from app.identity.repository import PrincipalContextRepository
 from app.workspaces.access import AccessibleWorkspaceID, checked_workspace_id
 from app.workspaces.errors import LastOwner
-from app.workspaces.models import Workspace, WorkspaceMembership
-from app.workspaces.permissions import Role, WorkspacePermission
 from app.workspaces.policies import (
     can_grant_role,
     can_manage_member,

@@ -3,7 +3,7 @@
 The app role (named by ``app_role`` in the migration context) gets DML on tables and nothing
 else: it owns nothing, so FORCE'd policies bind it; it cannot UPDATE or DELETE the audit log, and
 it cannot touch ``alembic_version``. Policies read the transaction-local settings that
-``app.auth.repository.PrincipalContextRepository`` writes:
+``app.identity.repository.PrincipalContextRepository`` writes:
 
 * ``app.workspace_ids``: comma-separated workspace ids the principal may reach;
 * ``app.user_id``: the acting user (the session's user or the API key's creator), for policies

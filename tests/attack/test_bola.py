@@ -27,9 +27,9 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth.dependencies import get_staff_principal
-from app.auth.scopes import Scope
 from app.core.pagination import encode_cursor
+from app.identity.dependencies import get_staff_principal
+from app.identity.scopes import Scope
 from tests.factories.bots import bot_body, create_bot
 from tests.factories.conversations import send_ok, start_conversation
 from tests.factories.passkeys import register_passkey

@@ -77,8 +77,8 @@ def victim(server: Server, db: Database) -> Actor:
 
 @pytest.mark.checklist(
     "C5",
-    red="skip enforce_csrf (app/auth/csrf.py) for a cookie write, accept a form content type, a "
-    "foreign Origin or a cross-site login",
+    red="skip enforce_csrf (app/identity/csrf.py) for a cookie write, accept a form content type, "
+    "a foreign Origin or a cross-site login",
 )
 class TestCsrf:
     @pytest.mark.parametrize(("method", "path", "payload"), UNSAFE_REQUESTS)

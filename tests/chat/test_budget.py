@@ -22,9 +22,9 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
 from app.core.db import async_url
+from app.identity.repository import PrincipalContextRepository
 from app.usage import service as usage_service
 from app.usage.service import estimate_prompt_tokens, reservation_tokens
 from app.workspaces.access import AccessibleWorkspaceID

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from openai import AsyncOpenAI
 
+from app.bots.tool_names import ToolName
 from app.chat.chunk_decoder import StreamMeter
 from app.chat.provider import STUB_API_KEY, Completed, TextDelta, stream_completion
-from app.tools.names import ToolName
 from app.tools.registry import REGISTRY
 from tests.chat.helpers import marker, new_session, recorded, script
 from tests.support import Stub

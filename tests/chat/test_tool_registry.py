@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from app.bots.tool_names import ToolName
 from app.core.secret_scan import find_secret_types
-from app.tools.names import ToolName
 from app.tools.registry import REGISTRY
 
 pytestmark = pytest.mark.checklist(

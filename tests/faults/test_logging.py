@@ -269,7 +269,7 @@ def test_a_crashing_worker_job_leaks_no_canary(
     assert_clean_output("worker stderr", output, planted)
     assert_clean_sentry(sentry.text(), planted)
     crashed = [json.loads(line) for line in exception_lines(output)]
-    # The delivery's crash is logged by class only (app/webhooks/tasks.py: its frames would sit
+    # The delivery's crash is logged by class only (app/webhooks/jobs.py: its frames would sit
     # beside the secret and the payload); a crash that escapes a job is logged with structured
     # frames. Either way it is one JSON line that names what failed.
     assert any(

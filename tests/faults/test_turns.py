@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.chat.tasks import SWEEP_EVERY_SECONDS
+from app.chat.jobs import SWEEP_EVERY_SECONDS
 from tests.factories.bots import create_bot
 from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor

@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import app
-from app.auth.principal import Principal
 from app.core.models import TenantMixin
 from app.core.pagination import PageParams
 from app.core.repository import Repository
+from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID
 from tests.isolation.seed import TENANT_MODELS, Tenant, private_to_user, rows_of, table_of
 

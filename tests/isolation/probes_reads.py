@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 
 from app.api_keys.repository import ApiKeyRepository
-from app.auth.mfa.repository import WorkspacePolicyRepository
-from app.auth.repository import PrincipalContextRepository
 from app.bots.repository import BotRepository
 from app.conversations.models import MessageStatus
 from app.conversations.repository import ConversationRepository, Ending, MessageRepository
 from app.files.repository import FileRepository, MessageFileRepository
+from app.identity.models import Workspace
+from app.identity.permissions import Role
+from app.identity.repository import PrincipalContextRepository
 from app.invitations.repository import InvitationRepository
 from app.tools.repository import NoteRepository, ToolCallRepository
 from app.usage.repository import UsageRepository
@@ -25,8 +26,6 @@ from app.webhooks.outbound.repository import (
     DeliveryRepository,
     EndpointRepository,
 )
-from app.workspaces.models import Workspace
-from app.workspaces.permissions import Role
 from app.workspaces.repository import MembershipRepository, WorkspaceRepository
 from tests.isolation.app_filters import PAGE, Ctx, covers, ids, workspaces
 from tests.isolation.seed import EVENT, SEARCH_WORD
@@ -59,18 +58,24 @@ async def memberships_of_a(c: Ctx) -> None:
 @covers(PrincipalContextRepository.bind_memberships)
 async def bound_memberships(c: Ctx) -> None:
     repo = PrincipalContextRepository(c.session)
-    assert await repo.bind_memberships(c.a.member.user_id) == {c.a.workspace_id: Role.MEMBER}
-    assert await repo.bind_memberships(c.a.member.user_id, c.b.workspace_id) == {}
+    assert (await repo.bind_memberships(c.a.member.user_id)).roles == {
+        c.a.workspace_id: Role.MEMBER
+    }
+    assert (await repo.bind_memberships(c.a.member.user_id, c.b.workspace_id)).roles == {}
 
 
-@covers(WorkspacePolicyRepository.withhold_factor_required)
+@covers(PrincipalContextRepository.bind_memberships)
 async def second_factor_policy(c: Ctx) -> None:
-    """Reads only the (accessible) ids it is given: A's own workspace, never B's."""
-    repo = WorkspacePolicyRepository(c.session)
-    assert await repo.withhold_factor_required([c.ws]) == frozenset()
+    """Withholds only the caller's own workspaces that require a factor, never reads B's."""
+    repo = PrincipalContextRepository(c.session)
+    user = c.a.member.user_id
+    free = await repo.bind_memberships(user, withhold_factor_required=True)
+    assert (free.roles, free.withheld) == ({c.a.workspace_id: Role.MEMBER}, frozenset())
     own = update(Workspace).where(Workspace.id == c.a.workspace_id)
     await c.session.execute(own.values(require_second_factor=True))
-    assert await repo.withhold_factor_required([c.ws]) == {c.a.workspace_id}
+    held = await repo.bind_memberships(user, withhold_factor_required=True)
+    assert held.roles == {}
+    assert held.withheld == {c.a.workspace_id}
 
 
 @covers(ApiKeyRepository.list_in, ApiKeyRepository.get_in)

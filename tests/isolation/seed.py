@@ -27,14 +27,15 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 import app.models  # noqa: F401 - registers every mapped class
-from app.api_keys.models import ApiKey
-from app.auth.credentials import SESSION_PURPOSE
 from app.bots.models import Bot
 from app.conversations.models import Conversation, Message, MessageRole, MessageStatus
 from app.core.config import Settings
 from app.core.models import Base, TenantMixin
 from app.core.security import token_hash
 from app.files.models import File, FileStatus, MessageFile
+from app.identity.credentials import SESSION_PURPOSE
+from app.identity.models import ApiKey, Workspace, WorkspaceMembership
+from app.identity.permissions import Role
 from app.invitations.models import Invitation
 from app.tools.models import Note, ToolCall
 from app.usage.models import UsageReservation, WorkspaceUsage
@@ -44,8 +45,6 @@ from app.webhooks.outbound.models import (
     WebhookDeliveryAttempt,
     WebhookEndpoint,
 )
-from app.workspaces.models import Workspace, WorkspaceMembership
-from app.workspaces.permissions import Role
 from tests.support import Database
 
 SECRET = secrets.token_hex(32)

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.auth.credentials import principal_from_session
 from app.core.db import async_url
+from app.identity.credentials import principal_from_session
 from app.workspaces.access import AccessibleWorkspaceID
 from tests.isolation.app_filters import (
     EXEMPT,

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.auth.scopes import Scope
+from app.identity.scopes import Scope
 from tests.attack.test_bola import (
     Http,
     Tenant,

@@ -21,9 +21,9 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.auth.credentials import principal_from_session
 from app.core.db import async_url
 from app.core.models import Base
+from app.identity.credentials import principal_from_session
 from tests.isolation.seed import (
     SETTINGS,
     TENANT_MODELS,

@@ -15,7 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
-from app.auth.dependencies import get_principal
+from app.identity.dependencies import get_principal
 from app.scorecard.routes import Param, Route
 from tests.test_route_inventory import route_table
 

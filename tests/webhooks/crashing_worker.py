@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from app.cli import main
-from app.webhooks import tasks
+from app.webhooks import jobs
 from app.webhooks.outbound.delivery import AttemptResult
 
 
@@ -20,7 +20,7 @@ async def _crash(*_args: object, secrets: Sequence[str] = (), **_kwargs: object)
     raise RuntimeError("injected fault; secrets in scope: " + " ".join(secrets))
 
 
-setattr(tasks, "attempt", _crash)  # noqa: B010 - replaces the name the worker calls
+setattr(jobs, "attempt", _crash)  # noqa: B010 - replaces the name the worker calls
 
 if __name__ == "__main__":
     raise SystemExit(main(sys.argv[1:]))

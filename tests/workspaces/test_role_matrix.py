@@ -30,8 +30,8 @@ import pytest
 from app.auth.mfa.router import router as mfa_router
 from app.auth.passkeys.router import auth_router as passkey_auth_router
 from app.auth.router import router as auth_router
-from app.auth.scopes import Scope
-from app.workspaces.permissions import Role
+from app.identity.permissions import Role
+from app.identity.scopes import Scope
 from tests.factories.mfa import keep_fresh, login_with_totp
 from tests.factories.passkeys import (
     PASSKEY_OPTIONS,
@@ -47,7 +47,7 @@ from tests.test_route_inventory import RouteInfo, private_routes, route_table, w
 pytestmark = pytest.mark.checklist(
     "C2",
     red="grant a role or key scope a permission docs/role-matrix.md denies "
-    "(app/workspaces/permissions.py), keep a demoted or removed member's access for the next "
+    "(app/identity/permissions.py), keep a demoted or removed member's access for the next "
     "request, or answer 403 for a foreign workspace",
 )
 

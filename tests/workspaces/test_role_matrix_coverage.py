@@ -14,7 +14,7 @@ import pytest
 from fastapi import APIRouter
 
 from app.api import PRIVATE_DEPENDENCIES, include_api
-from app.auth.dependencies import get_principal
+from app.identity.dependencies import get_principal
 from tests.test_route_inventory import private_routes, route_table
 from tests.workspaces.test_role_matrix import row_coverage
 

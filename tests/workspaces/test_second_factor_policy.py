@@ -9,7 +9,9 @@ from tests.factories.workspaces import add_member, create_workspace
 from tests.support import Actor, Database, Server
 
 
-@pytest.mark.checklist("C1", red="skip withhold_factor_required in principal_from_session")
+@pytest.mark.checklist(
+    "C1", red="pass withhold_factor_required=False to bind_memberships in principal_from_session"
+)
 def test_members_without_a_factor_are_refused_with_a_way_to_enrol(
     server: Server, db: Database, alice: Actor
 ) -> None:

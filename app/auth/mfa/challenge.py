@@ -20,7 +20,7 @@ from app.auth.mfa.repository import ChallengeRepository, FactorRepository
 from app.auth.passkeys.repository import PasskeyRepository
 from app.core.config import Settings
 from app.core.security import new_token, token_hash, token_hashes
-from app.users.models import User
+from app.identity.models import User
 
 CHALLENGE_PURPOSE = "login_challenge"
 _BROWSER_PURPOSE = "login_browser"

@@ -3,19 +3,6 @@
 from app.core.errors import Conflict, Forbidden, Unauthorized
 
 
-class StepUpRequired(Unauthorized):
-    """The session is valid but its last factor is too old for this route: prompt for one and
-    call ``POST /v1/auth/step-up`` (the console does this)."""
-
-    code = "step_up_required"
-    title = "Confirm it is you with your second factor"
-
-
-class SecondFactorEnrolmentRequired(Forbidden):
-    code = "second_factor_enrolment_required"
-    title = "Enrol a second factor first"
-
-
 class InvalidSecondFactor(Forbidden):
     code = "invalid_second_factor"
     title = "The code is wrong, expired or already used"

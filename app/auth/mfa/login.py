@@ -16,9 +16,10 @@ from app.auth.mfa.repository import ChallengeRepository
 from app.auth.mfa.verify import PASSKEY, RECOVERY_CODE, spend_factor
 from app.auth.passkeys import ceremony
 from app.auth.passkeys.use import Outcome, as_factor
-from app.auth.service import AuthDeps, IssuedSession, open_session
+from app.auth.service import IssuedSession, open_session
 from app.core.metrics import AUTH_FAILURES
 from app.core.rate_limit import Budget, RateLimiter, client_ip_key
+from app.identity.dependencies import AuthDeps
 from app.users.repository import UserRepository
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import service as audit
 from app.auth.mfa.repository import ChallengeRepository
-from app.auth.principal import Principal
 from app.email.service import send_email
+from app.identity.principal import Principal
 
 _IF_NOT_YOU = "If this was not you, reset your password now and contact support.\n"
 SUBJECTS: dict[str, str] = {

@@ -10,11 +10,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 
 from app.auth.mfa.models import LoginChallenge, RecoveryCode, TotpFactor
-from app.auth.models import UserSession
 from app.core.repository import Repository
-from app.users.models import User
-from app.workspaces.access import AccessibleWorkspaceID
-from app.workspaces.models import Workspace
+from app.identity.models import User, UserSession
 
 # Wrong factors one login challenge absorbs before it is dead (the rate limits bound the rest).
 MAX_CHALLENGE_FAILURES = 5
@@ -133,29 +130,3 @@ class ChallengeRepository(Repository[LoginChallenge]):
             delete(LoginChallenge).where(LoginChallenge.expires_at < before)
         )
         return int(getattr(result, "rowcount", 0) or 0)
-
-
-class WorkspacePolicyRepository(Repository[Workspace]):
-    """The owners' second-factor policy, read while authenticating a member without a factor."""
-
-    model = Workspace
-
-    async def withhold_factor_required(
-        self, workspace_ids: Sequence[AccessibleWorkspaceID]
-    ) -> frozenset[uuid.UUID]:
-        """Those of ``workspace_ids`` (just bound as the caller's) whose owners require a
-        second factor, removed again from ``app.workspace_ids`` so RLS hides them too. One
-        indexed read, only for members without a factor."""
-        blocked = frozenset(
-            (
-                await self.session.execute(
-                    select(Workspace.id).where(
-                        Workspace.id.in_(list(workspace_ids)), Workspace.require_second_factor
-                    )
-                )
-            ).scalars()
-        )
-        if blocked:
-            kept = ",".join(str(ws) for ws in workspace_ids if ws not in blocked)
-            await self.session.execute(select(func.set_config("app.workspace_ids", kept, True)))
-        return blocked

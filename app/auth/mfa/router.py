@@ -11,12 +11,6 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from app.auth.dependencies import (
-    AuthDepsDep,
-    SessionPrincipal,
-    csrf_protect,
-    require_fresh_factor,
-)
 from app.auth.mfa import service as mfa_service
 from app.auth.mfa.login import complete_login
 from app.auth.mfa.schemas import (
@@ -27,14 +21,20 @@ from app.auth.mfa.schemas import (
     TotpConfirm,
     TotpEnrolmentRead,
 )
-from app.auth.session_cookie import (
+from app.core.db import SessionDep
+from app.core.openapi import responses
+from app.core.rate_limit import Budget, client_ip_key, limit_by_ip, limiter_of
+from app.identity.dependencies import (
+    AuthDepsDep,
+    SessionPrincipal,
+    csrf_protect,
+    require_fresh_factor,
+)
+from app.identity.session_cookie import (
     challenge_cookie_name,
     clear_challenge_cookie,
     set_session_cookie,
 )
-from app.core.db import SessionDep
-from app.core.openapi import responses
-from app.core.rate_limit import Budget, client_ip_key, limit_by_ip, limiter_of
 from app.users.schemas import UserRead
 
 public_router = APIRouter(prefix="/v1/auth", tags=["auth"], dependencies=[Depends(csrf_protect)])

@@ -29,12 +29,12 @@ from app.auth.mfa.verify import RECOVERY_CODE, spend_factor
 from app.auth.passkeys import ceremony
 from app.auth.passkeys.repository import PasskeyRepository
 from app.auth.passkeys.use import Outcome, as_factor
-from app.auth.principal import Principal
-from app.auth.repository import SessionRepository
-from app.auth.service import AuthDeps
 from app.core.errors import NotFound
 from app.core.metrics import AUTH_FAILURES
-from app.users.models import User
+from app.identity.dependencies import AuthDeps
+from app.identity.models import User
+from app.identity.principal import Principal
+from app.identity.repository import SessionRepository
 from app.users.repository import UserRepository
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from app.auth.session_cookie import cookie_secure
 from app.core.config import Settings
+from app.identity.session_cookie import cookie_secure
 
 
 def passkey_cookie_name(settings: Settings) -> str:

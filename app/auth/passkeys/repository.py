@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, select, update
 
 from app.auth.passkeys.models import Passkey, PasskeyCeremony
 from app.core.repository import Repository
-from app.users.models import User
+from app.identity.models import User
 
 
 class PasskeyRepository(Repository[Passkey]):

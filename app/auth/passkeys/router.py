@@ -13,7 +13,6 @@ import uuid
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from app.auth.dependencies import AuthDepsDep, SessionPrincipal, csrf_protect
 from app.auth.mfa.router import FRESH, limit_factor_attempts
 from app.auth.passkeys import service
 from app.auth.passkeys.ceremony import CEREMONY_TTL_SECONDS
@@ -31,10 +30,11 @@ from app.auth.passkeys.schemas import (
     PasskeyRegistration,
     PasskeyRename,
 )
-from app.auth.session_cookie import challenge_cookie_name, set_session_cookie
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.rate_limit import Budget, limit_by_ip, limiter_of
+from app.identity.dependencies import AuthDepsDep, SessionPrincipal, csrf_protect
+from app.identity.session_cookie import challenge_cookie_name, set_session_cookie
 from app.users.schemas import UserRead
 
 public_router = APIRouter(prefix="/v1/auth", tags=["auth"], dependencies=[Depends(csrf_protect)])

@@ -28,10 +28,11 @@ from app.auth.passkeys.errors import PasskeyExists, PasskeyNotFound, PasskeyReje
 from app.auth.passkeys.models import Passkey
 from app.auth.passkeys.repository import PasskeyRepository
 from app.auth.passkeys.use import Outcome, check
-from app.auth.principal import Principal
-from app.auth.service import AuthDeps, IssuedSession, open_session
+from app.auth.service import IssuedSession, open_session
 from app.core.metrics import AUTH_FAILURES
 from app.core.rate_limit import Budget, RateLimiter, client_ip_key
+from app.identity.dependencies import AuthDeps
+from app.identity.principal import Principal
 from app.users.repository import UserRepository
 
 

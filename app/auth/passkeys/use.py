@@ -18,9 +18,9 @@ from app.auth.passkeys import ceremony, webauthn
 from app.auth.passkeys.errors import PasskeyRejected
 from app.auth.passkeys.models import Passkey
 from app.auth.passkeys.repository import PasskeyRepository
-from app.auth.service import AuthDeps
 from app.core.metrics import AUTH_FAILURES
-from app.users.models import User
+from app.identity.dependencies import AuthDeps
+from app.identity.models import User
 
 
 class Outcome(StrEnum):

@@ -1,7 +1,7 @@
 // Calls to the API on this origin. The session lives in the HttpOnly __Host-lp_session cookie,
 // which the browser attaches by itself (credentials: 'same-origin'); this code never sees it.
 // CSRF: every write is JSON (or the multipart upload) and the browser adds Origin on every
-// non-GET fetch, which app/auth/csrf.py checks against the allowed origins.
+// non-GET fetch, which app/identity/csrf.py checks against the allowed origins.
 
 export class Problem extends Error {
   constructor(status, body) {

@@ -26,11 +26,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from standardwebhooks.webhooks import Webhook
 
-from app.auth.dependencies import SettingsDep
 from app.core.errors import BadRequest, NotFound, Unauthorized
 from app.core.json_limits import MAX_DEPTH, JSONRefused, loads_bounded
 from app.core.metrics import SIGNATURE_REJECTIONS
 from app.core.rate_limit import limit_webhook
+from app.identity.dependencies import SettingsDep
 
 TOLERANCE_SECONDS = 5 * 60
 MAX_SIGNATURES = 8

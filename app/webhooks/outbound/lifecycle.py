@@ -17,12 +17,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.core.config import Settings
 from app.core.metrics import WEBHOOK_DELIVERIES
 from app.core.outbound import OutboundRefused
 from app.core.outbound.urls import parse_url
 from app.email.service import send_email
+from app.identity.principal import Principal
 from app.webhooks.outbound.models import DeliveryStatus, WebhookEndpoint
 from app.webhooks.outbound.repository import DeliveryRepository, EndpointRepository
 from app.workspaces.access import AccessibleWorkspaceID

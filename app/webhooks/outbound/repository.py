@@ -12,7 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
-from app.users.models import User
+from app.identity.models import User, WorkspaceMembership
+from app.identity.permissions import Role
 from app.webhooks.outbound.models import (
     DeliveryStatus,
     WebhookDelivery,
@@ -21,8 +22,6 @@ from app.webhooks.outbound.models import (
     WebhookQueue,
 )
 from app.workspaces.access import AccessibleWorkspaceID
-from app.workspaces.models import WorkspaceMembership
-from app.workspaces.permissions import Role
 
 
 class EndpointRepository(Repository[WebhookEndpoint]):

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response, status
 
-from app.auth.dependencies import AnyPrincipal, SettingsDep, require_fresh_factor
-from app.auth.rate_limits import limit_by_user
 from app.core.db import SessionDep
 from app.core.openapi import responses
 from app.core.pagination import PageParams, page_params
 from app.core.rate_limit import Budget
+from app.identity.dependencies import AnyPrincipal, SettingsDep, require_fresh_factor
+from app.identity.rate_limits import limit_by_user
 from app.webhooks.outbound import service as endpoint_service
 from app.webhooks.outbound.schemas import (
     DeliveriesRequeued,

@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit import service as audit
-from app.auth.principal import Principal
 from app.core.config import Settings
 from app.core.errors import Conflict, NotFound, Unprocessable
 from app.core.pagination import PageParams
+from app.identity.permissions import WorkspacePermission
+from app.identity.principal import Principal
 from app.webhooks.events import EventType, queue_deliveries
 from app.webhooks.outbound import lifecycle
 from app.webhooks.outbound.models import DeliveryStatus, WebhookEndpoint
@@ -44,7 +45,6 @@ from app.webhooks.outbound.secrets import encrypt_secret, new_signing_secret
 from app.webhooks.outbound.signing import message_id
 from app.workspaces import service as workspace_service
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
-from app.workspaces.permissions import WorkspacePermission
 
 MANAGE = WorkspacePermission.WEBHOOKS_MANAGE
 

@@ -7,20 +7,31 @@ The route inventory test fails on any route that is neither public-listed nor gu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth import credentials
-from app.auth.csrf import enforce_csrf
-from app.auth.mfa.errors import SecondFactorEnrolmentRequired, StepUpRequired
-from app.auth.principal import Principal
-from app.auth.service import AuthDeps
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import Forbidden, Unauthorized
 from app.core.metrics import AUTH_FAILURES
+from app.identity import credentials
+from app.identity.csrf import enforce_csrf
+from app.identity.errors import SecondFactorEnrolmentRequired, StepUpRequired
+from app.identity.passwords import PasswordService
+from app.identity.principal import Principal
+
+
+@dataclass(frozen=True)
+class AuthDeps:
+    settings: Settings
+    passwords: PasswordService
+    sessionmaker: async_sessionmaker[AsyncSession]
+    # A separate small pool for detached audit writes (see app.main lifespan).
+    audit_sessionmaker: async_sessionmaker[AsyncSession]
 
 
 async def get_settings_dep(request: Request) -> Settings:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.mfa.repository import WorkspacePolicyRepository
-from app.auth.principal import Principal, PrincipalKind
-from app.auth.repository import LiveApiKey, PrincipalContextRepository
-from app.auth.scopes import Scope
 from app.core.config import Settings
 from app.core.security import token_hashes
-from app.users.repository import AUTHENTICATED_USER
-from app.users.snapshot import AuthenticatedUser
-from app.workspaces.access import AccessibleWorkspaceID
+from app.identity.principal import Principal, PrincipalKind
+from app.identity.repository import LiveApiKey, PrincipalContextRepository
+from app.identity.scopes import Scope
+from app.identity.snapshot import AUTHENTICATED_USER, AuthenticatedUser
 
 SESSION_PURPOSE = "session"
 API_KEY_PURPOSE = "api_key"
@@ -45,13 +41,10 @@ async def principal_from_session(
         await repo.rehash_session(user_session.id, user_session.token_hash, hashes[0])
     # Kept for the request's transaction: UserRepository.read_self (/v1/me) answers from it.
     session.info[AUTHENTICATED_USER] = user
-    roles = await repo.bind_memberships(user.id)
-    withheld: frozenset[uuid.UUID] = frozenset()
-    if roles and user_session.second_factor_at is None:
-        # The ids bind_memberships just bound: accessible by construction.
-        bound = [AccessibleWorkspaceID(ws) for ws in roles]
-        withheld = await WorkspacePolicyRepository(session).withhold_factor_required(bound)
-        roles = {ws: role for ws, role in roles.items() if ws not in withheld}
+    # Without a second factor, the same statement withholds the workspaces that require one.
+    memberships = await repo.bind_memberships(
+        user.id, withhold_factor_required=user_session.second_factor_at is None
+    )
     if now - user_session.last_seen_at > TOUCH_INTERVAL:
         idle_until = now + timedelta(seconds=settings.session_idle_timeout_seconds)
         await repo.touch_session(user_session.id, now, idle_until)
@@ -60,12 +53,12 @@ async def principal_from_session(
         user_id=user.id,
         email=user.email,
         is_staff=user.is_staff,
-        roles=roles,
+        roles=memberships.roles,
         session_id=user_session.id,
         email_verified=user.email_verified_at is not None,
         has_second_factor=user_session.second_factor_at is not None,
         factor_verified_at=user_session.factor_verified_at,
-        factor_required_workspaces=withheld,
+        factor_required_workspaces=memberships.withheld,
     )
 
 
@@ -82,7 +75,7 @@ async def principal_from_api_key(
         return None
     api_key, user = found
     # The key reaches its own workspace only, and only while its creator is still a member.
-    roles = await repo.bind_memberships(user.id, only_workspace=api_key.workspace_id)
+    roles = (await repo.bind_memberships(user.id, only_workspace=api_key.workspace_id)).roles
     if not roles:
         return None
     if matched != hashes[0]:  # issued under a previous SECRET_KEY (needs the workspace bound)

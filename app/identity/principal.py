@@ -1,6 +1,6 @@
 """The one typed answer to "who is calling, and what may they reach?" for a request.
 
-Resolved once per request by ``app.auth.dependencies`` from the session cookie or the API key,
+Resolved once per request by ``app.identity.dependencies`` from the session cookie or the API key,
 then handed to services. It is frozen: nothing downstream can widen it.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from app.auth.scopes import Scope, permissions_for_scopes
-from app.workspaces.permissions import Role, WorkspacePermission, role_allows
+from app.identity.permissions import Role, WorkspacePermission, role_allows
+from app.identity.scopes import Scope, permissions_for_scopes
 
 
 class PrincipalKind(StrEnum):

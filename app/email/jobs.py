@@ -17,10 +17,10 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 
+from app.core.jobs import Job, WorkerContext
 from app.core.metrics import EMAIL_DELIVERIES, EMAIL_QUEUE_DEPTH, EMAIL_QUEUE_LAG
 from app.email import smtp
 from app.email.message import (
@@ -30,9 +30,6 @@ from app.email.message import (
     signer_from_settings,
 )
 from app.email.repository import OutboxRepository
-
-if TYPE_CHECKING:
-    from app.worker import WorkerContext
 
 log = structlog.get_logger()
 
@@ -155,3 +152,7 @@ async def _update_queue_gauges(context: WorkerContext) -> None:
         depth, lag = await OutboxRepository(session).pending_stats(datetime.now(UTC))
     EMAIL_QUEUE_DEPTH.set(depth)
     EMAIL_QUEUE_LAG.set(lag)
+
+
+# Platform e-mail: sign and send due outbox rows over SMTP_URL (no-op when unset).
+JOBS = (Job("deliver_email", deliver_outbox, every_seconds=2.0),)

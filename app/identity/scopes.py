@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from app.workspaces.permissions import WorkspacePermission as P
+from app.identity.permissions import WorkspacePermission as P
 
 
 class Scope(StrEnum):

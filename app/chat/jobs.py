@@ -19,17 +19,17 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from app.auth.repository import PrincipalContextRepository
 from app.chat.accounting import estimate_tokens
 from app.chat.persistence import end_orphan
 from app.conversations.repository import TurnLeaseRepository
 from app.core.error_reporting import report_exception
+from app.core.jobs import Job, WorkerContext
+from app.identity.repository import PrincipalContextRepository
 from app.workspaces.access import AccessibleWorkspaceID
 
 if TYPE_CHECKING:
     import uuid
 
-    from app.worker import WorkerContext
 
 log = structlog.get_logger()
 BATCH = 50
@@ -83,3 +83,6 @@ async def end_orphaned_turns(context: WorkerContext) -> int:
     if ended:
         log.info("orphaned turns ended", count=ended)
     return ended
+
+
+JOBS = (Job("end_orphaned_turns", end_orphaned_turns, every_seconds=SWEEP_EVERY_SECONDS),)

@@ -11,6 +11,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+# ``session.info`` key under which session authentication keeps the caller's own user row for
+# the rest of the request's transaction (app/identity/credentials.py).
+AUTHENTICATED_USER = "authenticated_user"
+
 
 @dataclass(frozen=True, slots=True)
 class AuthenticatedUser:

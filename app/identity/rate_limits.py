@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import Request
 
-from app.auth.dependencies import AnyPrincipal, StaffPrincipal
 from app.core.rate_limit import Budget, limiter_of
+from app.identity.dependencies import AnyPrincipal, StaffPrincipal
 
 
 def limit_by_user(budget: Budget) -> Callable[[Request, AnyPrincipal], Awaitable[None]]:

@@ -15,15 +15,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.repository import PrincipalContextRepository
 from app.core.config import Settings
 from app.core.error_reporting import report_exception
+from app.core.jobs import Job, WorkerContext
 from app.core.metrics import WEBHOOK_DELIVERIES, WEBHOOK_QUEUE_DEPTH, WEBHOOK_QUEUE_LAG
+from app.identity.repository import PrincipalContextRepository
 from app.webhooks.events import EventType
 from app.webhooks.inbound import service as inbound_service
 from app.webhooks.outbound import lifecycle
@@ -38,9 +38,6 @@ from app.webhooks.outbound.repository import (
 from app.webhooks.outbound.secrets import SecretUnavailable, decrypt_secret, stale_encryption
 from app.webhooks.outbound.signing import message_id
 from app.workspaces.access import AccessibleWorkspaceID
-
-if TYPE_CHECKING:
-    from app.worker import WorkerContext
 
 log = structlog.get_logger()
 Sessionmaker = async_sessionmaker[AsyncSession]
@@ -295,3 +292,10 @@ async def process_inbound_webhooks(context: WorkerContext) -> int:
     """
     async with context.sessionmaker() as session, session.begin():
         return await inbound_service.process_batch(session, datetime.now(UTC))
+
+
+# Signed outgoing deliveries; verified inbound events.
+JOBS = (
+    Job("deliver_webhooks", deliver_webhooks, every_seconds=1.0),
+    Job("process_inbound_webhooks", process_inbound_webhooks, every_seconds=1.0),
+)
