@@ -114,12 +114,12 @@ def create_app() -> FastAPI:
             )
             if user is None:
                 raise HTTPException(401)
-            user_id = user["id_1"]  # by name: the statement's columns are the app's to change
+            user_id = user["user_id"]  # by name: the statement's columns are the app's to change
             await connection.fetchrow(memberships_sql.sql, *memberships_sql.args(user_id=user_id))
         if limit and not await limiter.hit(read_budget, "read.principal", f"user:{user_id}"):
             raise HTTPException(429)
         return {
-            "id": str(user["id_1"]),
+            "id": str(user["user_id"]),
             "email": user["email"],
             "display_name": user["display_name"],
             "email_verified": user["email_verified_at"] is not None,
