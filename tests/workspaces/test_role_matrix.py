@@ -33,8 +33,8 @@ from app.auth.scopes import Scope
 from app.workspaces.permissions import Role
 from tests.factories.mfa import keep_fresh, login_with_totp
 from tests.factories.users import create_actor, login, signup, unique_email
+from tests.route_table import RouteInfo, private_routes, route_table, without_request_id
 from tests.support import ROOT, Actor, Database, Server
-from tests.test_route_inventory import RouteInfo, private_routes, route_table, without_request_id
 
 pytestmark = pytest.mark.checklist(
     "C2",

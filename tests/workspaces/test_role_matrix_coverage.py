@@ -15,7 +15,7 @@ from fastapi import APIRouter
 
 from app.api import PRIVATE_DEPENDENCIES, include_api
 from app.auth.dependencies import get_principal
-from tests.test_route_inventory import private_routes, route_table
+from tests.route_table import private_routes, route_table
 from tests.workspaces.test_role_matrix import row_coverage
 
 
