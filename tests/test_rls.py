@@ -11,14 +11,14 @@ The headline: a repository query with its filter removed still returns no foreig
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Coroutine
+from asyncio import run
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -57,7 +57,6 @@ pytestmark = pytest.mark.checklist(
     "(migrations), or give the app role ownership or BYPASSRLS",
 )
 
-T = TypeVar("T")
 
 SECRET = secrets.token_hex(32)
 SETTINGS = Settings(secret_key=SecretStr(SECRET))
@@ -101,10 +100,6 @@ NOT_TENANT_BUT_HAS_WORKSPACE_ID = {
     "file_scan_job",  # files: ids only, the workspace the worker binds before reading the file
     "turn_lease",  # chat: ids only, the workspace the worker binds before ending the turn
 }
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 def tenant_column(model: type[Base]) -> str:

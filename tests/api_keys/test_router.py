@@ -8,15 +8,10 @@ from typing import Any
 
 import pytest
 
-from tests.auth.helpers import (
-    GUARDED_TABLES,
-    KeyClient,
-    assert_problem,
-    keyed_hash,
-    send,
-)
+from tests.auth.helpers import GUARDED_TABLES, KeyClient, keyed_hash, send
 from tests.factories.users import create_actor, unique_email
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
+from tests.problems import assert_problem
 from tests.support import Actor, Database, Server
 
 pytestmark = pytest.mark.checklist(

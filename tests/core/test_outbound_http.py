@@ -13,11 +13,12 @@ import asyncio
 import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from asyncio import run
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import trustme
@@ -41,6 +42,7 @@ from app.core.outbound import (
     system_resolver,
 )
 from app.core.outbound.addresses import parse_ipv4
+from tests.support import free_port
 
 pytestmark = pytest.mark.checklist(
     "C12",
@@ -49,14 +51,9 @@ pytestmark = pytest.mark.checklist(
     "cap",
 )
 
-T = TypeVar("T")
 LOOPBACK = IPv4Address("127.0.0.1")
 PUBLIC = "93.184.215.14"  # only ever checked, never connected to
 STRICT = OutboundPolicy(allowed_domains=frozenset({"example.com", "*.example.com"}))
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
 
 
 class CountingResolver:
@@ -896,12 +893,6 @@ def test_proxy_settings_from_the_environment_are_ignored(monkeypatch: pytest.Mon
     run(scenario())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_unreachable_address_fails_and_the_next_checked_address_is_tried() -> None:
     async def scenario() -> None:
         async with LocalServer(reply(body=b"second")) as server:
@@ -913,7 +904,7 @@ def test_unreachable_address_fails_and_the_next_checked_address_is_tried() -> No
                 OutboundRequest(url), policy, resolver=CountingResolver(["127.0.0.3", "127.0.0.1"])
             )
             assert (response.body, response.address) == (b"second", LOOPBACK)
-            dead = _free_port()
+            dead = free_port()
             with pytest.raises(OutboundFailed) as failed:
                 await fetch(
                     OutboundRequest(f"http://allowed.example:{dead}/"),

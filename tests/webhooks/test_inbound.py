@@ -15,6 +15,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from tests.problems import assert_problem
 from tests.support import Database, Server, base_env, start_server, stop_server
 from tests.webhooks.conftest import (
     BILLING_SECRET,
@@ -65,11 +66,6 @@ def stored(db: Database, msg_id: str) -> list[tuple[object, ...]]:
         "WHERE webhook_id = %s",
         msg_id,
     )
-
-
-def assert_problem(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
 
 
 @pytest.mark.usefixtures("worker")

@@ -16,8 +16,8 @@ from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
 from tests.support import Actor, Database, Server, base_env, start_server, stop_server
 from tests.webhooks.conftest import WEBHOOK_ENV, register, start_worker, wait_until
+from tests.webhooks.outbound_helpers import deliveries, endpoint, new_conversation, verify
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.test_outbound import deliveries, endpoint, new_conversation, verify
 
 
 def recover(actor: Actor, endpoint_id: str, since: datetime) -> Any:

@@ -4,12 +4,12 @@ The document is the specification and this file reads it: every table whose firs
 ``Route`` is parsed, and each (row, principal) cell becomes one test. Each row label names a
 route and, after `` · ``, which object it targets; ``ROWS`` (tests/workspaces/role_matrix_rows.py)
 says how to set that up, on a stage of role_matrix_stage.py, through the cells of
-role_matrix_cells.py. The document and ``ROWS`` must name the same rows, the tables must have a column for every principal
-(every role, every API-key scope), and every private route of the route inventory (every router
-app/api.py includes, but the caller's own credentials) must have a row: none of the three can
-drift from the others (tests/workspaces/test_role_matrix_coverage.py proves a new router fails).
-Chat cells send with ``Accept: application/json`` and a one-word prompt to the model stub, so a
-cell stays a single short request.
+role_matrix_cells.py. The document and ``ROWS`` must name the same rows, the tables must have a
+column for every principal (every role, every API-key scope), and every private route of the
+route inventory (every router app/api.py includes, but the caller's own credentials) must have a
+row: none of the three can drift from the others (tests/workspaces/test_role_matrix_coverage.py
+proves a new router fails). Chat cells send with ``Accept: application/json`` and a one-word
+prompt to the model stub, so a cell stays a single short request.
 
 The scenario classes below the matrix check what a single cell cannot: that role changes take
 effect on the very next request, the last-owner rule, and ownership transfer.
