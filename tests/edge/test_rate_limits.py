@@ -34,6 +34,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.rate_limit import STORE_TIMEOUT_SECONDS, RateLimiter, limit_webhook
 from tests.factories.users import create_actor, signup, unique_email
 from tests.factories.workspaces import create_workspace
+from tests.servers import ServerFactory
 from tests.support import (
     GENEROUS_RATE_LIMITS,
     IN_CI,
@@ -69,19 +70,15 @@ def _env(server: Server, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def proxied(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log = Path(tmp_path_factory.mktemp("proxied")) / "server.log"
-    srv = start_server(_env(server, TRUSTED_PROXY_CIDRS="127.0.0.1/32"), log)
-    yield srv
-    stop_server(srv)
+def proxied(server: Server, server_factory: ServerFactory) -> Iterator[Server]:
+    with server_factory(_env(server, TRUSTED_PROXY_CIDRS="127.0.0.1/32"), name="proxied") as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
-def direct(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    log = Path(tmp_path_factory.mktemp("direct")) / "server.log"
-    srv = start_server(_env(server, TRUSTED_PROXY_CIDRS=""), log)
-    yield srv
-    stop_server(srv)
+def direct(server: Server, server_factory: ServerFactory) -> Iterator[Server]:
+    with server_factory(_env(server, TRUSTED_PROXY_CIDRS=""), name="direct") as srv:
+        yield srv
 
 
 _used: set[str] = set()
@@ -315,11 +312,13 @@ def redis(tmp_path: Path) -> Iterator[Redis]:
 
 
 @pytest.fixture
-def on_redis(server: Server, redis: Redis, tmp_path: Path) -> Iterator[Server]:
+def on_redis(
+    server: Server, server_factory: ServerFactory, redis: Redis, tmp_path: Path
+) -> Iterator[Server]:
     generous = dict.fromkeys(GENEROUS_RATE_LIMITS, "1000/minute")
-    srv = start_server(_env(server, REDIS_URL=redis.url, **generous), tmp_path / "server.log")
-    yield srv
-    stop_server(srv)
+    env = _env(server, REDIS_URL=redis.url, **generous)
+    with server_factory(env, log_path=tmp_path / "server.log") as srv:
+        yield srv
 
 
 def _timed(call: Callable[[], httpx.Response]) -> tuple[int, float]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -45,7 +44,8 @@ from tests.factories.bots import create_bot
 from tests.factories.conversations import send_ok, start_conversation
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
 from tests.route_table import RouteInfo, without_request_id
-from tests.support import Database, Server, Stub, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Database, Server, Stub, base_env
 
 RED = (
     "delete (RLS being off here) Conversation.user_id == principal.user_id from"
@@ -76,13 +76,11 @@ def db(rls_off_db: Database) -> Database:
 
 
 @pytest.fixture(scope="module")
-def server(db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(db: Database, stub: Stub, server_factory: ServerFactory) -> Iterator[Server]:
     """The real service on that database, configured like the shared one (tests/conftest.py)."""
-    log_path = Path(tmp_path_factory.mktemp("server-rls-off")) / "server.log"
     env = base_env(db, OPENAI_BASE_URL=stub.base_url, OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2")
-    srv = start_server(env, log_path)
-    yield srv
-    stop_server(srv)
+    with server_factory(env, name="server-rls-off") as srv:
+        yield srv
 
 
 def test_this_server_really_runs_without_rls(db: Database, server: Server) -> None:
