@@ -10,13 +10,6 @@ import pytest
 
 from app.core.request_context import Network, resolve_client_ip
 
-pytestmark = pytest.mark.checklist(
-    "C4",
-    red="drop a check from Settings.production_problems(), let create_app or the server start in "
-    "production with an insecure setting, or print a setting's value",
-)
-
-
 # --- Client IP through trusted proxies only -------------------------------------------------
 
 TRUSTED: list[Network] = [ip_network("10.0.0.0/8"), ip_network("2001:db8::/32")]
