@@ -36,9 +36,7 @@ from tests.support import (
     Server,
     Stub,
     base_env,
-    start_server,
     stop_process,
-    stop_server,
 )
 
 LEASE_SECONDS = 2.0
@@ -58,11 +56,10 @@ def env(db: Database, stub: Stub) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(env: dict[str, str], tmp_path: Path) -> Iterator[Server]:
-    server = start_server(env, tmp_path / "api.log")
-    yield server
-    if server.process.poll() is None:
-        stop_server(server)
+def api(env: dict[str, str], server_factory: ServerFactory, tmp_path: Path) -> Iterator[Server]:
+    # The test kills this process; stopping it afterwards is then a no-op.
+    with server_factory(env, log_path=tmp_path / "api.log") as server:
+        yield server
 
 
 @pytest.fixture
