@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -44,8 +45,7 @@ from tests.factories.bots import create_bot
 from tests.factories.conversations import send_ok, start_conversation
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
 from tests.route_table import RouteInfo, without_request_id
-from tests.servers import ServerFactory
-from tests.support import Database, Server, Stub, base_env
+from tests.support import Database, Server, Stub, base_env, start_server, stop_server
 
 RED = (
     "delete (RLS being off here) Conversation.user_id == principal.user_id from"
@@ -76,11 +76,17 @@ def db(rls_off_db: Database) -> Database:
 
 
 @pytest.fixture(scope="module")
-def server(db: Database, stub: Stub, server_factory: ServerFactory) -> Iterator[Server]:
-    """The real service on that database, configured like the shared one (tests/conftest.py)."""
+def server(db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The real service on that database, configured like the shared one (tests/conftest.py).
+
+    Started by hand, not by ``server_factory``: that session fixture depends on the session's
+    ``db``, which this module overrides.
+    """
+    log_path = Path(tmp_path_factory.mktemp("server-rls-off")) / "server.log"
     env = base_env(db, OPENAI_BASE_URL=stub.base_url, OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2")
-    with server_factory(env, name="server-rls-off") as srv:
-        yield srv
+    srv = start_server(env, log_path)
+    yield srv
+    stop_server(srv)
 
 
 def test_this_server_really_runs_without_rls(db: Database, server: Server) -> None:
