@@ -8,19 +8,17 @@ import pytest
 from tests.dev_stack import dev_env_file, dev_server  # noqa: F401 - make run's shape
 from tests.factories.users import create_actor
 from tests.scanner import Clamd, start_clamd, stop_clamd
+from tests.servers import ServerFactory
 from tests.support import (
     Actor,
     Anonymous,
     Database,
     Server,
     Stub,
-    base_env,
     migrated_database,
     run_cli,
-    start_server,
     start_stub,
     stop_process,
-    stop_server,
 )
 
 # The checklist marker's enforcement and its JSON dump for docs/checklist.md.
@@ -52,15 +50,22 @@ def clamd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clamd]:
 
 
 @pytest.fixture(scope="session")
-def server(db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server_factory(
+    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerFactory]:
+    """Settings overrides in, a running server out, always stopped (tests/servers.py)."""
+    factory = ServerFactory(db, stub, tmp_path_factory)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="session")
+def server(server_factory: ServerFactory) -> Iterator[Server]:
     """The real service: uvicorn on loopback, app role, test settings, the model stub."""
-    log_path = Path(tmp_path_factory.mktemp("server")) / "server.log"
     # Webhooks: endpoints in the BOLA and role matrices register http://127.0.0.2:9/hook, a
     # loopback address nothing listens on (127.0.0.1, where tests run receivers, stays refused).
-    env = base_env(db, OPENAI_BASE_URL=stub.base_url, OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2")
-    srv = start_server(env, log_path)
-    yield srv
-    stop_server(srv)
+    with server_factory(OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2") as srv:
+        yield srv
 
 
 @pytest.fixture

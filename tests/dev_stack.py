@@ -10,12 +10,12 @@ Registered in tests/conftest.py; started only by the tests that ask for them.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from dotenv import dotenv_values
 
-from tests.support import Database, Server, Stub, base_env, run_cli, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Database, Server, Stub, base_env, run_cli
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +29,12 @@ def dev_env_file(tmp_path_factory: pytest.TempPathFactory, db: Database) -> dict
 
 @pytest.fixture(scope="session")
 def dev_server(
+    server_factory: ServerFactory,
     db: Database,
     stub: Stub,
     dev_env_file: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
     env = base_env(db, ENVIRONMENT="development", OPENAI_BASE_URL=stub.base_url, **dev_env_file)
-    server = start_server(env, Path(tmp_path_factory.mktemp("dev")) / "server.log")
-    yield server
-    stop_server(server)
+    with server_factory(env, name="dev") as server:
+        yield server

@@ -11,15 +11,8 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import os
-import re
-import subprocess
-import sys
-import tomllib
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +26,17 @@ from app.core.models import Base, TenantMixin
 from app.core.repository import Repository
 from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "app"
+from tests.architecture_source import (
+    ROOT,
+    Module,
+    imported_modules,
+    method_calls,
+    modules,
+    sql_constructor_calls,
+)
 
 # --- Allowlists (keep them tiny; each entry says why) ----------------------------------------
 
-# Query constructors that build SQL. Only repository.py files may call them.
-SQL_CONSTRUCTORS = frozenset({"select", "insert", "update", "delete", "text", "union", "exists"})
 # Raw SQL strings (``text(...)``): only the role/readiness probe. Everything else is ORM-typed.
 RAW_SQL_ALLOWED = frozenset({"app/health/repository.py"})
 # Calls that run SQL on a session/connection. Receivers are recognised by name (``session``,
@@ -107,100 +103,9 @@ BINARY_ROUTES = frozenset({("/v1/files/{file_id}/content", "GET")})  # files: th
 # config.py is one flat list of documented settings, not logic: it grows with every setting.
 SIZE_BUDGET = {"router.py": 250, "schemas.py": 300, "config.py": 450}
 DEFAULT_SIZE_BUDGET = 400
-
-
-# --- Source model ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Module:
-    path: Path
-    tree: ast.Module
-
-    @property
-    def rel(self) -> str:
-        return self.path.relative_to(ROOT).as_posix()
-
-    @property
-    def is_repository(self) -> bool:
-        return self.path.name == "repository.py"
-
-    @property
-    def is_router(self) -> bool:
-        return self.path.name == "router.py"
-
-    def where(self, node: ast.AST) -> str:
-        return f"{self.rel}:{getattr(node, 'lineno', '?')}"
-
-
-@cache
-def modules() -> tuple[Module, ...]:
-    paths = sorted(APP.rglob("*.py"))
-    assert paths, "no sources found"
-    return tuple(Module(p, ast.parse(p.read_text(encoding="utf-8"), str(p))) for p in paths)
-
-
-def sqlalchemy_names(tree: ast.Module) -> tuple[dict[str, str], set[str]]:
-    """Local names bound to sqlalchemy objects (alias -> original) and to sqlalchemy modules."""
-    names: dict[str, str] = {}
-    module_aliases: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "sqlalchemy":
-            for alias in node.names:
-                names[alias.asname or alias.name] = alias.name
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] == "sqlalchemy":
-                    module_aliases.add(alias.asname or alias.name.split(".")[0])
-    return names, module_aliases
-
-
-def sql_constructor_calls(module: Module) -> Iterator[tuple[str, ast.Call]]:
-    """``select(...)``, ``sa.text(...)``, ``sqlalchemy.update(...)`` and friends."""
-    names, module_aliases = sqlalchemy_names(module.tree)
-    for node in ast.walk(module.tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if isinstance(func, ast.Name) and names.get(func.id) in SQL_CONSTRUCTORS:
-            yield names[func.id], node
-        elif isinstance(func, ast.Attribute) and func.attr in SQL_CONSTRUCTORS:
-            root = func.value
-            while isinstance(root, ast.Attribute):
-                root = root.value
-            if isinstance(root, ast.Name) and root.id in module_aliases:
-                yield func.attr, node
-
-
-def method_calls(module: Module, methods: frozenset[str]) -> Iterator[tuple[str, str, ast.Call]]:
-    """``<receiver>.<method>(...)`` calls, with the receiver's last name (``self.session`` ->
-    ``session``)."""
-    for node in ast.walk(module.tree):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in methods
-        ):
-            receiver = node.func.value
-            name = ""
-            if isinstance(receiver, ast.Attribute):
-                name = receiver.attr
-            elif isinstance(receiver, ast.Name):
-                name = receiver.id
-            elif isinstance(receiver, ast.Call):
-                name = "<call>"
-            yield node.func.attr, name, node
-
-
-def imported_modules(module: Module) -> Iterator[tuple[str, ast.AST]]:
-    for node in ast.walk(module.tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            yield node.module, node
-            for alias in node.names:  # ``from app.x import repository``
-                yield f"{node.module}.{alias.name}", node
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, node
+# The tests and the load harness: one budget for every module, helpers and test modules alike.
+TEST_TREES = ("tests", "load")
+TEST_SIZE_BUDGET = 400
 
 
 # --- SQL lives in repositories --------------------------------------------------------------
@@ -400,65 +305,40 @@ def test_modules_stay_within_the_size_budget() -> None:
     assert offenders == [], "split by subdomain (rule 3)"
 
 
-# --- The package graph (import-linter, [tool.importlinter] in pyproject.toml) ---------------
+# --- The tests' own layering ----------------------------------------------------------------
 
 
-def _layered_modules() -> set[str]:
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    contracts = config["tool"]["importlinter"]["contracts"]
-    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
-    return {name.strip() for layer in layers for name in re.split(r"[|:]", layer)}
+def imported_test_modules(module: Module) -> Iterator[tuple[str, ast.AST]]:
+    """Modules named ``test_*`` that ``module`` imports (absolute or relative, by file)."""
+    for name, node in imported_modules(module):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            package = module.path.relative_to(ROOT).parent.parts
+            base = package[: len(package) - node.level + 1]
+            name = ".".join((*base, *name.split(".")))
+        last = name.rsplit(".", 1)[-1]
+        if (
+            last.startswith("test_")
+            and (ROOT / Path(*name.split("."))).with_suffix(".py").is_file()
+        ):
+            yield name, node
 
 
-def test_every_package_of_app_has_its_layer() -> None:
-    """A new top-level package or module must be placed in the layers contract, or
-    import-linter would never look at it."""
-    top = {
-        f"app.{path.stem if path.suffix else path.name}"
-        for path in APP.iterdir()
-        if (path.suffix == ".py" and path.stem != "__init__") or (path / "__init__.py").exists()
-    }
-    assert top - _layered_modules() == set(), "add it to [tool.importlinter] layers"
-
-
-@pytest.mark.checklist(
-    "C2",
-    red="import a domain from app/identity or app/core, or add an undeclared cross-domain import",
-)
-def test_import_contracts_hold() -> None:
-    """core < identity < domains < entry points; domains depend only as declared; no cycle."""
-    lint_imports = Path(sys.executable).with_name("lint-imports")
-    result = subprocess.run(
-        [str(lint_imports), "--no-cache"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-
-
-# --- Background jobs: one registry, one module name -----------------------------------------
-
-
-def test_every_domain_declares_its_jobs_in_jobs_py_and_the_worker_runs_them() -> None:
-    from app.worker import JOBS
-
-    declared = []
-    for path in sorted(APP.glob("*/jobs.py")):
-        if path.parent.name == "core":  # the registry itself
-            continue
-        module = importlib.import_module(f"app.{path.parent.name}.jobs")
-        declared += [job.name for job in module.JOBS]
-    assert sorted(declared) == sorted(JOBS), "a domain's JOBS is missing from app/worker.py"
-    # The names are an interface: `python -m app worker --jobs a,b`, tests/faults, deployments.
-    assert list(JOBS) == [
-        "purge_expired_credentials",
-        "deliver_email",
-        "scan_files",
-        "deliver_webhooks",
-        "process_inbound_webhooks",
-        "end_orphaned_turns",
+def test_no_module_imports_from_a_test_module() -> None:
+    """Helpers live in helper modules (``support.py``, ``factories/``, ``<topic>_*.py``): a module
+    importing a ``test_*`` module collects that module's tests and fixtures a second time, where
+    nobody looks for them, and couples two test files through their insides."""
+    offenders = [
+        f"{module.where(node)} imports {name}"
+        for module in modules(*TEST_TREES)
+        for name, node in imported_test_modules(module)
     ]
+    assert offenders == [], "move the helper out of the test module"
+
+
+def test_test_modules_stay_within_the_size_budget() -> None:
+    offenders = []
+    for module in modules(*TEST_TREES):
+        lines = len(module.path.read_text(encoding="utf-8").splitlines())
+        if lines > TEST_SIZE_BUDGET:
+            offenders.append(f"{module.rel}: {lines} lines > {TEST_SIZE_BUDGET}")
+    assert offenders == [], "split by what they test: a module per endpoint or concern"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.fresh_clone import clone_like_copy
-from tests.workspaces.test_role_matrix import COLUMNS
+from tests.workspaces.role_matrix_doc import COLUMNS
 
 ROUTE = "/v1/workspaces/{workspace_id}/memos/{memo_id}"
 INVENTORY = "tests/test_route_inventory.py::test_every_route_is_public_listed_or_guarded"
@@ -114,7 +114,7 @@ def test_the_guards_fail_until_each_step_of_the_recipe_is_done(copy: Path) -> No
     assert f"GET {ROUTE}" in output, output
 
     # Step 7, the test: its setup in ROWS. Every guard passes.
-    matrix = copy / "tests" / "workspaces" / "test_role_matrix.py"
+    matrix = copy / "tests" / "workspaces" / "role_matrix_rows.py"
     last = '        Row("DELETE", "/v1/files/{file_id}", A_FILE, ids=Cell.new_file),\n'
     edit(matrix, last, last + f'        Row("GET", "{ROUTE}"),\n')
     assert guards(copy) == "passed"

@@ -59,7 +59,7 @@ def copy(throwaway: Database, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def run(copy: Path, line: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_line(copy: Path, line: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-c", line],
         cwd=copy,
@@ -76,7 +76,7 @@ def test_readme_first_day_commands_work_verbatim(copy: Path, throwaway: Database
     lines = readme_block((copy / "README.md").read_text(encoding="utf-8"))
     assert any("create-user" in line for line in lines)
     for line in lines:
-        result = run(copy, line, stdin=strong_password() + "\n")
+        result = run_line(copy, line, stdin=strong_password() + "\n")
         assert result.returncode == 0, f"{line}\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
     emails = {row[0] for row in throwaway.rows("SELECT email FROM user_account")}
     assert {"you@example.com", "teammate@example.com"} <= emails
@@ -95,7 +95,7 @@ def contributing_migration_command(text: str) -> str:
 def test_generated_migration_is_named_numbered_and_lint_clean(copy: Path) -> None:
     """CONTRIBUTING's command, on the database the README block migrated: exactly one new file."""
     command = contributing_migration_command((copy / "CONTRIBUTING.md").read_text("utf-8"))
-    made = run(copy, command)
+    made = run_line(copy, command)
     assert made.returncode == 0, made.stdout + made.stderr
     versions = copy / "migrations" / "versions"
     existing = {path.name for path in (ROOT / "migrations" / "versions").glob("*.py")}
@@ -107,7 +107,7 @@ def test_generated_migration_is_named_numbered_and_lint_clean(copy: Path) -> Non
     expected = f"{max(numbers) + 1:04d}_create_bot_tags"
     assert re.search(f"^revision: str = [\"']{expected}[\"']$", text, re.M), text
     for command in ("ruff check", "ruff format --check"):
-        lint = run(copy, f".venv/bin/python -m {command} migrations/versions")
+        lint = run_line(copy, f".venv/bin/python -m {command} migrations/versions")
         assert lint.returncode == 0, lint.stdout + lint.stderr
 
 

@@ -12,7 +12,6 @@ from tests.auth.helpers import (
     FOREIGN_ORIGIN,
     KeyClient,
     another_session,
-    assert_problem,
     cookie_header,
     is_signed_in,
     send,
@@ -20,6 +19,7 @@ from tests.auth.helpers import (
 from tests.factories.mfa import keep_fresh
 from tests.factories.users import create_actor, login, strong_password, unique_email
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
+from tests.problems import assert_problem
 from tests.support import Actor, Anonymous, Database, Server, run_cli, session_cookie
 
 USERS = "/v1/admin/users"

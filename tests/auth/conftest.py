@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import Server, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Server
 
 SLOW_TIME_COST = 16
 
@@ -18,7 +19,7 @@ def second_server_env(server: Server, **overrides: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="package")
-def slow_hash_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def slow_hash_server(server: Server, server_factory: ServerFactory) -> Iterator[Server]:
     """The service with argon2 at t=16 (~150 ms a hash) on the same database.
 
     Hashing then dominates a request, so a path that skips it stands out in timing tests and a
@@ -26,8 +27,5 @@ def slow_hash_server(server: Server, tmp_path_factory: pytest.TempPathFactory) -
     costs what the stored hash says, not what the server is configured with.
     """
     overrides = {"ARGON2_TIME_COST": str(SLOW_TIME_COST), "ARGON2_MAX_CONCURRENCY": "2"}
-    slow = start_server(
-        second_server_env(server, **overrides), tmp_path_factory.mktemp("slow") / "server.log"
-    )
-    yield slow
-    stop_server(slow)
+    with server_factory(second_server_env(server, **overrides), name="slow") as slow:
+        yield slow

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.auth.helpers import KeyClient, assert_problem, cookie_header, send
+from tests.auth.helpers import KeyClient, cookie_header, send
 from tests.factories.users import create_actor, login, signup
 from tests.factories.workspaces import create_api_key, create_workspace
+from tests.problems import assert_problem
 from tests.support import Actor, Anonymous, Database, Server, Stub, base_env, start_server
 from tests.support import stop_server as stop
 

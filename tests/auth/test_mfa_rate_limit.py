@@ -8,37 +8,34 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.auth.conftest import second_server_env
 from tests.factories.mfa import CHALLENGE_COOKIE, enrol_totp, next_code
+from tests.servers import ServerFactory
 from tests.support import (
     Actor,
     Anonymous,
     Database,
     Server,
     session_cookie,
-    start_server,
-    stop_server,
 )
 
 TIGHT = "3/minute"
 
 
 @pytest.fixture(scope="module")
-def tight(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def tight(server: Server, server_factory: ServerFactory) -> Iterator[Server]:
     env = second_server_env(
         server,
         RATE_LIMIT_SECOND_FACTOR_ACCOUNT=TIGHT,
         RATE_LIMIT_KEY_PREFIX=f"lp-mfa-{secrets.token_hex(6)}",
         TRUSTED_PROXY_CIDRS="127.0.0.1/32",
     )
-    srv = start_server(env, Path(tmp_path_factory.mktemp("tight")) / "server.log")
-    yield srv
-    stop_server(srv)
+    with server_factory(env, name="tight") as srv:
+        yield srv
 
 
 def _from(

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from tests.auth.helpers import (
-    assert_problem,
     assert_similar,
     cookie_attributes,
     cookie_header,
@@ -25,6 +24,7 @@ from tests.auth.helpers import (
 )
 from tests.factories.mfa import keep_fresh
 from tests.factories.users import create_actor, signup, strong_password, unique_email
+from tests.problems import assert_problem
 from tests.support import Actor, Anonymous, Database, Server, session_cookie
 
 SIGNUP = "/v1/auth/signup"

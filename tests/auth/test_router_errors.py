@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.auth.helpers import FOREIGN_ORIGIN, assert_problem, send
+from tests.auth.helpers import FOREIGN_ORIGIN, send
 from tests.factories.users import create_actor, strong_password
+from tests.problems import assert_problem
 from tests.support import Actor, Database, Server
 
 pytestmark = pytest.mark.checklist(

@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from tests.auth.conftest import second_server_env
-from tests.auth.helpers import another_session, assert_problem, is_signed_in, send
+from tests.auth.helpers import another_session, is_signed_in, send
 from tests.factories.users import create_actor, login, strong_password, unique_email
+from tests.problems import assert_problem
 from tests.support import Actor, Anonymous, Database, Server, start_server, stop_server
 
 RESET = "/v1/auth/password-reset"

@@ -12,7 +12,6 @@ from tests.auth.helpers import (
     GUARDED_TABLES,
     KeyClient,
     another_session,
-    assert_problem,
     cookie_attributes,
     cookie_header,
     is_signed_in,
@@ -20,6 +19,7 @@ from tests.auth.helpers import (
 )
 from tests.factories.users import create_actor, strong_password, unique_email
 from tests.factories.workspaces import create_api_key, create_workspace
+from tests.problems import assert_problem
 from tests.support import Actor, Database, Server
 
 SESSION_READ_FIELDS = {

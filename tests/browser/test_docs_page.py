@@ -8,12 +8,12 @@ render blank and fail here.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.browser.chromium import CHROMIUM, Route, sync_playwright
-from tests.support import Database, Server, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Database, Server, base_env
 
 pytestmark = pytest.mark.checklist(
     "C5", red="boot Swagger UI from an inline script or a CDN again (app/core/docs.py)"
@@ -21,11 +21,10 @@ pytestmark = pytest.mark.checklist(
 
 
 @pytest.fixture(scope="module")
-def docs_server(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def docs_server(server_factory: ServerFactory, db: Database) -> Iterator[Server]:
     env = base_env(db, ENVIRONMENT="development", DOCS_ENABLED="true")
-    server = start_server(env, Path(tmp_path_factory.mktemp("docs-page")) / "server.log")
-    yield server
-    stop_server(server)
+    with server_factory(env, name="docs-page") as server:
+        yield server
 
 
 def test_swagger_ui_renders_offline_with_no_csp_violation(docs_server: Server) -> None:

@@ -14,7 +14,6 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -33,7 +32,8 @@ from tests.factories.bots import create_bot
 from tests.factories.conversations import JSON, start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
-from tests.support import Actor, Database, Server, Stub, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Actor, Database, Server
 
 pytestmark = pytest.mark.checklist(
     "C6",
@@ -49,13 +49,9 @@ SLOW = "[[fail:slow:300]]"  # 300 ms between streamed words
 
 
 @pytest.fixture(scope="module")
-def budget_server(
-    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    env = base_env(db, OPENAI_BASE_URL=stub.base_url, CHAT_DAILY_TOKEN_BUDGET=str(BUDGET))
-    srv = start_server(env, Path(tmp_path_factory.mktemp("budget")) / "server.log")
-    yield srv
-    stop_server(srv)
+def budget_server(server_factory: ServerFactory) -> Iterator[Server]:
+    with server_factory(name="budget", CHAT_DAILY_TOKEN_BUDGET=str(BUDGET)) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

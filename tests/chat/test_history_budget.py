@@ -18,7 +18,8 @@ from tests.factories.bots import create_bot
 from tests.factories.conversations import send, start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
-from tests.support import Database, Server, Stub, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Database, Server, Stub
 
 pytestmark = pytest.mark.checklist(
     "C6",
@@ -30,11 +31,10 @@ LONG = 1600  # characters: 400 estimated tokens
 
 
 @pytest.fixture
-def bounded(server: Server, tmp_path: Path) -> Iterator[Server]:
+def bounded(server: Server, server_factory: ServerFactory, tmp_path: Path) -> Iterator[Server]:
     env = {**server.env, "CHAT_HISTORY_TOKENS": str(HISTORY_TOKENS)}
-    srv = start_server(env, tmp_path / "server.log")
-    yield srv
-    stop_server(srv)
+    with server_factory(env, log_path=tmp_path / "server.log") as srv:
+        yield srv
 
 
 def test_older_messages_past_the_token_budget_are_not_sent(

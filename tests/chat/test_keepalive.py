@@ -28,6 +28,7 @@ from tests.chat.helpers import (
     script,
 )
 from tests.factories.conversations import start_conversation
+from tests.servers import ServerFactory
 from tests.support import Database, Server, Stub, start_server, stop_server
 
 pytestmark = pytest.mark.checklist(
@@ -41,12 +42,11 @@ PAUSE_MS = 1200
 
 
 @pytest.fixture
-def pinging(server: Server, tmp_path: Path) -> Iterator[Server]:
-    srv = start_server(
-        server.env, tmp_path / "server.log", overrides={"SSE_PING_SECONDS": str(PING_SECONDS)}
-    )
-    yield srv
-    stop_server(srv)
+def pinging(server: Server, server_factory: ServerFactory, tmp_path: Path) -> Iterator[Server]:
+    overrides = {"SSE_PING_SECONDS": str(PING_SECONDS)}
+    log_path = tmp_path / "server.log"
+    with server_factory(server.env, log_path=log_path, overrides=overrides) as srv:
+        yield srv
 
 
 def _timed_chunks(

@@ -10,13 +10,15 @@ import dataclasses
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
-from tests.support import Actor, Database, Server, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Actor, Database, Server
 
 pytestmark = pytest.mark.checklist(
     "C6",
@@ -27,7 +29,9 @@ pytestmark = pytest.mark.checklist(
 SEND = "/v1/conversations/{}/messages"
 
 
-def _server(server: Server, tmp_path: Path, **extra: str) -> Server:
+def _server(
+    server: Server, server_factory: ServerFactory, tmp_path: Path, **extra: str
+) -> AbstractContextManager[Server]:
     env = {
         **server.env,
         "RATE_LIMIT_CHAT_SEND": "3/minute",
@@ -36,14 +40,13 @@ def _server(server: Server, tmp_path: Path, **extra: str) -> Server:
     }
     # A server given a dead store is unready by design (/readyz names redis): wait for liveness.
     ready_path = "/healthz" if "REDIS_URL" in extra else "/readyz"
-    return start_server(env, tmp_path / "server.log", ready_path=ready_path)
+    return server_factory(env, log_path=tmp_path / "server.log", ready_path=ready_path)
 
 
 @pytest.fixture
-def tight(server: Server, tmp_path: Path) -> Iterator[Server]:
-    srv = _server(server, tmp_path)
-    yield srv
-    stop_server(srv)
+def tight(server: Server, server_factory: ServerFactory, tmp_path: Path) -> Iterator[Server]:
+    with _server(server, server_factory, tmp_path) as srv:
+        yield srv
 
 
 def _conversation(actor: Actor) -> str:
@@ -109,11 +112,10 @@ def test_forged_client_ip_headers_do_not_reset_the_budget(tight: Server, db: Dat
 
 
 def test_sends_fail_closed_when_the_limit_store_is_down(
-    server: Server, db: Database, tmp_path: Path
+    server: Server, server_factory: ServerFactory, db: Database, tmp_path: Path
 ) -> None:
     dead = f"redis://127.0.0.1:{_closed_port()}/0"
-    srv = _server(server, tmp_path, REDIS_URL=dead)
-    try:
+    with _server(server, server_factory, tmp_path, REDIS_URL=dead) as srv:
         # Signing up is rate limited too (and fails closed): set up on the suite's server, then
         # send through the one whose store is down with the same session.
         owner = create_actor(server, db, "rl-down")
@@ -130,8 +132,6 @@ def test_sends_fail_closed_when_the_limit_store_is_down(
             "SELECT count(*) FROM message WHERE conversation_id = %s", conversation_id
         )
         assert stored == 0
-    finally:
-        stop_server(srv)
 
 
 def _closed_port() -> int:

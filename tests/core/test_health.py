@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import Database, Server, base_env, free_port, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Database, Server, base_env, free_port
 
 pytestmark = pytest.mark.checklist(
     "C11",
@@ -27,19 +28,17 @@ SECRETS_OF = ("127.0.0.1", "redis://", "hunter2-redis-pass", "6379")
 
 
 @pytest.fixture
-def redis_down_server(db: Database, tmp_path: Path) -> Iterator[tuple[Server, int]]:
+def redis_down_server(
+    db: Database, server_factory: ServerFactory, tmp_path: Path
+) -> Iterator[tuple[Server, int]]:
     """A server whose Redis is a closed loopback port (nothing listens there).
 
     Started on ``/readyz``: a dead Redis does not make the API unready.
     """
     port = free_port()
-    srv = start_server(
-        base_env(db, REDIS_URL=f"redis://:hunter2-redis-pass@127.0.0.1:{port}/0"),
-        tmp_path / "server.log",
-        ready_path="/readyz",
-    )
-    yield srv, port
-    stop_server(srv)
+    env = base_env(db, REDIS_URL=f"redis://:hunter2-redis-pass@127.0.0.1:{port}/0")
+    with server_factory(env, log_path=tmp_path / "server.log", ready_path="/readyz") as srv:
+        yield srv, port
 
 
 def test_readyz_ok_when_every_dependency_answers(server: Server) -> None:

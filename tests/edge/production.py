@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,7 +18,8 @@ from cryptography.fernet import Fernet
 
 from tests.email.keys import private_key, private_pem
 from tests.scanner import Clamd
-from tests.support import Database, Server, base_env, run_cli, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Database, Server, base_env, run_cli
 
 PUBLIC_URL = "https://app.launchproof.test"
 EXTRA_HOST = "api.launchproof.test"
@@ -57,16 +57,12 @@ def production_env(db: Database, clamd_url: str) -> tuple[dict[str, str], dict[s
 
 
 @pytest.fixture(scope="module")
-def prod_server(
-    db: Database, clamd: Clamd, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+def prod_server(db: Database, clamd: Clamd, server_factory: ServerFactory) -> Iterator[Server]:
     env, overrides = production_env(db, clamd.url)
     checked = run_cli({**env, **overrides}, "check-config")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    log_path = Path(tmp_path_factory.mktemp("prod")) / "server.log"
-    server = start_server(env, log_path, overrides=overrides)
-    yield server
-    stop_server(server)
+    with server_factory(env, name="prod", overrides=overrides) as server:
+        yield server
 
 
 def request(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from ipaddress import IPv4Network, ip_address, ip_network
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,14 +21,11 @@ from app.core.config import Settings
 from app.core.proxies import CLOUDFLARE_IPS_FILE, cloudflare_networks, parse_cidr_lines
 from app.core.request_context import resolve_client_ip
 from tests.factories.users import signup
+from tests.servers import ServerFactory
 from tests.support import (
     Database,
     Server,
-    Stub,
-    base_env,
     session_cookie,
-    start_server,
-    stop_server,
 )
 
 pytestmark = pytest.mark.checklist(
@@ -205,14 +201,10 @@ def test_every_shipped_range_is_believed_for_cf_connecting_ip() -> None:
 
 
 @pytest.fixture(scope="module")
-def proxied_server(
-    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+def proxied_server(server_factory: ServerFactory) -> Iterator[Server]:
     """Trusts Cloudflare (by token) and a local proxy on 127.0.0.1; 127.0.0.2 is a stranger."""
-    env = base_env(db, OPENAI_BASE_URL=stub.base_url, TRUSTED_PROXY_CIDRS="cloudflare,127.0.0.1/32")
-    server = start_server(env, Path(tmp_path_factory.mktemp("proxied")) / "server.log")
-    yield server
-    stop_server(server)
+    with server_factory(name="proxied", TRUSTED_PROXY_CIDRS="cloudflare,127.0.0.1/32") as server:
+        yield server
 
 
 def _login_from(server: Server, db: Database, source: str) -> str | None:

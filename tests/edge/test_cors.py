@@ -10,13 +10,13 @@ and case-sensitive; ``https://APP.example.com`` is not a browser and is granted 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from app.core.cors import MAX_PREFLIGHT_AGE_SECONDS, StrictCORSMiddleware
-from tests.support import Database, Server, Stub, base_env, free_port, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Server, free_port
 
 pytestmark = pytest.mark.checklist(
     "C5",
@@ -55,13 +55,9 @@ GRANTS = (
 
 
 @pytest.fixture(scope="module")
-def cors_server(
-    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    env = base_env(db, OPENAI_BASE_URL=stub.base_url, ALLOWED_ORIGINS=f"{ALLOWED},{LOCAL_ALLOWED}")
-    server = start_server(env, Path(tmp_path_factory.mktemp("cors")) / "server.log")
-    yield server
-    stop_server(server)
+def cors_server(server_factory: ServerFactory) -> Iterator[Server]:
+    with server_factory(name="cors", ALLOWED_ORIGINS=f"{ALLOWED},{LOCAL_ALLOWED}") as server:
+        yield server
 
 
 def preflight(

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.edge.production import prod_server, request
-from tests.support import Actor, Database, Server, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Actor, Database, Server, base_env
 
 pytestmark = pytest.mark.checklist(
     "C11",
@@ -96,11 +96,10 @@ def test_production_adds_hsts(prod_server: Server, path: str, https: bool, statu
 
 
 @pytest.fixture(scope="module")
-def docs_server(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def docs_server(db: Database, server_factory: ServerFactory) -> Iterator[Server]:
     env = base_env(db, ENVIRONMENT="development", DOCS_ENABLED="true")
-    srv = start_server(env, Path(tmp_path_factory.mktemp("docs")) / "server.log")
-    yield srv
-    stop_server(srv)
+    with server_factory(env, name="docs") as srv:
+        yield srv
 
 
 def test_docs_page_gets_its_own_csp_and_nothing_else_does(docs_server: Server) -> None:

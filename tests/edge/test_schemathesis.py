@@ -29,7 +29,8 @@ from pathlib import Path
 import pytest
 
 from tests.factories.users import create_actor
-from tests.support import Actor, Database, Server, Stub, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Actor, Database, Server
 
 pytestmark = pytest.mark.checklist(
     "C7",
@@ -56,14 +57,10 @@ MUST_SUCCEED = (
 
 
 @pytest.fixture(scope="module")
-def docs_server(
-    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    env = base_env(db, OPENAI_BASE_URL=stub.base_url, DOCS_ENABLED="true")
-    assert env["ENVIRONMENT"] == "test"
-    server = start_server(env, Path(tmp_path_factory.mktemp("schemathesis")) / "server.log")
-    yield server
-    stop_server(server)
+def docs_server(server_factory: ServerFactory) -> Iterator[Server]:
+    with server_factory(name="schemathesis", DOCS_ENABLED="true") as server:
+        assert server.env["ENVIRONMENT"] == "test"
+        yield server
 
 
 def run_schemathesis(

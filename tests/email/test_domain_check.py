@@ -34,7 +34,7 @@ def good_zone() -> dict[str, dict[str, list[str]]]:
     }
 
 
-def run(zone: dict[str, Any], *, key_pem: str | None = None) -> dict[str, tuple[bool, str]]:
+def check_zone(zone: dict[str, Any], *, key_pem: str | None = None) -> dict[str, tuple[bool, str]]:
     pem = (key_pem or private_pem(private_key())).encode()
     with LocalDNSServer(zone) as dns:
         results = check_domain(
@@ -44,7 +44,7 @@ def run(zone: dict[str, Any], *, key_pem: str | None = None) -> dict[str, tuple[
 
 
 def test_good_zone_passes_every_check() -> None:
-    results = run(good_zone())
+    results = check_zone(good_zone())
     assert all(ok for ok, _ in results.values()), results
     assert "2 of 10 DNS lookups" in results["SPF"][1]
     assert "matches the configured private key" in results["DKIM"][1]
@@ -117,7 +117,7 @@ ELEVEN_LOOKUPS = "v=spf1 " + " ".join(f"a:h{i}.example.test" for i in range(10))
     ],
 )
 def test_broken_zone_fails_with_the_reason(zone: dict[str, Any], check: str, reason: str) -> None:
-    results = run(zone)
+    results = check_zone(zone)
     ok, reasons = results[check]
     assert not ok
     assert reason in reasons, reasons
@@ -127,7 +127,7 @@ def test_broken_zone_fails_with_the_reason(zone: dict[str, Any], check: str, rea
 
 def test_exactly_ten_lookups_still_pass() -> None:
     ten = "v=spf1 " + " ".join(f"a:h{i}.example.test" for i in range(10)) + " -all"
-    assert run(_with(DOMAIN, [ten]))["SPF"] == (
+    assert check_zone(_with(DOMAIN, [ten]))["SPF"] == (
         True,
         "one record, ends in -all, 10 of 10 DNS lookups",
     )
@@ -135,7 +135,7 @@ def test_exactly_ten_lookups_still_pass() -> None:
 
 def test_spf_redirect_is_followed_for_all_and_lookups() -> None:
     zone = _with(DOMAIN, ["v=spf1 ip4:192.0.2.1 redirect=_spf.relay.test"])
-    ok, reasons = run(zone)["SPF"]
+    ok, reasons = check_zone(zone)["SPF"]
     assert ok, reasons
     assert "ends in ~all, 2 of 10" in reasons  # redirect + the a: behind it
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.faults.harness import (
-    PrivatePostgres,
     PrivateRedis,
     kill,
     start_api,
     start_worker,
 )
+from tests.faults.private_postgres import PrivatePostgres
 from tests.support import Database, Server, stop_server
 
 

@@ -19,13 +19,13 @@ from tests.factories.users import create_actor
 from tests.faults.conftest import ApiFactory
 from tests.faults.harness import (
     Load,
-    PrivatePostgres,
     PrivateRedis,
     TcpProxy,
     five_hundreds,
     start_api,
     via_proxy,
 )
+from tests.faults.private_postgres import PrivatePostgres
 from tests.support import Actor, Database, stop_server
 
 HOST_HINTS = ("127.0.0.1", "localhost", "postgres", "asyncpg", "5432")

@@ -40,6 +40,7 @@ from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor, login, strong_password, unique_email
 from tests.factories.workspaces import create_api_key, create_workspace
 from tests.observability.sentry_receiver import SentryReceiver
+from tests.servers import ServerFactory
 from tests.support import (
     ROOT,
     Actor,
@@ -49,9 +50,7 @@ from tests.support import (
     base_env,
     free_port,
     run_cli,
-    start_server,
     stop_process,
-    stop_server,
 )
 from tests.webhooks.receiver import Receiver
 
@@ -73,7 +72,10 @@ def sentry() -> Iterator[SentryReceiver]:
 
 @pytest.fixture(scope="module")
 def app_server(
-    db: Database, stub: Stub, sentry: SentryReceiver, tmp_path_factory: pytest.TempPathFactory
+    server_factory: ServerFactory,
+    db: Database,
+    stub: Stub,
+    sentry: SentryReceiver,
 ) -> Iterator[Server]:
     env = base_env(
         db,
@@ -83,9 +85,8 @@ def app_server(
         WORKER_POLL_SECONDS="0.2",
         WEBHOOK_LEASE_SECONDS="30",
     )
-    server = start_server(env, Path(tmp_path_factory.mktemp("canary")) / "server.log")
-    yield server
-    stop_server(server)
+    with server_factory(env, name="canary") as server:
+        yield server
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
 from tests.faults.conftest import ApiFactory, WorkerFactory
-from tests.faults.harness import PrivatePostgres
+from tests.faults.private_postgres import PrivatePostgres
 from tests.support import Actor, Database, Stub
 
 LEASE_SECONDS = 2.0

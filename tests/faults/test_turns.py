@@ -28,6 +28,7 @@ from tests.factories.bots import create_bot
 from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
+from tests.servers import ServerFactory
 from tests.support import (
     ROOT,
     Actor,
@@ -35,9 +36,7 @@ from tests.support import (
     Server,
     Stub,
     base_env,
-    start_server,
     stop_process,
-    stop_server,
 )
 
 LEASE_SECONDS = 2.0
@@ -57,11 +56,10 @@ def env(db: Database, stub: Stub) -> dict[str, str]:
 
 
 @pytest.fixture
-def api(env: dict[str, str], tmp_path: Path) -> Iterator[Server]:
-    server = start_server(env, tmp_path / "api.log")
-    yield server
-    if server.process.poll() is None:
-        stop_server(server)
+def api(env: dict[str, str], server_factory: ServerFactory, tmp_path: Path) -> Iterator[Server]:
+    # The test kills this process; stopping it afterwards is then a no-op.
+    with server_factory(env, log_path=tmp_path / "api.log") as server:
+        yield server
 
 
 @pytest.fixture
@@ -133,7 +131,12 @@ def stream_until_deltas(actor: Actor, conversation: str, key: str, deltas: int) 
 
 
 def test_a_turn_whose_api_process_died_is_ended_by_the_worker(
-    api: Server, env: dict[str, str], db: Database, sweeper: subprocess.Popen[bytes], tmp_path: Path
+    server_factory: ServerFactory,
+    api: Server,
+    env: dict[str, str],
+    db: Database,
+    sweeper: subprocess.Popen[bytes],
+    tmp_path: Path,
 ) -> None:
     owner, workspace_id, conversation = conversation_with_hook(api, db)
     key = f"killed-{uuid.uuid4()}"
@@ -170,8 +173,7 @@ def test_a_turn_whose_api_process_died_is_ended_by_the_worker(
     assert [(e["status"], e["error_code"]) for e in ended] == [("failed", "turn_interrupted")]
 
     # A new API process answers the same key with the recorded outcome, not 409 in_progress.
-    again = start_server(env, tmp_path / "api-again.log")
-    try:
+    with server_factory(env, log_path=tmp_path / "api-again.log") as again:
         owner.server = again  # the same session cookie, the new process's origin
         json_mode = owner.post(
             f"/v1/conversations/{conversation}/messages",
@@ -183,8 +185,6 @@ def test_a_turn_whose_api_process_died_is_ended_by_the_worker(
             json={"content": f"[[fail:slow:300]] {WORDS}"},
             headers={"Idempotency-Key": key},
         )
-    finally:
-        stop_server(again)
     assert json_mode.status_code == 503, json_mode.text
     assert json_mode.headers["content-type"] == "application/problem+json"
     assert json_mode.json()["code"] == "turn_interrupted"

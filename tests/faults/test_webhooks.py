@@ -24,7 +24,8 @@ from tests.factories.bots import create_bot
 from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
-from tests.support import Actor, Database, Server, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Actor, Database, Server, base_env
 from tests.webhooks.conftest import Worker, register, start_worker, wait_until, workspace_of
 from tests.webhooks.receiver import Answer, Receiver
 
@@ -41,10 +42,13 @@ FAST = {
 
 
 @pytest.fixture(scope="module")
-def api(db: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    server = start_server(base_env(db, **FAST), tmp_path_factory.mktemp("wh-faults") / "api.log")
-    yield server
-    stop_server(server)
+def api(
+    server_factory: ServerFactory, db: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    with server_factory(
+        base_env(db, **FAST), log_path=tmp_path_factory.mktemp("wh-faults") / "api.log"
+    ) as server:
+        yield server
 
 
 @pytest.fixture

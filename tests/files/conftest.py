@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.scanner import Clamd
+from tests.servers import ServerFactory
 from tests.support import (
     ROOT,
     Database,
@@ -22,9 +23,7 @@ from tests.support import (
     base_env,
     free_port,
     migrated_database,
-    start_server,
     stop_process,
-    stop_server,
 )
 
 UPLOAD_LIMIT = 1024 * 1024
@@ -73,16 +72,19 @@ def scanning_env(db: Database, clamd: Clamd, storage_dir: Path, **extra: str) ->
 
 @pytest.fixture(scope="session")
 def files_stack(
-    db: Database, stub: Stub, clamd: Clamd, tmp_path_factory: pytest.TempPathFactory
+    db: Database,
+    stub: Stub,
+    clamd: Clamd,
+    server_factory: ServerFactory,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     state = Path(tmp_path_factory.mktemp("files"))
     env = scanning_env(db, clamd, state / "objects", OPENAI_BASE_URL=stub.base_url)
-    server = start_server(env, state / "server.log")
-    metrics_port = free_port()
-    worker = start_worker(server.env, state / "worker.log", metrics_port=metrics_port)
-    yield Stack(server=server, worker=worker, worker_metrics_port=metrics_port)
-    stop_process(worker)
-    stop_server(server)
+    with server_factory(env, log_path=state / "server.log") as server:
+        metrics_port = free_port()
+        worker = start_worker(server.env, state / "worker.log", metrics_port=metrics_port)
+        yield Stack(server=server, worker=worker, worker_metrics_port=metrics_port)
+        stop_process(worker)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from tests.factories.workspaces import create_workspace
 from tests.files.conftest import scanning_env, start_worker
 from tests.files.seaweed import ACCESS_KEY, BUCKET, SECRET_KEY, Seaweed, start_seaweed, stop_seaweed
 from tests.scanner import EICAR, Clamd
-from tests.support import Database, Server, start_server, stop_process, stop_server
+from tests.servers import ServerFactory
+from tests.support import Database, Server, stop_process
 
 pytestmark = pytest.mark.checklist(
     "C8",
@@ -81,7 +82,11 @@ def test_a_wrong_secret_is_refused_by_the_server(seaweed: Seaweed, tmp_path: Pat
 
 @pytest.fixture(scope="module")
 def s3_stack(
-    own_db: Database, clamd: Clamd, seaweed: Seaweed, tmp_path_factory: pytest.TempPathFactory
+    own_db: Database,
+    clamd: Clamd,
+    seaweed: Seaweed,
+    server_factory: ServerFactory,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
     state = Path(tmp_path_factory.mktemp("s3stack"))
     env = scanning_env(
@@ -94,11 +99,10 @@ def s3_stack(
         S3_ACCESS_KEY_ID=ACCESS_KEY,
         S3_SECRET_ACCESS_KEY=SECRET_KEY,
     )
-    server = start_server(env, state / "server.log")
-    worker = start_worker(server.env, state / "worker.log")
-    yield server
-    stop_process(worker)
-    stop_server(server)
+    with server_factory(env, log_path=state / "server.log") as server:
+        worker = start_worker(server.env, state / "worker.log")
+        yield server
+        stop_process(worker)
 
 
 def _keys(seaweed: Seaweed, prefix: str) -> list[str]:

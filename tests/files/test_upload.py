@@ -15,6 +15,7 @@ from tests.factories.files import docx_bytes, pdf_bytes, png_bytes, upload, uplo
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
 from tests.files.conftest import ARCHIVE_MAX_ENTRIES, ARCHIVE_MAX_EXPANDED, QUOTA, UPLOAD_LIMIT
+from tests.servers import ServerFactory
 from tests.support import Actor, Database, Server
 
 pytestmark = pytest.mark.checklist(
@@ -226,14 +227,15 @@ def test_the_workspace_quota_answers_413(
 
 
 @pytest.mark.checklist("C6", red="remove the per-user upload budget from the upload route")
-def test_uploads_are_rate_limited_per_user(db: Database, tmp_path: Path) -> None:
-    from tests.support import base_env, start_server, stop_server
+def test_uploads_are_rate_limited_per_user(
+    server_factory: ServerFactory, db: Database, tmp_path: Path
+) -> None:
+    from tests.support import base_env
 
-    server = start_server(
+    with server_factory(
         base_env(db, RATE_LIMIT_UPLOAD="2/minute", STORAGE_LOCAL_DIR=str(tmp_path / "objects")),
-        tmp_path / "server.log",
-    )
-    try:
+        log_path=tmp_path / "server.log",
+    ) as server:
         actor = create_actor(server, db, "ratelimited")
         ws = create_workspace(actor)
         for index in range(2):
@@ -247,8 +249,6 @@ def test_uploads_are_rate_limited_per_user(db: Database, tmp_path: Path) -> None
         )
         assert spoofed.status_code == 429
         assert db.scalar("SELECT count(*) FROM file WHERE workspace_id = %s", ws) == 2
-    finally:
-        stop_server(server)
 
 
 # --- Malformed bodies ----------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.faults.harness import PG_BIN, PrivatePostgres
+from tests.faults.private_postgres import PG_BIN, PrivatePostgres
 from tests.support import ROOT
 
 pytestmark = pytest.mark.checklist(

@@ -44,7 +44,7 @@ def promtool() -> str:
     return found
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
+def promtool_run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [promtool(), *args],
         cwd=PROMETHEUS,
@@ -56,17 +56,17 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_rules_are_valid() -> None:
-    result = run("check", "rules", "alerts.yml")
+    result = promtool_run("check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_rule_unit_tests_pass() -> None:
-    result = run("test", "rules", "tests/alerts_test.yml")
+    result = promtool_run("test", "rules", "tests/alerts_test.yml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_scrape_config_is_valid() -> None:
-    result = run("check", "config", "--syntax-only", "prometheus.yml")
+    result = promtool_run("check", "config", "--syntax-only", "prometheus.yml")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

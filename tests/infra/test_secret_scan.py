@@ -12,10 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import string
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -23,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.commands import run_command
+from tests.infra.planted import fake_github_token, git
 from tests.support import IN_CI, ROOT
 
 pytestmark = pytest.mark.checklist(
@@ -46,17 +45,9 @@ def tool(name: str) -> str:
     return found
 
 
-def run(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=110, check=False, env=env
-    )
-
-
 def gitleaks(mode: str, target: Path, report: Path, *extra: str) -> list[dict[str, Any]]:
     """Findings (secrets redacted) of ``gitleaks dir|git`` with the project's configuration."""
-    result = run(
+    result = run_command(
         [
             tool("gitleaks"), mode, str(target), "--config", str(GITLEAKS_CONFIG),
             "--no-banner", "--redact", "--report-format", "json", "--report-path", str(report),
@@ -77,7 +68,7 @@ def summary(findings: list[dict[str, Any]]) -> list[str]:
 
 
 def scanned_commits(repo: Path) -> int:
-    result = run(
+    result = run_command(
         [tool("gitleaks"), "git", str(repo), "--config", str(GITLEAKS_CONFIG), "--no-banner",
          "--redact", "--log-opts=--full-history HEAD", "--exit-code", "0"],
         cwd=repo,
@@ -103,7 +94,9 @@ def detect_secrets_against_baseline(tree: Path, tmp: Path) -> dict[str, Any]:
     work = tmp / "baseline.json"
     shutil.copyfile(BASELINE, work)
     # --all-files: the copy of the tree is not a git repository (git ls-files would list nothing).
-    result = run([tool("detect-secrets"), "scan", "--all-files", "--baseline", str(work)], cwd=tree)
+    result = run_command(
+        [tool("detect-secrets"), "scan", "--all-files", "--baseline", str(work)], cwd=tree
+    )
     assert result.returncode == 0, result.stderr
     loaded: dict[str, Any] = json.loads(work.read_text())
     return loaded
@@ -121,7 +114,7 @@ def audited_hashes() -> set[str]:
 
 def detect_secrets_unknown(tree: Path) -> list[str]:
     """Findings in a directory (the unpacked wheel) whose value was never audited as fake."""
-    result = run([tool("detect-secrets"), "scan", "--all-files", "."], cwd=tree)
+    result = run_command([tool("detect-secrets"), "scan", "--all-files", "."], cwd=tree)
     assert result.returncode == 0, result.stderr
     known = audited_hashes()
     return [
@@ -135,7 +128,9 @@ def detect_secrets_unknown(tree: Path) -> list[str]:
 def copy_working_tree(dest: Path) -> Path:
     """The files git would commit: tracked plus untracked-but-not-ignored (so ``.venv``,
     ``.data`` and build output stay out, and a new file nobody has added yet is still scanned)."""
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT)
+    listed = run_command(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT
+    )
     assert listed.returncode == 0, listed.stderr
     for name in filter(None, listed.stdout.split("\0")):
         source = ROOT / name
@@ -156,7 +151,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     writes build/ and *.egg-info) without build isolation, so nothing is downloaded."""
     source = copy_working_tree(tmp_path_factory.mktemp("wheel-src"))
     dist = tmp_path_factory.mktemp("dist")
-    built = run(
+    built = run_command(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
          "--disable-pip-version-check", "-q", "-w", str(dist), str(source)],
         cwd=dist,
@@ -183,7 +178,9 @@ def test_history_has_no_secret(tmp_path: Path) -> None:
 def test_history_scan_reads_every_commit_present() -> None:
     """gitleaks reads every commit reachable from HEAD that adds a line of text (merges, empty
     commits, deletions only and binary files only, such as screenshots, add none to scan)."""
-    listed = run(["git", "log", "--no-merges", "--format=@%H", "--numstat", "HEAD"], cwd=ROOT)
+    listed = run_command(
+        ["git", "log", "--no-merges", "--format=@%H", "--numstat", "HEAD"], cwd=ROOT
+    )
     assert listed.returncode == 0, listed.stderr
 
     def adds_text(commit: str) -> bool:
@@ -207,19 +204,6 @@ def test_wheel_has_no_secret(wheel: Path, tmp_path: Path) -> None:
     findings = gitleaks("dir", wheel, tmp_path / "report.json")
     assert not findings, summary(findings)
     assert not detect_secrets_unknown(wheel)
-
-
-def fake_github_token() -> str:
-    """A GitHub-token-shaped string made at run time, so no file in this repository holds one."""
-    alphabet = string.ascii_letters + string.digits
-    return "ghp" + "_" + "".join(secrets.choice(alphabet) for _ in range(36))
-
-
-def git(repo: Path, *args: str) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(repo), "GIT_CONFIG_NOSYSTEM": "1"}
-    identity = ["-c", "user.name=Planted", "-c", "user.email=planted@example.invalid"]
-    result = run(["git", *identity, *args], cwd=repo, env=env)
-    assert result.returncode == 0, result.stderr
 
 
 def test_planted_token_is_found_everywhere(tmp_path: Path, wheel: Path) -> None:

@@ -30,7 +30,7 @@ def load(path: Path) -> Any:
 
 def app_routes() -> set[tuple[str, str]]:
     """(method, path template) of every route the app serves (the route inventory's table)."""
-    from tests.test_route_inventory import route_table
+    from tests.route_table import route_table
 
     return {(route.method, route.path) for route in route_table()}
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.commands import run_command
 from tests.support import IN_CI, ROOT
 
 pytestmark = pytest.mark.checklist(
@@ -54,12 +55,10 @@ def tool(name: str) -> str:
     return found
 
 
-def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_on_venv_path(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     # shellcheck must be on PATH for actionlint to check run: blocks.
     env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(
-        args, cwd=cwd, capture_output=True, text=True, timeout=110, check=False, env=env
-    )
+    return run_command(args, cwd, env)
 
 
 def workflow_texts() -> dict[str, str]:
@@ -246,12 +245,12 @@ def test_policy_fails_when_a_property_is_removed(
 
 def test_actionlint_is_clean() -> None:
     tool("shellcheck")
-    result = run([tool("actionlint"), "-color=false"], cwd=ROOT)
+    result = run_on_venv_path([tool("actionlint"), "-color=false"], cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_zizmor_is_clean() -> None:
-    result = run(
+    result = run_on_venv_path(
         [tool("zizmor"), "--offline", "--no-progress", "--persona=auditor", str(WORKFLOWS.parent)],
         ROOT,
     )
@@ -260,7 +259,7 @@ def test_zizmor_is_clean() -> None:
 
 def test_shellcheck_scripts() -> None:
     scripts = sorted(str(p) for p in SCRIPTS.glob("*.sh"))
-    result = run([tool("shellcheck"), *scripts], cwd=ROOT)
+    result = run_on_venv_path([tool("shellcheck"), *scripts], cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -278,12 +277,12 @@ def test_linters_can_fail(tmp_path: Path) -> None:
         "      - run: for f in $(ls *.txt); do make $f; done",
     )
     (bad / CI).write_text(text)
-    lint = run([tool("actionlint"), "-color=false", str(bad / CI)], cwd=tmp_path)
+    lint = run_on_venv_path([tool("actionlint"), "-color=false", str(bad / CI)], cwd=tmp_path)
     assert lint.returncode == 1
     assert 'unexpected key "timeout-minute"' in lint.stdout
     assert "potentially untrusted" in lint.stdout
     assert "SC2045" in lint.stdout  # shellcheck ran inside actionlint
-    audit = run([tool("zizmor"), "--offline", "--no-progress", str(bad)], cwd=tmp_path)
+    audit = run_on_venv_path([tool("zizmor"), "--offline", "--no-progress", str(bad)], cwd=tmp_path)
     assert audit.returncode != 0
     assert "artipacked" in audit.stdout
     assert "template-injection" in audit.stdout

@@ -22,14 +22,7 @@ import httpx
 import pytest
 
 from app.identity.scopes import Scope
-from tests.attack.test_bola import (
-    Http,
-    Tenant,
-    _conversation_routes,
-    attacker,
-    body_for,
-    http,
-    state,
+from tests.attack.bola_checks import (
     test_foreign_ids_are_missing,
     test_insiders_do_not_see_the_conversation_listed,
     test_listing_with_a_forged_cursor_shows_only_own_workspaces,
@@ -37,13 +30,22 @@ from tests.attack.test_bola import (
     test_someone_elses_file_cannot_be_attached_by_id,
     test_someone_elses_invitation_token_is_refused,
     test_the_victims_ids_are_live,
+)
+from tests.attack.bola_world import (
+    Http,
+    Tenant,
+    _conversation_routes,
+    attacker,
+    body_for,
+    http,
+    state,
     victim,
 )
 from tests.factories.bots import create_bot
 from tests.factories.conversations import send_ok, start_conversation
 from tests.factories.workspaces import add_member, create_api_key, create_workspace
+from tests.route_table import RouteInfo, without_request_id
 from tests.support import Database, Server, Stub, base_env, start_server, stop_server
-from tests.test_route_inventory import RouteInfo, without_request_id
 
 RED = (
     "delete (RLS being off here) Conversation.user_id == principal.user_id from"
@@ -75,7 +77,11 @@ def db(rls_off_db: Database) -> Database:
 
 @pytest.fixture(scope="module")
 def server(db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The real service on that database, configured like the shared one (tests/conftest.py)."""
+    """The real service on that database, configured like the shared one (tests/conftest.py).
+
+    Started by hand, not by ``server_factory``: that session fixture depends on the session's
+    ``db``, which this module overrides.
+    """
     log_path = Path(tmp_path_factory.mktemp("server-rls-off")) / "server.log"
     env = base_env(db, OPENAI_BASE_URL=stub.base_url, OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2")
     srv = start_server(env, log_path)

@@ -26,7 +26,8 @@ from tests.factories.conversations import send_ok, start_conversation
 from tests.factories.files import pdf_bytes, upload
 from tests.factories.users import login
 from tests.factories.workspaces import create_api_key, create_workspace
-from tests.support import Anonymous, Database, Server, Stub, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Anonymous, Database, Server, Stub, base_env
 
 pytestmark = pytest.mark.checklist(
     "C9",
@@ -54,7 +55,10 @@ class Journey:
 
 @pytest.fixture(scope="module")
 def journey(
-    db: Database, stub: Stub, tmp_path_factory: pytest.TempPathFactory
+    server_factory: ServerFactory,
+    db: Database,
+    stub: Stub,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Journey]:
     tmp = tmp_path_factory.mktemp("observability")
     log_path: Path = tmp / "server.log"
@@ -65,11 +69,8 @@ def journey(
         STORAGE_LOCAL_DIR=str(tmp / "files"),
         WEBHOOK_INBOUND_SECRETS=f"scenario={WEBHOOK_SECRET}",
     )
-    server = start_server(env, log_path)
-    try:
+    with server_factory(env, log_path=log_path) as server:
         yield _run(server, db)
-    finally:
-        stop_server(server)
 
 
 def _run(server: Server, db: Database) -> Journey:

@@ -25,6 +25,7 @@ from tests.factories.bots import create_bot
 from tests.factories.conversations import send_ok, start_conversation
 from tests.factories.users import create_actor, unique_email
 from tests.factories.workspaces import create_workspace
+from tests.servers import ServerFactory
 from tests.support import (
     ROOT,
     Anonymous,
@@ -33,9 +34,7 @@ from tests.support import (
     Stub,
     base_env,
     free_port,
-    start_server,
     stop_process,
-    stop_server,
 )
 
 pytestmark = pytest.mark.checklist(
@@ -55,7 +54,11 @@ def token() -> str:
 
 @pytest.fixture(scope="module")
 def metered(
-    db: Database, stub: Stub, token: str, tmp_path_factory: pytest.TempPathFactory
+    server_factory: ServerFactory,
+    db: Database,
+    stub: Stub,
+    token: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Server]:
     log_path: Path = tmp_path_factory.mktemp("metrics") / "server.log"
     env = base_env(
@@ -65,11 +68,8 @@ def metered(
         RATE_LIMIT_LOGIN_ACCOUNT="3/minute",
     )
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # serve --workers 2 makes its own
-    server = start_server(env, log_path, workers=2)
-    try:
+    with server_factory(env, log_path=log_path, workers=2) as server:
         yield server
-    finally:
-        stop_server(server)
 
 
 def scrape(server: Server, token: str) -> tuple[str, Samples]:

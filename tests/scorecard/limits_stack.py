@@ -20,15 +20,14 @@ from tests.factories.users import strong_password, unique_email
 from tests.files.conftest import start_worker
 from tests.scanner import Clamd
 from tests.scorecard.limits_support import TIGHT_BUDGETS, UPLOAD_CAP, server_env
+from tests.servers import ServerFactory
 from tests.support import (
     Database,
     Server,
     Stub,
     base_env,
     run_cli,
-    start_server,
     stop_process,
-    stop_server,
 )
 
 WEBHOOK_SOURCE = "lpcheck"
@@ -64,7 +63,11 @@ def make_account(server: Server, *flags: str) -> Account:
 
 @pytest.fixture(scope="module")
 def limits_stack(
-    db: Database, stub: Stub, clamd: Clamd, tmp_path_factory: pytest.TempPathFactory
+    db: Database,
+    stub: Stub,
+    clamd: Clamd,
+    server_factory: ServerFactory,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LimitsStack]:
     state = Path(tmp_path_factory.mktemp("limits"))
     hook_key = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -81,10 +84,9 @@ def limits_stack(
         RATE_LIMIT_READ="1000/minute",
         **server_env(TIGHT_BUDGETS),
     )
-    server = start_server(env, state / "server.log")
-    worker = start_worker(server.env, state / "worker.log")
-    accounts = (make_account(server), make_account(server))
-    staff = make_account(server, "--admin")
-    yield LimitsStack(server, accounts, staff)
-    stop_process(worker)
-    stop_server(server)
+    with server_factory(env, log_path=state / "server.log") as server:
+        worker = start_worker(server.env, state / "worker.log")
+        accounts = (make_account(server), make_account(server))
+        staff = make_account(server, "--admin")
+        yield LimitsStack(server, accounts, staff)
+        stop_process(worker)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from app.identity.dependencies import get_principal
 from app.scorecard.routes import Param, Route
-from tests.test_route_inventory import route_table
+from tests.route_table import route_table
 
 TARGET = Path(__file__).resolve().parents[2] / "app" / "scorecard" / "data" / "routes.json"
 

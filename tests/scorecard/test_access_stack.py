@@ -22,11 +22,11 @@ from app.main import create_app
 from app.scorecard.context import Account
 from app.scorecard.model import Status
 from app.scorecard.routes import bundled_routes, openapi_routes
+from tests.route_table import private_routes
 from tests.scorecard.harness import describe, run_checks
 from tests.scorecard.routes_data import TARGET, render
 from tests.scorecard.stack import HOST, Stack
 from tests.support import ROOT, Database
-from tests.test_route_inventory import private_routes
 
 # A whole access run: ~110 authentication, ~80 authorization, ~15 cors, ~16 input, ~10 secrets.
 ACCESS_REQUEST_CEILING = 400

@@ -145,6 +145,7 @@ def test_an_account_takes_an_optional_totp_variable(monkeypatch: pytest.MonkeyPa
     )
     parsed.staff_account = "s@example.test:LP_CHECK_PW"
     options = options_from(parsed)
+    # pragma: allowlist nextline secret
     assert options.accounts[0].totp_secret == "JBSWY3DPEHPK3PXP"
     assert options.staff_account is not None
     assert options.staff_account.totp_secret is None

@@ -11,7 +11,7 @@ import pytest
 
 from app.scorecard.context import Options
 from tests.edge.production import production_env
-from tests.infra.test_secret_scan import fake_github_token, git
+from tests.infra.planted import fake_github_token, git
 from tests.scorecard.limits_support import Run, run_checks
 from tests.support import ROOT, Database
 

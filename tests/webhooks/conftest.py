@@ -19,7 +19,8 @@ import pytest
 from tests.dns_server import LocalDNSServer
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
-from tests.support import ROOT, Actor, Database, Server, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import ROOT, Actor, Database, Server, base_env
 from tests.webhooks.receiver import Receiver
 
 BILLING_SECRET = "whsec_" + base64.b64encode(os.urandom(32)).decode()
@@ -49,12 +50,13 @@ def dns() -> Iterator[LocalDNSServer]:
 
 @pytest.fixture(scope="package")
 def wh_server(
-    db: Database, dns: LocalDNSServer, tmp_path_factory: pytest.TempPathFactory
+    server_factory: ServerFactory,
+    db: Database,
+    dns: LocalDNSServer,
 ) -> Iterator[Server]:
     env = base_env(db, **WEBHOOK_ENV, OUTBOUND_DNS_SERVER=dns.nameserver)
-    srv = start_server(env, Path(tmp_path_factory.mktemp("wh-server")) / "server.log")
-    yield srv
-    stop_server(srv)
+    with server_factory(env, name="wh-server") as srv:
+        yield srv
 
 
 @pytest.fixture

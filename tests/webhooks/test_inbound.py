@@ -15,7 +15,9 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from tests.support import Database, Server, base_env, start_server, stop_server
+from tests.problems import assert_problem
+from tests.servers import ServerFactory
+from tests.support import Database, Server, base_env
 from tests.webhooks.conftest import (
     BILLING_SECRET,
     CREATOR_OLD_SECRET,
@@ -65,11 +67,6 @@ def stored(db: Database, msg_id: str) -> list[tuple[object, ...]]:
         "WHERE webhook_id = %s",
         msg_id,
     )
-
-
-def assert_problem(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
 
 
 @pytest.mark.usefixtures("worker")
@@ -238,10 +235,11 @@ def test_oversized_chunked_body_is_refused_while_reading(wh_server: Server) -> N
     assert_problem(response, 413)
 
 
-def test_rate_limited_per_source_and_ip(db: Database, tmp_path: Path) -> None:
+def test_rate_limited_per_source_and_ip(
+    server_factory: ServerFactory, db: Database, tmp_path: Path
+) -> None:
     env = base_env(db, **{**WEBHOOK_ENV, "RATE_LIMIT_WEBHOOK": "3/minute"})
-    server = start_server(env, tmp_path / "server.log")
-    try:
+    with server_factory(env, log_path=tmp_path / "server.log") as server:
         codes = []
         for _ in range(4):
             body = event_body()
@@ -252,8 +250,6 @@ def test_rate_limited_per_source_and_ip(db: Database, tmp_path: Path) -> None:
             server, body, signed(body, secret=CREATOR_SECRET), "/v1/webhooks/inbound/creator"
         )
         assert creator.status_code == 202
-    finally:
-        stop_server(server)
 
 
 @pytest.mark.parametrize(

@@ -8,45 +8,18 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from standardwebhooks.webhooks import Webhook
 
 from tests.dns_server import LocalDNSServer
-from tests.factories.bots import create_bot
-from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
 from tests.support import Actor, Database, Server
 from tests.webhooks.conftest import Worker, register, start_worker, wait_until, workspace_of
-from tests.webhooks.receiver import Captured, Receiver
+from tests.webhooks.outbound_helpers import deliveries, endpoint, new_conversation, verify
+from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.checklist("C12", red="deliver to an internal address or follow a redirect")
-
-
-def verify(secret: str, captured: Captured) -> Any:
-    """What a receiver does: the official library checks id, timestamp and signature."""
-    return Webhook(secret).verify(captured.body, captured.headers)
-
-
-def new_conversation(actor: Actor, workspace_id: str | None = None) -> str:
-    bot = create_bot(actor, workspace_id or workspace_of(actor))
-    return str(start_conversation(actor, str(bot["id"]), title="Private title")["id"])
-
-
-def deliveries(actor: Actor, endpoint_id: str) -> list[dict[str, Any]]:
-    response = actor.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["items"]
-    return items
-
-
-def endpoint(actor: Actor, endpoint_id: str) -> dict[str, Any]:
-    response = actor.get(f"/v1/webhook-endpoints/{endpoint_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 class TestRegistration:

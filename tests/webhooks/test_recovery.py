@@ -14,10 +14,11 @@ import pytest
 from tests.dns_server import LocalDNSServer
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
-from tests.support import Actor, Database, Server, base_env, start_server, stop_server
+from tests.servers import ServerFactory
+from tests.support import Actor, Database, Server, base_env
 from tests.webhooks.conftest import WEBHOOK_ENV, register, start_worker, wait_until
+from tests.webhooks.outbound_helpers import deliveries, endpoint, new_conversation, verify
 from tests.webhooks.receiver import Receiver
-from tests.webhooks.test_outbound import deliveries, endpoint, new_conversation, verify
 
 
 def recover(actor: Actor, endpoint_id: str, since: datetime) -> Any:
@@ -142,18 +143,19 @@ def test_replay_refusals_are_defined(admin: Actor, receiver: Receiver) -> None:
 
 @pytest.mark.checklist("C6", red="remove the replay budget from redeliver and recover")
 def test_replays_are_rate_limited_per_user(
-    db: Database, dns: LocalDNSServer, receiver: Receiver, tmp_path: Path
+    server_factory: ServerFactory,
+    db: Database,
+    dns: LocalDNSServer,
+    receiver: Receiver,
+    tmp_path: Path,
 ) -> None:
     env = base_env(
         db, **WEBHOOK_ENV, OUTBOUND_DNS_SERVER=dns.nameserver, RATE_LIMIT_WEBHOOK_REPLAY="2/minute"
     )
-    tight = start_server(env, tmp_path / "server.log")
-    try:
+    with server_factory(env, log_path=tmp_path / "server.log") as tight:
         owner = create_actor(tight, db, "wh-replayer")
         create_workspace(owner, "Replays")
         created = register(owner, receiver.url("/limited"))
         since = datetime.now(UTC) - timedelta(hours=1)
         answers = [recover(owner, created["id"], since).status_code for _ in range(3)]
-    finally:
-        stop_server(tight)
     assert answers == [202, 202, 429]

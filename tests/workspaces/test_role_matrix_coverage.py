@@ -15,8 +15,8 @@ from fastapi import APIRouter
 
 from app.api import PRIVATE_DEPENDENCIES, include_api
 from app.identity.dependencies import get_principal
-from tests.test_route_inventory import private_routes, route_table
-from tests.workspaces.test_role_matrix import row_coverage
+from tests.route_table import private_routes, route_table
+from tests.workspaces.role_matrix_rows import row_coverage
 
 
 def inventory_with(extra: APIRouter) -> APIRouter:
