@@ -10,16 +10,25 @@ import pytest
 
 from tests.scanner import Clamd
 from tests.scorecard.stack import Report, Stack, run_check, start_stack
-from tests.support import Database
+from tests.support import Database, migrated_database
+
+
+@pytest.fixture(scope="session")
+def scorecard_db() -> Iterator[Database]:
+    """The stack's own database: every scan worker claims queued files across workspaces, and
+    the files suite's session-wide worker (another storage directory) would otherwise take the
+    stack's uploads and leave them pending (files.download_headers NOT CHECKED)."""
+    with migrated_database() as database:
+        yield database
 
 
 @pytest.fixture(scope="session")
 def scorecard_stack(
-    db: Database, clamd: Clamd, tmp_path_factory: pytest.TempPathFactory
+    scorecard_db: Database, clamd: Clamd, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """TLS + plain-http listeners, local DNS, clamd, two verified accounts (session-wide)."""
     with ExitStack() as exits:
-        yield start_stack(db, clamd, tmp_path_factory.mktemp("scorecard"), exits)
+        yield start_stack(scorecard_db, clamd, tmp_path_factory.mktemp("scorecard"), exits)
 
 
 @pytest.fixture(scope="session")

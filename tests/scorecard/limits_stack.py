@@ -26,6 +26,7 @@ from tests.support import (
     Server,
     Stub,
     base_env,
+    migrated_database,
     run_cli,
     stop_process,
 )
@@ -38,6 +39,7 @@ class LimitsStack:
     server: Server
     accounts: tuple[Account, ...]
     staff: Account
+    database: Database  # the stack's own (its scan worker must not meet another stack's)
 
     def options(self, **overrides: object) -> Options:
         values: dict[str, object] = {
@@ -63,12 +65,25 @@ def make_account(server: Server, *flags: str) -> Account:
 
 @pytest.fixture(scope="module")
 def limits_stack(
+    stub: Stub,
+    clamd: Clamd,
+    server_factory: ServerFactory,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LimitsStack]:
+    with migrated_database() as own:
+        yield from _limits_stack(own, stub, clamd, server_factory, tmp_path_factory)
+
+
+def _limits_stack(
     db: Database,
     stub: Stub,
     clamd: Clamd,
     server_factory: ServerFactory,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LimitsStack]:
+    """On a database of its own: every scan worker claims queued files across workspaces, and
+    the files suite's session-wide worker (another storage directory) would take this stack's
+    uploads and leave them pending."""
     state = Path(tmp_path_factory.mktemp("limits"))
     hook_key = "whsec_" + base64.b64encode(os.urandom(32)).decode()
     env = base_env(
@@ -88,5 +103,5 @@ def limits_stack(
         worker = start_worker(server.env, state / "worker.log")
         accounts = (make_account(server), make_account(server))
         staff = make_account(server, "--admin")
-        yield LimitsStack(server, accounts, staff)
+        yield LimitsStack(server, accounts, staff, db)
         stop_process(worker)

@@ -115,7 +115,9 @@ def _fresh_rate_limits(stack: Stack) -> None:
     "C7",
     red="remove a protection an access check asks about (HttpOnly, the CSRF check)",
 )
-def test_every_access_check_passes_against_the_stack(scorecard_stack: Stack, db: Database) -> None:
+def test_every_access_check_passes_against_the_stack(
+    scorecard_stack: Stack, scorecard_db: Database
+) -> None:
     _fresh_rate_limits(scorecard_stack)
     accounts = tuple(Account(email, password) for email, password in scorecard_stack.accounts)
     try:
@@ -136,6 +138,7 @@ def test_every_access_check_passes_against_the_stack(scorecard_stack: Stack, db:
     assert not report.cleanup_errors
     assert report.requests_used < ACCESS_REQUEST_CEILING
     # Nothing left behind: A's throwaway objects are gone, every session of the run signed out.
+    db = scorecard_db
     assert db.scalar("SELECT count(*) FROM workspace WHERE name = 'launchproof check'") == 0
     live = db.scalar(
         "SELECT count(*) FROM user_session s JOIN user_account u ON u.id = s.user_id "

@@ -16,7 +16,6 @@ from tests.scorecard.limits_stack import (  # noqa: F401 - fixture
     make_account,
 )
 from tests.scorecard.limits_support import run_checks
-from tests.support import Database
 
 LIVE_MODULES = (
     "app.scorecard.rate_limiting",
@@ -52,7 +51,6 @@ def test_every_check_passes_against_the_stack(limits_stack: LimitsStack) -> None
 )
 def test_a_staff_account_with_a_factor_signs_in_with_a_code_and_steps_up(
     limits_stack: LimitsStack,  # noqa: F811
-    db: Database,
 ) -> None:
     """Staff with TOTP: without its secret the admin budget is NOT CHECKED, saying what to give;
     with it the checker answers the two-step login with a code, and when the server answers
@@ -79,7 +77,7 @@ def test_a_staff_account_with_a_factor_signs_in_with_a_code_and_steps_up(
         assert secret not in repr(session)
         assert secret not in repr(with_factor)
         assert session.request("GET", "/v1/admin/users").status_code == 200
-        with db.connect() as conn:
+        with limits_stack.database.connect() as conn:
             conn.execute(
                 "UPDATE user_session SET factor_verified_at = now() - interval '11 minutes' "
                 "WHERE user_id = %s",

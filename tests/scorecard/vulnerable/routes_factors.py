@@ -29,6 +29,27 @@ async def factor_action(request: Request) -> Response:
     return answer({"accepted": True})
 
 
+@router.get("/v1/me/second-factors/passkeys")
+async def passkeys(request: Request) -> Response:
+    caller(request)
+    return answer({"items": []})
+
+
+@router.post("/v1/auth/step-up/passkey-options")
+@router.post("/v1/me/second-factors/passkey-options")
+@router.post("/v1/me/second-factors/passkeys")
+async def passkey_action(request: Request) -> Response:
+    caller(request)
+    return answer({"accepted": True})
+
+
+@router.patch("/v1/me/second-factors/passkeys/{passkey_id}")
+@router.delete("/v1/me/second-factors/passkeys/{passkey_id}")
+async def one_passkey(passkey_id: str, request: Request) -> Response:
+    caller(request)
+    return answer({"id": passkey_id})
+
+
 @router.post("/v1/admin/users/{user_id}/second-factors/reset")
 async def reset_factors(user_id: str, request: Request) -> Response:
     caller(request)  # any signed-in user: no staff check, like the other admin routes
