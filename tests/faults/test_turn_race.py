@@ -15,65 +15,22 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.factories.bots import create_bot
 from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
+from tests.faults.turn_stack import LEASE_SECONDS, turn_api, turn_env, turn_sweeper  # noqa: F401
 from tests.support import (
-    ROOT,
     Database,
     Server,
-    Stub,
-    base_env,
-    start_server,
-    stop_process,
-    stop_server,
 )
 
-LEASE_SECONDS = 2.0
 ENDED_WITHIN_SECONDS = 25.0  # lease + one sweep (5 s) + worker start-up on a busy machine
 WORDS = " ".join(f"word{i}" for i in range(40))
-
-
-@pytest.fixture(scope="module")
-def env(db: Database, stub: Stub) -> dict[str, str]:
-    return base_env(
-        db,
-        OPENAI_BASE_URL=stub.base_url,
-        CHAT_TURN_LEASE_SECONDS=str(LEASE_SECONDS),
-        WORKER_POLL_SECONDS="0.2",
-        OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2",
-    )
-
-
-@pytest.fixture
-def api(env: dict[str, str], tmp_path: Path) -> Iterator[Server]:
-    server = start_server(env, tmp_path / "api.log")
-    yield server
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGCONT)  # never leave a frozen process behind
-        stop_server(server)
-
-
-@pytest.fixture
-def sweeper(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker", "--jobs", "end_orphaned_turns"],
-        cwd=ROOT,
-        env=env,
-        stdout=(tmp_path / "worker.log").open("ab"),
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    stop_process(process)
 
 
 def _answer(db: Database, conversation: str) -> tuple[str, str, str | None, str, int]:

@@ -13,68 +13,28 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from app.chat.jobs import SWEEP_EVERY_SECONDS
 from tests.factories.bots import create_bot
 from tests.factories.conversations import start_conversation
 from tests.factories.users import create_actor
 from tests.factories.workspaces import create_workspace
+from tests.faults.turn_stack import LEASE_SECONDS, turn_api, turn_env, turn_sweeper  # noqa: F401
 from tests.servers import ServerFactory
 from tests.support import (
-    ROOT,
     Actor,
     Database,
     Server,
-    Stub,
-    base_env,
-    stop_process,
 )
 
-LEASE_SECONDS = 2.0
 SLACK_SECONDS = 8.0  # worker start-up and one poll, on a busy 2-core machine
 WORDS = " ".join(f"word{i}" for i in range(60))
-
-
-@pytest.fixture(scope="module")
-def env(db: Database, stub: Stub) -> dict[str, str]:
-    return base_env(
-        db,
-        OPENAI_BASE_URL=stub.base_url,
-        CHAT_TURN_LEASE_SECONDS=str(LEASE_SECONDS),
-        WORKER_POLL_SECONDS="0.2",
-        OUTBOUND_DEV_ALLOWED_ADDRESSES="127.0.0.2",
-    )
-
-
-@pytest.fixture
-def api(env: dict[str, str], server_factory: ServerFactory, tmp_path: Path) -> Iterator[Server]:
-    # The test kills this process; stopping it afterwards is then a no-op.
-    with server_factory(env, log_path=tmp_path / "api.log") as server:
-        yield server
-
-
-@pytest.fixture
-def sweeper(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The real worker running only the sweeper (other suites' jobs are not ours to take)."""
-    log = (tmp_path / "worker.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "app", "worker", "--jobs", "end_orphaned_turns"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    yield process
-    stop_process(process)
 
 
 def conversation_with_hook(api: Server, db: Database) -> tuple[Actor, str, str]:
