@@ -46,11 +46,13 @@ def cookie_secure(settings: Settings) -> bool:
     return settings.session_cookie_secure and not settings.session_cookie_over_plain_http
 
 
-def set_challenge_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
-    """The half session between password and second factor (docs/decisions/0018): HttpOnly,
-    SameSite=Strict (only this site's own step-2 call carries it), five minutes."""
+def set_strict_cookie(
+    response: Response, settings: Settings, name: str, token: str, max_age: int
+) -> None:
+    """A short-lived HttpOnly, SameSite=Strict cookie of a sign-in in progress (only this
+    site's own next call carries it): the two-step login's half session, a passkey ceremony."""
     response.set_cookie(
-        challenge_cookie_name(settings),
+        name,
         token,
         max_age=max_age,
         path="/",
@@ -60,11 +62,17 @@ def set_challenge_cookie(response: Response, settings: Settings, token: str, max
     )
 
 
-def clear_challenge_cookie(response: Response, settings: Settings) -> None:
+def clear_strict_cookie(response: Response, settings: Settings, name: str) -> None:
     response.delete_cookie(
-        challenge_cookie_name(settings),
-        path="/",
-        secure=cookie_secure(settings),
-        httponly=True,
-        samesite="strict",
+        name, path="/", secure=cookie_secure(settings), httponly=True, samesite="strict"
     )
+
+
+def set_challenge_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
+    """The half session between password and second factor (docs/decisions/0018), five
+    minutes."""
+    set_strict_cookie(response, settings, challenge_cookie_name(settings), token, max_age)
+
+
+def clear_challenge_cookie(response: Response, settings: Settings) -> None:
+    clear_strict_cookie(response, settings, challenge_cookie_name(settings))

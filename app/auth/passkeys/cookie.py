@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from app.core.config import Settings
-from app.identity.session_cookie import cookie_secure
+from app.identity.session_cookie import clear_strict_cookie, set_strict_cookie
 
 
 def passkey_cookie_name(settings: Settings) -> str:
@@ -16,22 +16,8 @@ def passkey_cookie_name(settings: Settings) -> str:
 
 
 def set_ceremony_cookie(response: Response, settings: Settings, token: str, max_age: int) -> None:
-    response.set_cookie(
-        passkey_cookie_name(settings),
-        token,
-        max_age=max_age,
-        path="/",
-        secure=cookie_secure(settings),
-        httponly=True,
-        samesite="strict",
-    )
+    set_strict_cookie(response, settings, passkey_cookie_name(settings), token, max_age)
 
 
 def clear_ceremony_cookie(response: Response, settings: Settings) -> None:
-    response.delete_cookie(
-        passkey_cookie_name(settings),
-        path="/",
-        secure=cookie_secure(settings),
-        httponly=True,
-        samesite="strict",
-    )
+    clear_strict_cookie(response, settings, passkey_cookie_name(settings))
