@@ -188,9 +188,9 @@ def _serve(env: dict[str, str], port: int, log_path: Path, *tls: str) -> subproc
 
 
 def _wait_ready(stack: Stack, worker_log: Path) -> None:
-    """Both servers answer and the scan worker has started (a check that uploads a file waits
-    at most ten seconds for its verdict; a worker still importing on a busy machine would leave
-    files.download_headers NOT CHECKED)."""
+    """Both servers answer and the scan worker has started: a check that uploads a file waits
+    at most ten seconds for its verdict, so the stack's own worker must be up before the run
+    (the stack's own database keeps other suites' workers from its queue: conftest.py)."""
     probe = stack.probe(max_requests=10_000)
     deadline = time.monotonic() + 40
     try:
