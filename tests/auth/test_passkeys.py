@@ -367,3 +367,16 @@ def test_passkey_sign_in_is_rate_limited_like_login(tight: Server) -> None:
         limited = anon.post(path, json={} if path.endswith("passkey") else None)
         _refused(limited, 429, "rate_limited")
         assert int(limited.headers["retry-after"]) > 0
+
+
+@pytest.mark.checklist("C1", red="drop the is_active check from passkeys.service.login")
+def test_a_suspended_account_cannot_sign_in_with_its_passkey(
+    server: Server, db: Database, alice: Actor
+) -> None:
+    key, _ = register_passkey(alice, "Phone")
+    with db.connect() as conn:  # suspended as an admin would (the judge's connection)
+        conn.execute("UPDATE user_account SET suspended_at = now() WHERE id = %s", (alice.user_id,))
+    count = "SELECT count(*) FROM user_session WHERE user_id = %s"
+    sessions = db.scalar(count, alice.user_id)
+    _refused(passkey_login(server, key), 403, "passkey_rejected")
+    assert db.scalar(count, alice.user_id) == sessions  # no session for a suspended account
