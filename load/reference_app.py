@@ -8,10 +8,11 @@ any FastAPI service pays before it does anything. The uvicorn options match ``ap
 (one worker, the same HTTP parser) so the ratio measures the application, not the server.
 
 ``/floor/me`` answers the same question as Launchproof's ``GET /v1/me`` with the same SQL
-(compiled from ``app.identity.repository``'s statements) and the same read budget (``limits``'
+(compiled from ``app.identity.repository``'s statement) and the same read budget (``limits``'
 moving window on Redis), and nothing else: a session cookie hashed with ``SECRET_KEY``, one
-transaction (BEGIN, the session lookup binding ``app.user_id``, the memberships binding
-``app.workspace_ids``, COMMIT) on raw asyncpg, one rate-limit round trip, a JSON answer. No
+transaction (BEGIN, ``app_authenticate_session`` finding the session and binding
+``app.user_id`` and ``app.workspace_ids``, COMMIT) on raw asyncpg, one rate-limit round trip,
+a JSON answer. No
 middleware, no access log, no metrics, no ORM, no dependency injection. ``?limit=0`` skips the
 rate limit. Its throughput is the most a service with these per-request controls can reach on
 this machine, whatever the framework code around them (docs/performance.md, "The floor").
@@ -41,7 +42,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.security import token_hash
 from app.identity.credentials import SESSION_PURPOSE
-from app.identity.repository import _MEMBERSHIPS_OF_USER, _SESSION_WITH_USER
+from app.identity.repository import _AUTHENTICATE_SESSION
 from load.seed import COOKIE
 
 POOL_SIZE = 10  # Launchproof's default DATABASE_POOL_SIZE
@@ -73,7 +74,7 @@ def create_app() -> FastAPI:
     dsn = _asyncpg_dsn(os.environ["DATABASE_URL"])
     secret = os.environ.get("SECRET_KEY", "").encode()
     redis_url = os.environ.get("REDIS_URL")
-    session_sql, memberships_sql = _Compiled(_SESSION_WITH_USER), _Compiled(_MEMBERSHIPS_OF_USER)
+    session_sql = _Compiled(_AUTHENTICATE_SESSION)
     storage = storage_from_string(
         f"async+{redis_url}" if redis_url else "async+memory://",
         **({"implementation": "redispy", "key_prefix": "lp-floor"} if redis_url else {}),
@@ -115,7 +116,6 @@ def create_app() -> FastAPI:
             if user is None:
                 raise HTTPException(401)
             user_id = user["user_id"]  # by name: the statement's columns are the app's to change
-            await connection.fetchrow(memberships_sql.sql, *memberships_sql.args(user_id=user_id))
         if limit and not await limiter.hit(read_budget, "read.principal", f"user:{user_id}"):
             raise HTTPException(429)
         return {

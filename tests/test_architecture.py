@@ -82,9 +82,8 @@ ROUTER_REPOSITORY_IMPORTS_ALLOWED = frozenset(
 UNSCOPED_METHODS_ALLOWED: dict[tuple[str, str], str] = {
     # Authentication runs before a Principal exists: these find rows by a presented credential's
     # keyed hash, or by the user id that credential just proved, and bind the RLS context.
-    ("PrincipalContextRepository", "session_with_user"): "credential lookup (session token)",
-    ("PrincipalContextRepository", "api_key_with_user"): "credential lookup (API key hash)",
-    ("PrincipalContextRepository", "bind_memberships"): "the caller's own memberships",
+    ("PrincipalContextRepository", "authenticate_session"): "credential lookup (session token)",
+    ("PrincipalContextRepository", "authenticate_api_key"): "credential lookup (API key hash)",
     ("PrincipalContextRepository", "extend_workspace_context"): "writes context, reads nothing",
     # A job acts for no user: it binds the one workspace its (platform-table) job row names.
     ("PrincipalContextRepository", "bind_worker_scope"): "writes context, reads nothing",

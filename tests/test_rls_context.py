@@ -79,12 +79,16 @@ def test_credential_lookups_find_their_row_and_clear_the_capability(
 
     async def scenario() -> None:
         async with app_session(db) as session:
-            found = await PrincipalContextRepository(session).api_key_with_user(
+            found = await PrincipalContextRepository(session).authenticate_api_key(
                 b.api_key_hashes[0], now
             )
             assert found is not None
             assert found[0].id == b.api_key_ids[0]
+            assert found[2].roles, "the key's creator is bound in the key's workspace"
             assert await setting(session, "app.credential_hash") == ""
+            # The binding shows B's keys through the workspace policy; without it, the spent
+            # capability must show nothing (it was cleared inside the same call).
+            await session.execute(select(func.set_config("app.workspace_ids", "", True)))
             assert await visible_ids(session, ApiKey) == set()
 
             invitation = await InvitationRepository(session).get_by_token_hash(
@@ -95,7 +99,7 @@ def test_credential_lookups_find_their_row_and_clear_the_capability(
             assert await setting(session, "app.credential_hash") == ""
             assert await visible_ids(session, Invitation) == set()
 
-            unknown = await PrincipalContextRepository(session).api_key_with_user(
+            unknown = await PrincipalContextRepository(session).authenticate_api_key(
                 secrets.token_bytes(32), now
             )
             assert unknown is None

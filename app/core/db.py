@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +25,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import await_
 
 from app.core.config import Settings
 from app.core.errors import OutcomeUnknown
@@ -48,13 +51,10 @@ def create_engine(
         raise RuntimeError(
             "DATABASE_MIGRATION_URL is not set" if migration else "DATABASE_URL is not set"
         )
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(secret.get_secret_value()),
         pool_size=pool_size or settings.database_pool_size,
         max_overflow=pool_size or settings.database_pool_size,
-        # One cheap round trip per checkout (asyncpg: an empty statement) in exchange for
-        # never handing out a connection the server already closed (docs/decisions/0013).
-        pool_pre_ping=settings.database_pool_pre_ping,
         pool_timeout=settings.database_pool_timeout_seconds,
         # Bound values never appear in exception messages (they reach logs and error reports).
         hide_parameters=True,
@@ -67,6 +67,32 @@ def create_engine(
             },
         },
     )
+    if settings.database_pool_pre_ping:
+        event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
+    return engine
+
+
+def _ping_on_checkout(
+    _dbapi_connection: object, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+) -> None:
+    """Never hand out a connection the server already closed (docs/decisions/0013).
+
+    SQLAlchemy's own ``pool_pre_ping`` does this with three round trips on asyncpg (``BEGIN``,
+    an empty prepared statement, ``ROLLBACK``: made for PgBouncer's transaction mode). This is
+    the same check in one: ``SELECT 1`` on the simple-query protocol (no prepared
+    statement, so PgBouncer-safe as well), skipped to a replacement at once when asyncpg already
+    saw the socket close. A failure invalidates every connection pooled before it, as
+    ``pool_pre_ping`` does (a restarted server closed them all), and the pool checks out a new
+    one. Hand-written because SQLAlchemy offers no one-round-trip ping for asyncpg; the
+    mechanism is its documented "pessimistic disconnect handling" checkout event.
+    """
+    driver = record.driver_connection
+    try:
+        if driver is None or driver.is_closed():
+            raise ConnectionError("connection closed")
+        await_(driver.execute("SELECT 1"))
+    except Exception as error:
+        raise exc.InvalidatePoolError(f"pre-ping failed: {type(error).__name__}") from error
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.security import token_hashes
 from app.identity.principal import Principal, PrincipalKind
-from app.identity.repository import LiveApiKey, PrincipalContextRepository
+from app.identity.repository import BoundMemberships, LiveApiKey, PrincipalContextRepository
 from app.identity.scopes import Scope
 from app.identity.snapshot import AUTHENTICATED_USER, AuthenticatedUser
 
@@ -33,18 +33,16 @@ async def principal_from_session(
     repo = PrincipalContextRepository(session)
     now = _now()
     hashes = token_hashes(settings.secret_key_ring(), SESSION_PURPOSE, token)
-    found = await repo.session_with_user(hashes, now)
+    # One statement: the session, its user, and the memberships bound for RLS; without a
+    # second factor, the workspaces that require one are withheld by the same call.
+    found = await repo.authenticate_session(hashes, now)
     if found is None:
         return None
-    user_session, user = found
+    user_session, user, memberships = found
     if user_session.token_hash != hashes[0]:  # issued under a previous SECRET_KEY
         await repo.rehash_session(user_session.id, user_session.token_hash, hashes[0])
     # Kept for the request's transaction: UserRepository.read_self (/v1/me) answers from it.
     session.info[AUTHENTICATED_USER] = user
-    # Without a second factor, the same statement withholds the workspaces that require one.
-    memberships = await repo.bind_memberships(
-        user.id, withhold_factor_required=user_session.second_factor_at is None
-    )
     if now - user_session.last_seen_at > TOUCH_INTERVAL:
         idle_until = now + timedelta(seconds=settings.session_idle_timeout_seconds)
         await repo.touch_session(user_session.id, now, idle_until)
@@ -73,9 +71,9 @@ async def principal_from_api_key(
     found, matched = await _find_api_key(repo, hashes, now)
     if found is None:
         return None
-    api_key, user = found
+    api_key, user, memberships = found
     # The key reaches its own workspace only, and only while its creator is still a member.
-    roles = (await repo.bind_memberships(user.id, only_workspace=api_key.workspace_id)).roles
+    roles = memberships.roles
     if not roles:
         return None
     if matched != hashes[0]:  # issued under a previous SECRET_KEY (needs the workspace bound)
@@ -98,7 +96,7 @@ async def principal_from_api_key(
 
 async def _find_api_key(
     repo: PrincipalContextRepository, hashes: list[bytes], now: datetime
-) -> tuple[tuple[LiveApiKey, AuthenticatedUser] | None, bytes]:
+) -> tuple[tuple[LiveApiKey, AuthenticatedUser, BoundMemberships] | None, bytes]:
     """The key under the current hash, else under each previous key's (one lookup each: the
     row-level-security policy admits a transaction presenting exactly one hash).
 
@@ -107,7 +105,7 @@ async def _find_api_key(
     """
     order = [*hashes, hashes[0]] if len(hashes) > 1 else hashes
     for candidate in order:
-        found = await repo.api_key_with_user(candidate, now)
+        found = await repo.authenticate_api_key(candidate, now)
         if found is not None:
             return found, candidate
     return None, hashes[0]

@@ -12,142 +12,46 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    LargeBinary,
-    Select,
-    Text,
-    Uuid,
-    any_,
-    bindparam,
-    case,
-    cast,
-    func,
-    literal,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import DateTime, LargeBinary, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 
 from app.core.repository import Repository
-from app.identity.models import ApiKey, User, UserSession, Workspace, WorkspaceMembership
+from app.identity.models import ApiKey, UserSession, WorkspaceMembership
 from app.identity.permissions import Role
 from app.identity.principal import Principal
 from app.identity.snapshot import AuthenticatedUser
 
-# The two statements every authenticated request runs, built once with bound parameters. Building
-# the expression and its compiled-cache key on every request was a large share of an
-# authenticated read's CPU (docs/performance.md, "CPU per request"); the SQL is the same as
-# building it inline, and only the values are bound per call.
-#
-# The session lookup selects the columns it needs, not the ``UserSession``/``User`` entities:
-# building two ORM instances (identity map, instance state) was about a tenth of /v1/me's CPU,
-# and nothing in the request needs them tracked (docs/performance.md).
-# The caller's own columns (``AuthenticatedUser``), then binding ``app.user_id`` and the one-shot
-# ``app.membership_probe`` in the projection, after the WHERE found a live credential.
-_USER_COLUMNS_BINDING_USER = (
-    User.id.label("user_id"),
-    User.email,
-    User.display_name,
-    User.is_staff,
-    User.email_verified_at,
-    User.created_at,
-    func.set_config("app.user_id", cast(User.id, Text), True),
-    func.set_config("app.membership_probe", cast(User.id, Text), True),
+# Authentication is one statement: a PL/pgSQL function per credential kind (migration 0012,
+# "authenticate in one round trip") looks up the credential, binds ``app.user_id``,
+# ``app.is_staff`` and ``app.workspace_ids`` in the order the row-level-security policies need,
+# and returns the caller's columns with their memberships. The SQL text is fixed and its
+# parameters bound, so asyncpg reuses one prepared statement per connection and SQLAlchemy
+# compiles nothing per request (docs/performance.md). Columns are read by name.
+_USER_COLUMNS = ("user_id", "email", "display_name", "is_staff", "email_verified_at", "created_at")
+_MEMBERSHIP_COLUMNS = ("workspace_ids", "roles")
+_AUTHENTICATE_SESSION = select(
+    func.app_authenticate_session(
+        bindparam("token_hashes", type_=ARRAY(LargeBinary)),
+        bindparam("now", type_=DateTime(timezone=True)),
+    ).table_valued(
+        "session_id",
+        "last_seen_at",
+        "token_hash",
+        "factor_verified_at",
+        "second_factor_at",
+        *_USER_COLUMNS,
+        *_MEMBERSHIP_COLUMNS,
+        "withheld",
+    )  # fmt: skip
 )
-# The presented token's hash under every key of the SECRET_KEY ring, in one statement: one index
-# probe per key, and a concurrent lazy re-hash (old hash -> current) can never make it miss.
-_SESSION_WITH_USER = (
-    select(
-        UserSession.id.label("session_id"),
-        UserSession.last_seen_at,
-        UserSession.token_hash,
-        *_USER_COLUMNS_BINDING_USER,
-        func.set_config(
-            "app.is_staff", case((User.is_staff, literal("on")), else_=literal("off")), True
-        ),
-        UserSession.factor_verified_at,
-        User.second_factor_at,
+_AUTHENTICATE_API_KEY = select(
+    func.app_authenticate_api_key(
+        bindparam("key_hash", type_=LargeBinary), bindparam("now", type_=DateTime(timezone=True))
+    ).table_valued(
+        "key_id", "workspace_id", "scopes", "last_used_at", *_USER_COLUMNS, *_MEMBERSHIP_COLUMNS
     )
-    .join(User, User.id == UserSession.user_id)
-    .where(
-        UserSession.token_hash == any_(bindparam("token_hashes", type_=ARRAY(LargeBinary))),
-        UserSession.revoked_at.is_(None),
-        UserSession.idle_expires_at > bindparam("now"),
-        UserSession.absolute_expires_at > bindparam("now"),
-        User.suspended_at.is_(None),
-    )
-)
-
-
-_PRESENT_CREDENTIAL = select(func.set_config("app.credential_hash", bindparam("hash"), True))
-_API_KEY_WITH_USER = (
-    select(
-        ApiKey.id.label("key_id"),
-        ApiKey.workspace_id,
-        ApiKey.scopes,
-        ApiKey.last_used_at,
-        *_USER_COLUMNS_BINDING_USER,
-    )
-    .join(User, User.id == ApiKey.created_by_id)
-    .where(
-        ApiKey.key_hash == bindparam("key_hash"),
-        ApiKey.revoked_at.is_(None),
-        (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > bindparam("now")),
-        User.suspended_at.is_(None),
-    )
-)
-
-
-def _memberships_statement(*conditions: ColumnElement[bool]) -> Select[Any]:
-    return select(
-        func.array_agg(WorkspaceMembership.workspace_id).label("ids"),
-        func.array_agg(cast(WorkspaceMembership.role, Text)).label("roles"),
-        func.set_config(
-            "app.workspace_ids",
-            func.coalesce(func.string_agg(cast(WorkspaceMembership.workspace_id, Text), ","), ""),
-            True,
-        ).label("bound"),
-        func.set_config("app.membership_probe", "", True),
-    ).where(WorkspaceMembership.user_id == bindparam("user_id"), *conditions)
-
-
-def _withholding_factor_required(memberships: Select[Any]) -> Select[Any]:
-    """``memberships``, then (same statement) those of its workspaces whose owners require a
-    second factor, taken out of ``app.workspace_ids`` again: for a member without a factor.
-
-    Order is data flow, not luck: the aggregate binds every membership's workspace (``bound``);
-    the lateral read of ``workspace`` takes ``bound`` as its parameter, so its RLS policy runs
-    after the binding and sees exactly those workspaces; the outer projection then re-binds
-    the ones not withheld (``kept``).
-    """
-    bound = memberships.subquery("m")
-    policy = (
-        select(
-            func.array_agg(Workspace.id).filter(Workspace.require_second_factor).label("withheld"),
-            func.string_agg(cast(Workspace.id, Text), ",")
-            .filter(~Workspace.require_second_factor)
-            .label("kept"),
-        )
-        .where(Workspace.id == any_(cast(func.string_to_array(bound.c.bound, ","), ARRAY(Uuid))))
-        .lateral("p")
-    )
-    return select(
-        bound.c.ids,
-        bound.c.roles,
-        policy.c.withheld,
-        func.set_config("app.workspace_ids", func.coalesce(policy.c.kept, ""), True),
-    ).select_from(bound.join(policy, true()))
-
-
-_MEMBERSHIPS_OF_USER = _memberships_statement()
-_MEMBERSHIPS_OF_USER_WITHOUT_FACTOR = _withholding_factor_required(_memberships_statement())
-_MEMBERSHIP_IN_WORKSPACE = _memberships_statement(
-    WorkspaceMembership.workspace_id == bindparam("workspace_id")
 )
 
 
@@ -172,6 +76,14 @@ def _authenticated_user(columns: RowMapping) -> AuthenticatedUser:
     )
 
 
+def _memberships(columns: RowMapping) -> BoundMemberships:
+    """The roles bound as ``app.workspace_ids`` and the withheld workspaces, by name."""
+    withheld = frozenset(columns.get("withheld") or ())
+    ids, roles = columns["workspace_ids"] or (), columns["roles"] or ()
+    bound = {ws: Role(role) for ws, role in zip(ids, roles, strict=True) if ws not in withheld}
+    return BoundMemberships(bound, withheld)
+
+
 @dataclass(frozen=True, slots=True)
 class LiveSession:
     id: uuid.UUID
@@ -192,18 +104,22 @@ class LiveApiKey:
 class PrincipalContextRepository(Repository[WorkspaceMembership]):
     model = WorkspaceMembership
 
-    async def session_with_user(
+    async def authenticate_session(
         self, token_hashes: Sequence[bytes], now: datetime
-    ) -> tuple[LiveSession, AuthenticatedUser] | None:
-        """A live session and its active user; binds ``app.user_id`` (and the one-shot
-        ``app.membership_probe``) in the same round trip.
+    ) -> tuple[LiveSession, AuthenticatedUser, BoundMemberships] | None:
+        """A live session (under any hash of the key ring) of an active user, in one statement
+        that also binds the transaction's RLS context (``app_authenticate_session``).
 
         ``user_session`` and ``user_account`` carry no RLS (authentication precedes any
-        principal), so binding the user id in the projection, after the WHERE, is safe.
+        principal). The memberships are read while ``app.membership_probe`` admits the caller's
+        own rows, bound as ``app.workspace_ids`` and the probe cleared, before the call returns;
+        from then on memberships are visible only through the workspace policy. Without a second
+        factor, the workspaces whose owners require one are left out of the roles and of
+        ``app.workspace_ids`` and named in ``withheld`` (docs/mfa.md).
         """
-        parameters = {"token_hashes": list(token_hashes), "now": now}
         connection = await self.session.connection()
-        row = (await connection.execute(_SESSION_WITH_USER, parameters)).one_or_none()
+        parameters = {"token_hashes": list(token_hashes), "now": now}
+        row = (await connection.execute(_AUTHENTICATE_SESSION, parameters)).one_or_none()
         if row is None:
             return None
         columns = row._mapping
@@ -214,24 +130,23 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
             factor_verified_at=columns["factor_verified_at"],
             second_factor_at=columns["second_factor_at"],
         )
-        return live, _authenticated_user(columns)
+        return live, _authenticated_user(columns), _memberships(columns)
 
-    async def api_key_with_user(
+    async def authenticate_api_key(
         self, key_hash: bytes, now: datetime
-    ) -> tuple[LiveApiKey, AuthenticatedUser] | None:
-        """A live API key and its active creator.
+    ) -> tuple[LiveApiKey, AuthenticatedUser, BoundMemberships] | None:
+        """A live API key of an active creator, and the creator's role in the key's workspace
+        bound as ``app.workspace_ids`` (``app_authenticate_api_key``), in one statement.
 
         ``api_key`` is RLS-protected; its SELECT policy shows a row to a transaction that
         presents the row's own hash in ``app.credential_hash`` (holding the key is the
         capability to see it). Nothing else becomes visible, and the hash is cleared again
-        before anything else runs. Columns on the session's connection, as for sessions.
+        before anything else runs. A key never sees its creator's other workspaces; a creator
+        no longer a member binds nothing (empty roles: the caller refuses the key).
         """
         connection = await self.session.connection()
-        await connection.execute(_PRESENT_CREDENTIAL, {"hash": key_hash.hex()})
-        row = (
-            await connection.execute(_API_KEY_WITH_USER, {"key_hash": key_hash, "now": now})
-        ).one_or_none()
-        await connection.execute(_PRESENT_CREDENTIAL, {"hash": ""})
+        parameters = {"key_hash": key_hash, "now": now}
+        row = (await connection.execute(_AUTHENTICATE_API_KEY, parameters)).one_or_none()
         if row is None:
             return None
         columns = row._mapping
@@ -241,43 +156,7 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
             scopes=tuple(columns["scopes"]),
             last_used_at=columns["last_used_at"],
         )
-        return key, _authenticated_user(columns)
-
-    async def bind_memberships(
-        self,
-        user_id: uuid.UUID,
-        only_workspace: uuid.UUID | None = None,
-        *,
-        withhold_factor_required: bool = False,
-    ) -> BoundMemberships:
-        """Read the user's memberships and bind them as ``app.workspace_ids``, in one statement.
-
-        The membership SELECT policy admits the caller's own rows while ``app.membership_probe``
-        is set; this statement's projection runs after those rows are read, binds the workspace
-        ids and clears the probe. From then on memberships are visible only through the
-        workspace policy: an API key (``only_workspace``) never sees its creator's others.
-
-        ``withhold_factor_required`` (a session without a second factor): the same statement
-        leaves out, of the roles and of ``app.workspace_ids``, the workspaces whose owners
-        require one, and names them in ``withheld`` (docs/mfa.md).
-        """
-        statement, parameters = _MEMBERSHIPS_OF_USER, {"user_id": user_id}
-        if only_workspace is not None:
-            statement = _MEMBERSHIP_IN_WORKSPACE
-            parameters = {"user_id": user_id, "workspace_id": only_workspace}
-        elif withhold_factor_required:
-            statement = _MEMBERSHIPS_OF_USER_WITHOUT_FACTOR
-        connection = await self.session.connection()
-        row = (await connection.execute(statement, parameters)).one()._mapping
-        if not row["ids"]:
-            return BoundMemberships({})
-        withheld = frozenset(row["withheld"] or ()) if withhold_factor_required else frozenset()
-        roles = {
-            ws: Role(role)
-            for ws, role in zip(row["ids"], row["roles"], strict=True)
-            if ws not in withheld
-        }
-        return BoundMemberships(roles, withheld)
+        return key, _authenticated_user(columns), _memberships(columns)
 
     async def bind_principal(self, principal: Principal) -> None:
         """Re-bind an already authenticated principal in a new transaction (background work that

@@ -88,8 +88,7 @@ _OWN_CREDENTIAL_ROW = (
     "the lookup, never from a client); user_session is a platform table"
 )
 EXEMPT: dict[str, str] = {
-    "PrincipalContextRepository.session_with_user": _CREDENTIAL,
-    "PrincipalContextRepository.api_key_with_user": _CREDENTIAL,
+    "PrincipalContextRepository.authenticate_api_key": _CREDENTIAL,
     "InvitationRepository.get_by_token_hash": _CREDENTIAL,
     "InvitationRepository.mark_accepted": (
         "accepts the invitation get_by_token_hash returned for the presented token in the same "

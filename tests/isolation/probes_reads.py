@@ -14,7 +14,9 @@ from app.api_keys.repository import ApiKeyRepository
 from app.bots.repository import BotRepository
 from app.conversations.models import MessageStatus
 from app.conversations.repository import ConversationRepository, Ending, MessageRepository
+from app.core.security import token_hash
 from app.files.repository import FileRepository, MessageFileRepository
+from app.identity.credentials import SESSION_PURPOSE
 from app.identity.models import Workspace
 from app.identity.permissions import Role
 from app.identity.repository import PrincipalContextRepository
@@ -28,7 +30,7 @@ from app.webhooks.outbound.repository import (
 )
 from app.workspaces.repository import MembershipRepository, WorkspaceRepository
 from tests.isolation.app_filters import PAGE, Ctx, covers, ids, workspaces
-from tests.isolation.seed import EVENT, SEARCH_WORD
+from tests.isolation.seed import EVENT, SEARCH_WORD, SECRET, Person
 
 
 @covers(WorkspaceRepository.readable_statement, WorkspaceRepository.get_readable)
@@ -55,27 +57,33 @@ async def memberships_of_a(c: Ctx) -> None:
     assert list(await repo.owner_ids(c.ws)) == [c.a.owner.user_id]
 
 
-@covers(PrincipalContextRepository.bind_memberships)
+def _session_hashes(person: Person) -> list[bytes]:
+    return [token_hash(SECRET.encode(), SESSION_PURPOSE, person.session_token)]
+
+
+@covers(PrincipalContextRepository.authenticate_session)
 async def bound_memberships(c: Ctx) -> None:
+    """A's member's session binds A, their only membership, and nothing of B."""
     repo = PrincipalContextRepository(c.session)
-    assert (await repo.bind_memberships(c.a.member.user_id)).roles == {
-        c.a.workspace_id: Role.MEMBER
-    }
-    assert (await repo.bind_memberships(c.a.member.user_id, c.b.workspace_id)).roles == {}
+    found = await repo.authenticate_session(_session_hashes(c.a.member), datetime.now(UTC))
+    assert found is not None
+    assert found[2].roles == {c.a.workspace_id: Role.MEMBER}
 
 
-@covers(PrincipalContextRepository.bind_memberships)
+@covers(PrincipalContextRepository.authenticate_session)
 async def second_factor_policy(c: Ctx) -> None:
     """Withholds only the caller's own workspaces that require a factor, never reads B's."""
     repo = PrincipalContextRepository(c.session)
-    user = c.a.member.user_id
-    free = await repo.bind_memberships(user, withhold_factor_required=True)
-    assert (free.roles, free.withheld) == ({c.a.workspace_id: Role.MEMBER}, frozenset())
+    now = datetime.now(UTC)
+    free = await repo.authenticate_session(_session_hashes(c.a.member), now)
+    assert free is not None
+    assert (free[2].roles, free[2].withheld) == ({c.a.workspace_id: Role.MEMBER}, frozenset())
     own = update(Workspace).where(Workspace.id == c.a.workspace_id)
     await c.session.execute(own.values(require_second_factor=True))
-    held = await repo.bind_memberships(user, withhold_factor_required=True)
-    assert held.roles == {}
-    assert held.withheld == {c.a.workspace_id}
+    held = await repo.authenticate_session(_session_hashes(c.a.member), now)
+    assert held is not None
+    assert held[2].roles == {}
+    assert held[2].withheld == {c.a.workspace_id}
 
 
 @covers(ApiKeyRepository.list_in, ApiKeyRepository.get_in)

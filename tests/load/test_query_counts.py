@@ -31,10 +31,10 @@ pytestmark = pytest.mark.checklist(
 COOKIE = "__Host-lp_session"
 ORIGIN = "http://127.0.0.1"
 BEGIN = "-- begin"  # a transaction's start, recorded among the statements (not counted as one)
-# Were 23 in 3 (docs/performance.md, Round 3); 15 since the settlement is one statement. The
-# second-factor policy (which workspaces withhold a member without a factor) rides in the
-# memberships statement (bind_memberships).
-TURN_STATEMENTS, TURN_TRANSACTIONS = 15, 2
+# Were 23 in 3 (docs/performance.md, Round 3); 15 since the settlement is one statement; 14 since
+# authentication (the credential, the memberships bound for RLS and the second-factor policy)
+# is one call of app_authenticate_session.
+TURN_STATEMENTS, TURN_TRANSACTIONS = 14, 2
 Scenario = Callable[[httpx.AsyncClient, list[str]], Awaitable[None]]
 
 
@@ -84,12 +84,13 @@ async def count(http: httpx.AsyncClient, statements: list[str], path: str) -> in
     return len([s for s in statements if s != BEGIN])
 
 
-def test_session_fetch_costs_two_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_session_fetch_costs_one_statement(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
         await http.get("/v1/me")  # warm-up
-        # The session lookup (binds app.user_id) and the memberships (bind app.workspace_ids);
-        # the user row is the one the session lookup already loaded, not a second SELECT.
-        assert await count(http, statements, "/v1/me") == 2, statements
+        # app_authenticate_session: the session lookup binding app.user_id and the memberships
+        # binding app.workspace_ids, in one call; the user row is the one it returned, not a
+        # second SELECT.
+        assert await count(http, statements, "/v1/me") == 1, statements
 
     run_signed_in(db, monkeypatch, scenario)
 
@@ -125,7 +126,7 @@ def test_lists_do_not_grow_with_their_page(db: Database, monkeypatch: pytest.Mon
             if cursor is None:
                 break
         assert seen == created[::-1]
-        held = 3
+        held = 2  # authentication (one call), then the page
         assert await count(http, statements, f"{listing}?limit=20") == held, statements
         assert await count(http, statements, f"{listing}?limit=2") == held, statements
         assert await count(http, statements, "/v1/workspaces?limit=20") == held, statements
@@ -133,7 +134,7 @@ def test_lists_do_not_grow_with_their_page(db: Database, monkeypatch: pytest.Mon
     run_signed_in(db, monkeypatch, scenario)
 
 
-def test_api_key_list_costs_five_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_api_key_list_costs_two_statements(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario(http: httpx.AsyncClient, statements: list[str]) -> None:
         workspace = (await http.post("/v1/workspaces", json={"name": "Keys"})).json()["id"]
         created = await http.post(
@@ -145,9 +146,9 @@ def test_api_key_list_costs_five_statements(db: Database, monkeypatch: pytest.Mo
         http.headers["Authorization"] = f"Bearer {created.json()['key']}"
         listing = f"/v1/workspaces/{workspace}/conversations?limit=20"
         await http.get(listing)  # warm-up (and the once-a-minute last_used_at write)
-        # Present the key's hash to its RLS policy, read key + creator, clear the hash, bind
-        # the one workspace's membership; then the list itself.
-        assert await count(http, statements, listing) == 5, statements
+        # app_authenticate_api_key (present the key's hash to its RLS policy, read key + creator,
+        # clear the hash, bind the one workspace's membership), then the list itself.
+        assert await count(http, statements, listing) == 2, statements
 
     run_signed_in(db, monkeypatch, scenario)
 

@@ -10,7 +10,8 @@ from tests.support import Actor, Database, Server
 
 
 @pytest.mark.checklist(
-    "C1", red="pass withhold_factor_required=False to bind_memberships in principal_from_session"
+    "C1",
+    red="drop the second_factor_at IS NULL branch (withheld) of app_authenticate_session",
 )
 def test_members_without_a_factor_are_refused_with_a_way_to_enrol(
     server: Server, db: Database, alice: Actor
