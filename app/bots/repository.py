@@ -9,7 +9,7 @@ from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
 from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
-from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
+from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids, within
 
 
 class BotRepository(Repository[Bot]):
@@ -18,7 +18,7 @@ class BotRepository(Repository[Bot]):
     def readable_statement(self, principal: Principal) -> Select[Bot]:
         """Bots in workspaces where the caller may read bots. Every read path starts here."""
         ids = accessible_workspace_ids(principal, WorkspacePermission.BOTS_READ)
-        return select(Bot).where(Bot.workspace_id.in_(ids))
+        return select(Bot).where(within(Bot.workspace_id, ids))
 
     async def get_readable(self, principal: Principal, bot_id: uuid.UUID) -> Bot | None:
         return await self.get_one_or_none(
@@ -30,7 +30,7 @@ class BotRepository(Repository[Bot]):
         the caller's key reads conversations, not bots (``conversations:write`` alone)."""
         ids = accessible_workspace_ids(principal, WorkspacePermission.CHAT)
         return await self.get_one_or_none(
-            select(Bot).where(Bot.workspace_id.in_(ids), Bot.id == bot_id)
+            select(Bot).where(within(Bot.workspace_id, ids), Bot.id == bot_id)
         )
 
     async def list_in(

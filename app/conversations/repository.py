@@ -19,7 +19,7 @@ from app.core.pagination import PageParams
 from app.core.repository import PageResult, Repository
 from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
-from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
+from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids, within
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class ConversationRepository(Repository[Conversation]):
     def readable_statement(self, principal: Principal) -> Select[Conversation]:
         ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
         return select(Conversation).where(
-            Conversation.workspace_id.in_(ids), Conversation.user_id == principal.user_id
+            within(Conversation.workspace_id, ids), Conversation.user_id == principal.user_id
         )
 
     async def get_readable(
@@ -68,7 +68,7 @@ class ConversationRepository(Repository[Conversation]):
             update(Conversation)
             .where(
                 Conversation.id == conversation_id,
-                Conversation.workspace_id.in_(ids),
+                within(Conversation.workspace_id, ids),
                 Conversation.user_id == principal.user_id,
             )
             .values(last_message_at=now)
@@ -81,7 +81,7 @@ class MessageRepository(Repository[Message]):
     def readable_statement(self, principal: Principal) -> Select[Message]:
         ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
         return select(Message).where(
-            Message.workspace_id.in_(ids), Message.user_id == principal.user_id
+            within(Message.workspace_id, ids), Message.user_id == principal.user_id
         )
 
     async def list_in(
@@ -137,7 +137,7 @@ class MessageRepository(Repository[Message]):
         latest version, so whoever ends a turn (its runner or the orphan sweeper) ends it once;
         the other gets None."""
         ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
-        scope = (Message.workspace_id.in_(ids), Message.user_id == principal.user_id)
+        scope = (within(Message.workspace_id, ids), Message.user_id == principal.user_id)
         return await self._end_streaming(scope, message_id, ending)
 
     async def end_streaming_in(

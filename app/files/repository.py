@@ -20,7 +20,7 @@ from app.core.repository import PageResult, Repository
 from app.files.models import File, FileScanJob, FileStatus, MessageFile
 from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
-from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
+from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids, within
 
 # Types the bot may read as text (the file tool and attachments).
 TEXT_LIKE = (
@@ -38,7 +38,7 @@ class FileRepository(Repository[File]):
     def readable_statement(self, principal: Principal) -> Select[File]:
         """Files in workspaces where the caller may read files. Every read path starts here."""
         ids = accessible_workspace_ids(principal, WorkspacePermission.FILES_READ)
-        return select(File).where(File.workspace_id.in_(ids))
+        return select(File).where(within(File.workspace_id, ids))
 
     async def get_readable(self, principal: Principal, file_id: uuid.UUID) -> File | None:
         return await self.get_one_or_none(
@@ -138,7 +138,7 @@ class MessageFileRepository(Repository[MessageFile]):
             .join(Message, Message.id == MessageFile.message_id)
             .where(
                 MessageFile.workspace_id == workspace_id,
-                File.workspace_id.in_(ids),
+                within(File.workspace_id, ids),
                 File.status == FileStatus.CLEAN,
                 Message.user_id == principal.user_id,
                 MessageFile.message_id.in_(list(message_ids)),

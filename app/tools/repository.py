@@ -9,7 +9,7 @@ from app.core.repository import PageResult, Repository
 from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
 from app.tools.models import Note, ToolCall
-from app.workspaces.access import accessible_workspace_ids
+from app.workspaces.access import accessible_workspace_ids, within
 
 
 class ToolCallRepository(Repository[ToolCall]):
@@ -21,8 +21,8 @@ class ToolCallRepository(Repository[ToolCall]):
         readable = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
         administered = accessible_workspace_ids(principal, WorkspacePermission.MEMBERS_MANAGE)
         return select(ToolCall).where(
-            ToolCall.workspace_id.in_(readable),
-            or_(ToolCall.user_id == principal.user_id, ToolCall.workspace_id.in_(administered)),
+            within(ToolCall.workspace_id, readable),
+            or_(ToolCall.user_id == principal.user_id, within(ToolCall.workspace_id, administered)),
         )
 
     async def list_for_conversation(
@@ -53,7 +53,7 @@ class NoteRepository(Repository[Note]):
 
     def readable_statement(self, principal: Principal) -> Select[Note]:
         ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
-        return select(Note).where(Note.workspace_id.in_(ids))
+        return select(Note).where(within(Note.workspace_id, ids))
 
     async def list_readable(self, principal: Principal, params: PageParams) -> PageResult[Note]:
         return await self.paginate(self.readable_statement(principal), params)

@@ -10,7 +10,7 @@ from app.core.repository import PageResult, Repository
 from app.identity.models import User, Workspace, WorkspaceMembership
 from app.identity.permissions import Role, WorkspacePermission
 from app.identity.principal import Principal
-from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids
+from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids, within
 
 
 class WorkspaceRepository(Repository[Workspace]):
@@ -19,7 +19,7 @@ class WorkspaceRepository(Repository[Workspace]):
     def readable_statement(self, principal: Principal) -> Select[Workspace]:
         """Workspaces the caller may read. Every read path starts here."""
         ids = accessible_workspace_ids(principal, WorkspacePermission.WORKSPACE_READ)
-        return select(Workspace).where(Workspace.id.in_(ids))
+        return select(Workspace).where(within(Workspace.id, ids))
 
     async def get_readable(self, principal: Principal, workspace_id: uuid.UUID) -> Workspace | None:
         return await self.get_one_or_none(

@@ -21,7 +21,7 @@ from app.webhooks.outbound.models import (
     WebhookEndpoint,
     WebhookQueue,
 )
-from app.workspaces.access import AccessibleWorkspaceID
+from app.workspaces.access import AccessibleWorkspaceID, within
 
 
 class EndpointRepository(Repository[WebhookEndpoint]):
@@ -49,7 +49,8 @@ class EndpointRepository(Repository[WebhookEndpoint]):
         """The endpoint if it lives in one of ``workspace_ids`` (routes by endpoint id)."""
         return await self.get_one_or_none(
             select(WebhookEndpoint).where(
-                WebhookEndpoint.workspace_id.in_(workspace_ids), WebhookEndpoint.id == endpoint_id
+                within(WebhookEndpoint.workspace_id, workspace_ids),
+                WebhookEndpoint.id == endpoint_id,
             )
         )
 
