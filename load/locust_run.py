@@ -17,9 +17,11 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,10 +33,19 @@ from load.stack import ROOT, running_stack
 REPORTS = ROOT / "reports"
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_locust(
     api_url: str, platform_file: Path, prefix: Path, *, users: int, seconds: int, probe: bool
 ) -> tuple[Path, dict[str, int], dict[str, list[float]]]:
-    """One headless Locust run; returns its stats CSV, attacker statuses and raw samples."""
+    """One headless Locust run; returns its stats CSV, attacker statuses and raw samples.
+
+    Also prints Locust's own CPU share (its CPU time over the run's wall time, from the
+    children's rusage): near 1.0 Locust is saturated (one process, one core) and the curve
+    beyond that point measures the load generator, not the server."""
     attacker, samples = Path(f"{prefix}-attacker.json"), Path(f"{prefix}-samples.json")
     env = {
         **os.environ,
@@ -53,10 +64,13 @@ def run_locust(
         "--csv", str(prefix), "--html", f"{prefix}.html", "--json-file", f"{prefix}",
         "--exit-code-on-error", "0",
     ]  # fmt: skip
+    cpu_before, wall_before = _children_cpu(), time.monotonic()
     completed = subprocess.run(  # noqa: S603 - fixed arguments
         command, env=env, cwd=ROOT, timeout=seconds + 120, check=False,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
+    share = (_children_cpu() - cpu_before) / max(time.monotonic() - wall_before, 1e-9)
+    say(f"Locust's own CPU: {share:.2f} of one core over the run (1.00 = saturated)")
     for line in completed.stdout.splitlines():
         if "WARNING" in line or "Error" in line or "Traceback" in line:
             say(line)
@@ -125,13 +139,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=2, help="JSON-mode turns per conversation")
     parser.add_argument("--steps", default="", help="e.g. 5,10,20,40: a step-load series")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "load-latency.png")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers (1..4)")
     args = parser.parse_args(argv)
-    if not 1 <= args.seconds <= 900 or not 1 <= args.users <= 500:
-        parser.error("--seconds must be 1..900 and --users 1..500")
+    if not 1 <= args.seconds <= 900 or not 1 <= args.users <= 500 or not 1 <= args.workers <= 4:
+        parser.error("--seconds must be 1..900, --users 1..500 and --workers 1..4")
     REPORTS.mkdir(exist_ok=True)
     label = f"load-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     try:
-        with running_stack(REPORTS, label, extra_env=load_server_env()) as stack:
+        with running_stack(
+            REPORTS, label, extra_env=load_server_env(), workers=args.workers
+        ) as stack:
             platform = asyncio.run(
                 seed_platform(
                     stack,
@@ -180,7 +197,8 @@ def _steps(args: argparse.Namespace, label: str, api_url: str, platform_file: Pa
         say(attacker_line(counts))
         problems += [f"{users} users: {p}" for p in violations(endpoints, args.budget_ms)]
     (REPORTS / f"{label}-steps.json").write_text(json.dumps(points, indent=1))
-    title = f"Launchproof, 1 uvicorn worker, Locust mix, {args.seconds} s per step ({label[5:]})"
+    workers = f"{args.workers} uvicorn worker" + ("s" if args.workers > 1 else "")
+    title = f"Launchproof, {workers}, Locust mix, {args.seconds} s per step ({label[5:]})"
     plot(points, args.plot, title)
     say(f"plot: {args.plot.relative_to(ROOT)}; steps: reports/{label}-steps.json")
     for line in problems:

@@ -206,12 +206,14 @@ def running_stack(
     *,
     extra_env: Mapping[str, str] | None = None,
     http: str | None = None,
+    workers: int = 1,
 ) -> Iterator[Stack]:
     """Start everything; on exit stop every process and drop the database, in reverse order.
 
     ``extra_env`` adds a scenario's deliberate setting differences; ``http`` (``h11`` or
     ``httptools``) starts the API through ``load.serve_variant`` with that HTTP parser instead
-    of ``python -m app serve`` (everything else identical), to compare the two.
+    of ``python -m app serve`` (everything else identical), to compare the two. ``workers``
+    is ``serve --workers`` (the Locust curve runs with 2, one per core).
     """
     with ExitStack() as cleanup:
         admin, source = _admin_url(cleanup)
@@ -234,7 +236,7 @@ def running_stack(
         _wait_ready(stub_proc, f"{stub_url}/v1/models", stub_log, **auth)
 
         server_log = reports / f"{label}-server.log"
-        serve = ["serve", "--host", LOOPBACK, "--port", str(api_port), "--workers", "1"]
+        serve = ["serve", "--host", LOOPBACK, "--port", str(api_port), "--workers", str(workers)]
         if http is None:
             server_proc = _spawn(serve, env, server_log)
         else:
