@@ -29,6 +29,13 @@ from app.identity.snapshot import AuthenticatedUser
 # and returns the caller's columns with their memberships. The SQL text is fixed and its
 # parameters bound, so asyncpg reuses one prepared statement per connection and SQLAlchemy
 # compiles nothing per request (docs/performance.md). Columns are read by name.
+# Re-binding a known principal or a job's scope: one prebuilt statement, values bound.
+_BIND = select(
+    func.set_config("app.user_id", bindparam("user_id"), True),
+    func.set_config("app.workspace_ids", bindparam("workspace_ids"), True),
+    func.set_config("app.is_staff", "off", True),
+)
+_BIND_WORKSPACES = select(func.set_config("app.workspace_ids", bindparam("workspace_ids"), True))
 _USER_COLUMNS = ("user_id", "email", "display_name", "is_staff", "email_verified_at", "created_at")
 _MEMBERSHIP_COLUMNS = ("workspace_ids", "roles")
 _AUTHENTICATE_SESSION = select(
@@ -162,15 +169,8 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         """Re-bind an already authenticated principal in a new transaction (background work that
         outlives its request, such as a streamed answer). Nothing is widened: the same user and
         the same workspaces the request had."""
-        await self.session.execute(
-            select(
-                func.set_config("app.user_id", str(principal.user_id), True),
-                func.set_config(
-                    "app.workspace_ids", ",".join(str(ws) for ws in principal.roles), True
-                ),
-                func.set_config("app.is_staff", "off", True),
-            )
-        )
+        workspaces = ",".join(str(ws) for ws in principal.roles)
+        await self._bind(str(principal.user_id), workspaces)
 
     async def bind_worker_scope(
         self, workspace_id: uuid.UUID, *, user_id: uuid.UUID | None = None
@@ -182,20 +182,19 @@ class PrincipalContextRepository(Repository[WorkspaceMembership]):
         private to one user (a conversation's messages) also names that user, the one its job
         row names, and sees only that user's private rows.
         """
-        await self.session.execute(
-            select(
-                func.set_config("app.user_id", "" if user_id is None else str(user_id), True),
-                func.set_config("app.workspace_ids", str(workspace_id), True),
-                func.set_config("app.is_staff", "off", True),
-            )
-        )
+        await self._bind("" if user_id is None else str(user_id), str(workspace_id))
 
     async def extend_workspace_context(
         self, current: Sequence[uuid.UUID], workspace_id: uuid.UUID
     ) -> None:
         """Add one workspace to this transaction's context (after a service checked why)."""
         value = ",".join(str(ws) for ws in (*current, workspace_id))
-        await self.session.execute(select(func.set_config("app.workspace_ids", value, True)))
+        connection = await self.session.connection()
+        await connection.execute(_BIND_WORKSPACES, {"workspace_ids": value})
+
+    async def _bind(self, user_id: str, workspace_ids: str) -> None:
+        connection = await self.session.connection()
+        await connection.execute(_BIND, {"user_id": user_id, "workspace_ids": workspace_ids})
 
     async def touch_session(
         self, session_id: uuid.UUID, now: datetime, idle_until: datetime
