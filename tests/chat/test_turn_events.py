@@ -96,6 +96,10 @@ def test_a_turn_fans_out_both_messages_as_emit_event_does(studio: Studio, db: Da
     assert {(status, queued) for status, _, queued in deliveries(db, disabled)} == {("held", False)}
     assert deliveries(db, unsubscribed) == []
     assert deliveries(db, elsewhere) == []
+    # The other writes the admission carried: the conversation touched, the lease (released
+    # by the ending's statement).
+    assert db.scalar("SELECT last_message_at FROM conversation WHERE id = %s", conversation)
+    assert db.scalar("SELECT count(*) FROM turn_lease WHERE workspace_id = %s", ws) == 0
 
 
 def test_a_refused_turn_emits_nothing(studio: Studio, db: Database) -> None:
