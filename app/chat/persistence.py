@@ -9,14 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.errors import TURN_INTERRUPTED
 from app.chat.turn import PreparedTurn
-from app.conversations.models import Message, MessageStatus
+from app.conversations.models import Message, MessageRole, MessageStatus
 from app.conversations.repository import Ending, MessageRepository
 from app.conversations.schemas import MessageRead, ToolCallRead, TurnResult
 from app.core.errors import NotFound
 from app.identity.principal import Principal
 from app.tools.repository import ToolCallRepository
 from app.usage import service as usage_service
-from app.webhooks.events import EventType, emit_event
+from app.webhooks.events import EventType, emit_event, event_writes
 from app.workspaces.access import AccessibleWorkspaceID
 
 log = structlog.get_logger()
@@ -51,11 +51,28 @@ async def finalize_turn(
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
     )
+    # The ``message.created`` fan-out rides in the ending's statement, gated on the row it
+    # ended: the same data ``_emit_ended`` sends, all of it known here (the row is set to it).
+    data = {
+        "message_id": turn.assistant_message_id,
+        "conversation_id": turn.conversation_id,
+        "role": MessageRole.ASSISTANT.value,
+        "status": status.value,
+        "error_code": error_code,
+        "content": content,  # only for endpoints that opted in to content
+    }
     message = await MessageRepository(session).end_streaming(
-        turn.principal, turn.assistant_message_id, ending
+        turn.principal,
+        turn.assistant_message_id,
+        ending,
+        alongside=lambda ended: event_writes(
+            session,
+            workspace_id=turn.workspace_id,
+            event_type=EventType.MESSAGE_CREATED,
+            data=data,
+            gate=ended,
+        ),
     )
-    if message is not None:
-        await _emit_ended(session, message, turn.workspace_id)
     result = None
     if status is MessageStatus.COMPLETE:
         try:

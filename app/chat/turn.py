@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.bots.repository import BotRepository
 from app.chat.accounting import estimate_prompt_tokens, newest_within
-from app.conversations import service as conversation_service
+from app.chat.repository import TurnRepository
 from app.conversations.models import Message, MessageRole, MessageStatus, TurnLease
 from app.conversations.repository import (
     ConversationRepository,
@@ -28,7 +27,7 @@ from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
 from app.tools.registry import tools_for
 from app.usage import service as usage_service
-from app.webhooks.events import EventType, emit_event
+from app.webhooks.events import EventType, event_writes
 from app.workspaces.access import AccessibleWorkspaceID, checked_workspace_id
 
 
@@ -68,7 +67,11 @@ async def prepare_turn(
     idempotency_key: str | None,
     file_ids: Sequence[uuid.UUID] = (),
 ) -> PreparedTurn | ReplayedTurn:
-    conversation = await conversation_service.get_conversation(session, principal, conversation_id)
+    # The conversation with its bot, one read (scoped as get_conversation and get_for_chat).
+    found = await TurnRepository(session).conversation_with_bot(principal, conversation_id)
+    if found is None:
+        raise NotFound()
+    conversation, bot = found
     ws = checked_workspace_id(principal, conversation.workspace_id, WorkspacePermission.CHAT)
     if ws is None:
         raise Forbidden("Your role in this workspace does not allow chatting.")
@@ -82,12 +85,13 @@ async def prepare_turn(
         replay = await _replay(messages, principal, conversation_id, idempotency_key)
         if replay is not None:
             return replay
-    bot = await BotRepository(session).get_for_chat(principal, conversation.bot_id)
     if bot is None:  # the bot was deleted with its conversations: this one is going too
         raise NotFound()
     # Files: only clean files of this conversation's workspace the caller may read (404/422 first).
     attached = await file_service.check_attachments(session, principal, ws, file_ids)
-    history = await messages.history(principal, conversation_id, settings.chat_history_messages - 1)
+    history = await TurnRepository(session).history(
+        principal, conversation_id, settings.chat_history_messages - 1
+    )
     now = datetime.now(UTC)
     user_message = Message(
         id=uuid.uuid4(),
@@ -126,28 +130,20 @@ async def prepare_turn(
             "A request with this Idempotency-Key is in progress.", code="in_progress"
         ) from None
     await file_service.attach(session, ws, user_message.id, attached)
-    await ConversationRepository(session).touch(principal, conversation_id, now)
     # Attachments are read into the prompt afresh each turn: a deleted file is gone from here.
-    blocks = await attachment_blocks(
-        session, principal, settings, ws, [*(m.id for m in history), user_message.id]
-    )
-    await emit_event(
-        session,
-        workspace_id=ws,
-        event_type=EventType.MESSAGE_CREATED,
-        data={
-            "message_id": user_message.id,
-            "conversation_id": conversation_id,
-            "role": MessageRole.USER.value,
-            "content": content,  # only for endpoints that opted in to content
-        },
+    # Looked up only for messages that have attachment links (the history's flag).
+    with_files = [m.id for m, has_files in history if has_files]
+    if attached:
+        with_files.append(user_message.id)
+    blocks = (
+        await attachment_blocks(session, principal, settings, ws, with_files) if with_files else {}
     )
     # Context comes only from this conversation's stored turns: clients cannot inject system,
     # assistant or tool messages.
     context = newest_within(
         [
             {"role": m.role.value, "content": _with_files(m.content, blocks.get(m.id))}
-            for m in history
+            for m, _ in history
         ],
         settings.chat_history_tokens,
     )
@@ -157,7 +153,7 @@ async def prepare_turn(
         {"role": "user", "content": _with_files(content, blocks.get(user_message.id))},
     )
     # The lease the runner renews; if this process dies, the worker ends the turn from it.
-    await TurnLeaseRepository(session).create(
+    lease = TurnLeaseRepository(session).create_cte(
         TurnLease(
             message_id=assistant.id,
             workspace_id=ws,
@@ -181,7 +177,10 @@ async def prepare_turn(
         tool_names=tuple(tools_for(principal, bot)),
         history=prompt[1:],
     )
-    # Last, once the prompt is known (the reservation locks the day's ledger row until commit).
+    # Last, once the prompt is known: the admission and its hold, in one statement with the
+    # turn's other writes (the lease, the conversation's touch, the user message's webhook
+    # fan-out). A refused turn raises and its transaction undoes them all; an admitted one has
+    # all of them (the reservation locks the day's ledger row until commit).
     await usage_service.reserve_turn(
         session,
         settings,
@@ -190,6 +189,21 @@ async def prepare_turn(
         messages=({"content": bot.system_prompt}, *prepared.history),
         tool_names=prepared.tool_names,
         max_tokens=prepared.max_tokens,
+        alongside=(
+            lease,
+            ConversationRepository(session).touch_cte(principal, conversation_id, now),
+            *event_writes(
+                session,
+                workspace_id=ws,
+                event_type=EventType.MESSAGE_CREATED,
+                data={
+                    "message_id": user_message.id,
+                    "conversation_id": conversation_id,
+                    "role": MessageRole.USER.value,
+                    "content": content,  # only for endpoints that opted in to content
+                },
+            ),
+        ),
     )
     return prepared
 

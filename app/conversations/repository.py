@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, delete, func, or_, select, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Row,
+    Select,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
 
 from app.conversations.models import (
     Conversation,
@@ -20,6 +32,9 @@ from app.core.repository import PageResult, Repository
 from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
 from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids, within
+
+# Writes to run in the same statement as a turn's ending, given the CTE of the ended row.
+Alongside = Callable[[CTE], Sequence[CTE]]
 
 
 @dataclass(frozen=True)
@@ -60,11 +75,13 @@ class ConversationRepository(Repository[Conversation]):
             params,
         )
 
-    async def touch(self, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> None:
-        """Scoped like every read (workspace and user): the caller's own conversation in a
-        workspace they left stays untouched even without RLS (tests/isolation)."""
+    def touch_cte(self, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> CTE:
+        """The caller's conversation's ``last_message_at``, for the turn's admission statement
+        to carry (a data-modifying CTE). Scoped like every read (workspace and user): the
+        caller's own conversation in a workspace they left stays untouched even without RLS
+        (tests/isolation)."""
         ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
-        await self.session.execute(
+        return (
             update(Conversation)
             .where(
                 Conversation.id == conversation_id,
@@ -72,6 +89,7 @@ class ConversationRepository(Repository[Conversation]):
                 Conversation.user_id == principal.user_id,
             )
             .values(last_message_at=now)
+            .cte("touched")
         )
 
 
@@ -91,22 +109,6 @@ class MessageRepository(Repository[Message]):
             self.readable_statement(principal).where(Message.conversation_id == conversation_id),
             params,
         )
-
-    async def history(
-        self, principal: Principal, conversation_id: uuid.UUID, limit: int
-    ) -> list[Message]:
-        """The last ``limit`` finished turns, oldest first: the only context the model sees."""
-        statement = (
-            self.readable_statement(principal)
-            .where(
-                Message.conversation_id == conversation_id,
-                Message.status != MessageStatus.STREAMING,
-                Message.content != "",
-            )
-            .order_by(Message.created_at.desc(), Message.id.desc())
-            .limit(limit)
-        )
-        return list(reversed(await self.get_all(statement)))
 
     async def get_by_idempotency_key(
         self, principal: Principal, conversation_id: uuid.UUID, key: str
@@ -130,15 +132,22 @@ class MessageRepository(Repository[Message]):
         )
 
     async def end_streaming(
-        self, principal: Principal, message_id: uuid.UUID, ending: Ending
+        self,
+        principal: Principal,
+        message_id: uuid.UUID,
+        ending: Ending,
+        *,
+        alongside: Alongside | None = None,
     ) -> Message | None:
         """End the caller's assistant message if it is still ``streaming``, and release its
         turn lease; one statement. The UPDATE locks the row and re-checks ``streaming`` on the
         latest version, so whoever ends a turn (its runner or the orphan sweeper) ends it once;
-        the other gets None."""
+        the other gets None. ``alongside`` adds writes to the same statement, given the CTE of
+        the ended row (empty when nothing was ended): the runner's ``message.created`` fan-out,
+        so a turn someone else ended emits nothing here."""
         ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
         scope = (within(Message.workspace_id, ids), Message.user_id == principal.user_id)
-        return await self._end_streaming(scope, message_id, ending)
+        return await self._end_streaming(scope, message_id, ending, alongside)
 
     async def end_streaming_in(
         self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID, ending: Ending
@@ -146,11 +155,15 @@ class MessageRepository(Repository[Message]):
         """The worker's variant of ``end_streaming``: RLS is bound to this workspace and the
         message's owner (``bind_worker_scope``), and the statement names the workspace too."""
         return await self._end_streaming(
-            (Message.workspace_id == workspace_id,), message_id, ending
+            (Message.workspace_id == workspace_id,), message_id, ending, None
         )
 
     async def _end_streaming(
-        self, scope: tuple[ColumnElement[bool], ...], message_id: uuid.UUID, ending: Ending
+        self,
+        scope: tuple[ColumnElement[bool], ...],
+        message_id: uuid.UUID,
+        ending: Ending,
+        alongside: Alongside | None,
     ) -> Message | None:
         # The lease goes whether or not the row was still streaming: an ended or deleted turn
         # has nothing left to sweep.
@@ -160,7 +173,7 @@ class MessageRepository(Repository[Message]):
             .returning(TurnLease.message_id)
             .cte("released")
         )
-        statement = (
+        update_ = (
             update(Message)
             .where(*scope, Message.id == message_id, Message.status == MessageStatus.STREAMING)
             .values(
@@ -171,10 +184,17 @@ class MessageRepository(Repository[Message]):
                 completion_tokens=ending.completion_tokens,
                 updated_at=func.now(),
             )
-            .returning(Message)
-            .add_cte(released)
-            .execution_options(synchronize_session=False)
         )
+        if alongside is None:
+            statement: Any = (
+                update_.returning(Message)
+                .add_cte(released)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            # The ended row as a CTE, so the other writes can depend on it; read back from it.
+            ended = update_.returning(*Message.__table__.columns).cte("ended")
+            statement = select(aliased(Message, ended)).add_cte(released, *alongside(ended))
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def search(
@@ -198,6 +218,22 @@ class TurnLeaseRepository(Repository[TurnLease]):
     """The platform table of streaming turns' leases (ids and times only)."""
 
     model = TurnLease
+
+    def create_cte(self, lease: TurnLease) -> CTE:
+        """The lease's INSERT, for the turn's admission statement to carry (a data-modifying
+        CTE): the lease exists exactly when the turn was admitted."""
+        return (
+            insert(TurnLease)
+            .values(
+                message_id=lease.message_id,
+                workspace_id=lease.workspace_id,
+                user_id=lease.user_id,
+                expires_at=lease.expires_at,
+                prompt_tokens=lease.prompt_tokens,
+                streamed_chars=lease.streamed_chars,
+            )
+            .cte("leased")
+        )
 
     async def renew(self, message_id: uuid.UUID, expires_at: datetime, streamed_chars: int) -> None:
         """One small indexed UPDATE: the only write a healthy streaming turn makes."""

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, Uuid, delete, func, literal, select
+from sqlalchemy import CTE, BigInteger, Uuid, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.core.repository import Repository
@@ -39,6 +40,7 @@ class UsageRepository(Repository[WorkspaceUsage]):
         tokens: int,
         budget: int,
         prompt_estimate: int,
+        alongside: Sequence[CTE] = (),
     ) -> bool:
         """Add ``tokens`` to the day's reservations if any budget is left, and hold them for the
         turn ``message_id`` (its ``usage_reservation`` row); one statement.
@@ -50,7 +52,9 @@ class UsageRepository(Repository[WorkspaceUsage]):
         can overshoot, by at most its own reservation. A first turn of the day is always
         admitted (the caller refuses a zero budget before calling). The hold is inserted from
         the upsert's ``RETURNING`` (a data-modifying CTE): no admission, no hold, and no second
-        round trip for it.
+        round trip for it. ``alongside``: the turn's other writes (its lease, the conversation's
+        touch, the webhook fan-out), run by the same statement; a refused turn rolls them back
+        with its transaction (the caller raises).
         """
         statement = insert(WorkspaceUsage).values(
             workspace_id=workspace_id,
@@ -90,7 +94,7 @@ class UsageRepository(Repository[WorkspaceUsage]):
                 ),
             )
             .returning(UsageReservation.message_id)
-            .add_cte(admitted)
+            .add_cte(admitted, *alongside)
         )
         return (await self.session.execute(hold)).first() is not None
 

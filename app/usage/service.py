@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import CTE
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bots.tool_names import ToolName
@@ -87,12 +88,14 @@ async def reserve_turn(
     messages: Iterable[Mapping[str, Any]],
     tool_names: tuple[str, ...],
     max_tokens: int,
+    alongside: Sequence[CTE] = (),
 ) -> int:
     """Admit a turn against today's budget or raise 429; returns the tokens reserved.
 
     Retry-After: until UTC midnight when the settled spend reached the budget; otherwise the
     rest of the budget is held by turns still running, which settle within about one model
-    request timeout, so that is the wait.
+    request timeout, so that is the wait. ``alongside``: writes the admission statement
+    carries (``UsageRepository.reserve``); a refusal raises, so the transaction undoes them.
     """
     now = datetime.now(UTC)
     budget = settings.chat_daily_token_budget
@@ -104,7 +107,13 @@ async def reserve_turn(
     )
     ledger = UsageRepository(session)
     if budget <= 0 or not await ledger.reserve(
-        workspace_id, message_id, now.date(), tokens=tokens, budget=budget, prompt_estimate=prompt
+        workspace_id,
+        message_id,
+        now.date(),
+        tokens=tokens,
+        budget=budget,
+        prompt_estimate=prompt,
+        alongside=alongside,
     ):
         until_midnight = _seconds_to_midnight(now)
         if budget <= 0 or await ledger.spent(workspace_id, now.date()) >= budget:

@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import structlog
+from sqlalchemy import CTE
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import get_settings
+from app.webhooks.fanout.repository import FanOutRepository
 from app.webhooks.outbound.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.webhooks.outbound.repository import DeliveryRepository, EndpointRepository
 from app.workspaces.access import AccessibleWorkspaceID
@@ -80,6 +82,32 @@ async def emit_event(
         ws, event_type.value, disabled_after=cutoff
     )
     await queue_deliveries(session, ws, endpoints, event_type, data)
+
+
+def event_writes(
+    session: AsyncSession,
+    *,
+    workspace_id: AccessibleWorkspaceID,
+    event_type: EventType,
+    data: Mapping[str, object],
+    gate: CTE | None = None,
+) -> tuple[CTE, CTE]:
+    """``emit_event`` as writes for the caller's own statement to carry (data-modifying CTEs;
+    ``FanOutRepository.fan_out``): the same deliveries, bodies, states and queue rows, with
+    no statement of its own. ``gate``: only if that CTE of the caller's statement has a row.
+    The same contract as ``emit_event``: called after the caller's check, in its transaction."""
+    now = datetime.now(UTC)
+    return FanOutRepository(session).fan_out(
+        workspace_id,
+        event_type.value,
+        payload=build_payload(event_type, data, include_content=True, occurred_at=now),
+        payload_without_content=build_payload(
+            event_type, data, include_content=False, occurred_at=now
+        ),
+        disabled_after=now - timedelta(days=get_settings().webhook_retention_days),
+        due_at=now,
+        gate=gate,
+    )
 
 
 async def queue_deliveries(

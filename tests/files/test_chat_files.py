@@ -77,6 +77,13 @@ def test_an_attached_file_is_read_until_it_is_deleted(
     first = send(actor, conversation, f"Summarise. {marker(session)}", [file_id])
     assert first.status_code == 200, first.text
     assert secret in prompt_text(stub, session)[-1]  # the docx text reached the prompt
+    # The next turn sends it again, as part of the earlier message in the history (looked up
+    # because the history read flags that message as having attachments).
+    later = send(actor, conversation, f"Anything else? {marker(session)}", [])
+    assert later.status_code == 200, later.text
+    earlier = [m["content"] for m in recorded(stub, session)[-1]["messages"] if m["role"] == "user"]
+    assert "Summarise." in earlier[0]
+    assert secret in earlier[0]
 
     assert actor.delete(f"/v1/files/{file_id}").status_code == 204
     again = send(actor, conversation, f"And now? {marker(session)}", [])

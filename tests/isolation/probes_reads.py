@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from app.api_keys.repository import ApiKeyRepository
 from app.bots.repository import BotRepository
+from app.chat.repository import TurnRepository
 from app.conversations.models import MessageStatus
 from app.conversations.repository import ConversationRepository, Ending, MessageRepository
 from app.core.security import token_hash
@@ -124,7 +125,7 @@ async def own_conversations_only(c: Ctx) -> None:
 
 
 @covers(MessageRepository.readable_statement, MessageRepository.list_in)
-@covers(MessageRepository.history, MessageRepository.get_by_idempotency_key)
+@covers(MessageRepository.get_by_idempotency_key)
 @covers(MessageRepository.get_reply, MessageRepository.get_own, MessageRepository.search)
 async def own_messages_only(c: Ctx) -> None:
     repo, me = MessageRepository(c.session), c.a.member
@@ -132,22 +133,35 @@ async def own_messages_only(c: Ctx) -> None:
     assert ids(rows) == {me.message_id, me.reply_id}
     old_conversation, old_message = c.left_behind
     assert (await repo.list_in(c.member, old_conversation, PAGE)).items == []
-    assert await repo.history(c.member, old_conversation, 50) == []
     assert await repo.get_own(c.member, old_message) is None
     for other in (c.b.member, c.a.owner):
         assert (await repo.list_in(c.member, other.conversation_id, PAGE)).items == []
-        assert await repo.history(c.member, other.conversation_id, 50) == []
         key = other.idempotency_key
         assert await repo.get_by_idempotency_key(c.member, other.conversation_id, key) is None
         assert await repo.get_reply(c.member, other.message_id) is None
         assert await repo.get_own(c.member, other.message_id) is None
     assert len((await repo.list_in(c.member, me.conversation_id, PAGE)).items) == 2
-    assert ids(await repo.history(c.member, me.conversation_id, 50)) == {me.message_id}
     found = await repo.get_by_idempotency_key(c.member, me.conversation_id, me.idempotency_key)
     assert found is not None
     assert await repo.get_reply(c.member, me.message_id) is not None
     assert ids(await repo.search(c.member, c.ws, SEARCH_WORD, 50)) == {me.message_id, me.reply_id}
     assert await repo.search(c.member, c.b_ws, SEARCH_WORD, 50) == []
+
+
+@covers(TurnRepository.conversation_with_bot, TurnRepository.history)
+async def turn_reads(c: Ctx) -> None:
+    """A turn's own reads: the caller's conversation with its bot, its history with the
+    attachment flag; nothing of B's, A's owner's, or the caller's own old one in B."""
+    repo, me = TurnRepository(c.session), c.a.member
+    for other in (c.b.member.conversation_id, c.a.owner.conversation_id, c.left_behind[0]):
+        assert await repo.conversation_with_bot(c.member, other) is None
+        assert await repo.history(c.member, other, 50) == []
+    found = await repo.conversation_with_bot(c.member, me.conversation_id)
+    assert found is not None
+    assert (found[0].id, found[1] and found[1].id) == (me.conversation_id, c.a.bot_id)
+    assert [
+        (m.id, attached) for m, attached in await repo.history(c.member, me.conversation_id, 50)
+    ] == [(me.message_id, True)]
 
 
 @covers(MessageRepository.end_streaming)

@@ -10,12 +10,13 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import CTE, func, literal, select
 
 from app.conversations.models import Conversation
 from app.conversations.repository import ConversationRepository
 from app.files.repository import MessageFileRepository
 from app.usage.repository import UsageRepository, UsageReservationRepository
+from app.webhooks.fanout.repository import FanOutRepository
 from app.webhooks.outbound.models import DeliveryStatus, WebhookDelivery
 from app.webhooks.outbound.repository import AttemptRepository, DeliveryRepository
 from app.workspaces.repository import MembershipRepository
@@ -23,17 +24,43 @@ from tests.isolation.app_filters import Ctx, covers
 from tests.isolation.seed import EVENT
 
 
-@covers(ConversationRepository.touch)
+async def _run(c: Ctx, *writes: CTE) -> None:
+    """Data-modifying CTEs run the way their callers run them: carried by another statement."""
+    await c.session.execute(select(literal(1)).add_cte(*writes))
+
+
+@covers(ConversationRepository.touch_cte)
 async def touch_conversations(c: Ctx) -> None:
     """B's conversations, A's owner's, and the caller's own old one in B (a workspace they left)
     stay as they were (the runner's snapshot); the caller's own in A is touched."""
     repo, now = ConversationRepository(c.session), datetime.now(UTC)
     foreign = (c.b.member.conversation_id, c.a.owner.conversation_id, c.left_behind[0])
     for conversation_id in foreign:
-        await repo.touch(c.member, conversation_id, now)
-    await repo.touch(c.member, c.a.member.conversation_id, now)
+        await _run(c, repo.touch_cte(c.member, conversation_id, now))
+    await _run(c, repo.touch_cte(c.member, c.a.member.conversation_id, now))
     mine = select(Conversation.last_message_at).where(Conversation.id == c.a.member.conversation_id)
     assert await c.session.scalar(mine) == now  # the control: the caller's own is touched
+
+
+@covers(FanOutRepository.fan_out)
+async def fan_out_deliveries(c: Ctx) -> None:
+    """The turn's fan-out writes deliveries for the caller's workspace's endpoints only (B's
+    endpoint gets nothing: the runner's snapshot); a gate with no row writes nothing."""
+    repo, now, marker = FanOutRepository(c.session), _now(), f'{{"probe":"{uuid.uuid4()}"}}'
+
+    def fan_out(gate: CTE | None) -> tuple[CTE, CTE]:
+        return repo.fan_out(
+            c.ws, EVENT, payload=marker, payload_without_content=marker,
+            disabled_after=now, due_at=now, gate=gate,
+        )  # fmt: skip
+
+    mine = select(func.count()).where(
+        WebhookDelivery.endpoint_id == c.a.endpoint_id, WebhookDelivery.payload == marker
+    )
+    await _run(c, *fan_out(select(literal(1)).where(literal(False)).cte("nothing")))
+    assert await c.session.scalar(mine) == 0
+    await _run(c, *fan_out(None))
+    assert await c.session.scalar(mine) == 1
 
 
 @covers(MembershipRepository.remove)
