@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    bindparam,
     delete,
     func,
     insert,
@@ -28,10 +29,40 @@ from app.conversations.models import (
     TurnLease,
 )
 from app.core.pagination import PageParams
-from app.core.repository import PageResult, Repository
+from app.core.repository import PageResult, Repository, keyset_query
 from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
-from app.workspaces.access import AccessibleWorkspaceID, accessible_workspace_ids, within
+from app.workspaces.access import (
+    AccessibleWorkspaceID,
+    accessible_workspace_ids,
+    within,
+    within_bound,
+)
+
+# The two hot lists, built once (docs/performance.md, "Round 4"): the same scope as
+# ``readable_statement`` (the caller's readable workspaces and own user id), then the page.
+_CONVERSATIONS_IN = keyset_query(
+    select(Conversation).where(
+        within_bound(Conversation.workspace_id, "readable"),
+        Conversation.user_id == bindparam("user_id"),
+        Conversation.workspace_id == bindparam("workspace_id"),
+    ),
+    Conversation,
+)
+_MESSAGES_IN = keyset_query(
+    select(Message).where(
+        within_bound(Message.workspace_id, "readable"),
+        Message.user_id == bindparam("user_id"),
+        Message.conversation_id == bindparam("conversation_id"),
+    ),
+    Message,
+)
+
+
+def _scope(principal: Principal) -> dict[str, Any]:
+    readable = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
+    return {"readable": readable, "user_id": principal.user_id}
+
 
 # Writes to run in the same statement as a turn's ending, given the CTE of the ended row.
 Alongside = Callable[[CTE], Sequence[CTE]]
@@ -70,10 +101,8 @@ class ConversationRepository(Repository[Conversation]):
     async def list_in(
         self, principal: Principal, workspace_id: AccessibleWorkspaceID, params: PageParams
     ) -> PageResult[Row[Any]]:
-        return await self.paginate_rows(
-            self.readable_statement(principal).where(Conversation.workspace_id == workspace_id),
-            params,
-        )
+        values = {**_scope(principal), "workspace_id": workspace_id}
+        return await self.page_rows(_CONVERSATIONS_IN, params, values)
 
     def touch_cte(self, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> CTE:
         """The caller's conversation's ``last_message_at``, for the turn's admission statement
@@ -105,10 +134,8 @@ class MessageRepository(Repository[Message]):
     async def list_in(
         self, principal: Principal, conversation_id: uuid.UUID, params: PageParams
     ) -> PageResult[Row[Any]]:
-        return await self.paginate_rows(
-            self.readable_statement(principal).where(Message.conversation_id == conversation_id),
-            params,
-        )
+        values = {**_scope(principal), "conversation_id": conversation_id}
+        return await self.page_rows(_MESSAGES_IN, params, values)
 
     async def get_by_idempotency_key(
         self, principal: Principal, conversation_id: uuid.UUID, key: str

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Row, Select, and_, or_
+from sqlalchemy import Integer, Row, Select, and_, bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Base
@@ -20,6 +20,32 @@ T = TypeVar("T")
 class PageResult(Generic[T]):
     items: list[T]
     next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class KeysetQuery:
+    """A list statement built once, newest first: the first page and the page after a cursor.
+
+    Besides the caller's own parameters they bind ``page_limit`` and (after a cursor)
+    ``after_at``/``after_id``. Built at import, so a request builds no expression and no
+    compiled-cache key for its list (docs/performance.md, "Round 4"); ``Repository.page_rows``
+    runs them.
+    """
+
+    first: Select[Any]
+    after: Select[Any]
+
+
+def keyset_query(statement: Select[Any], model: Any, created: Any = None) -> KeysetQuery:
+    created = created if created is not None else model.created_at
+    order = (created.desc(), model.id.desc())
+    limit = bindparam("page_limit", type_=Integer)
+    after_at = bindparam("after_at", type_=created.type)
+    past = or_(created < after_at, and_(created == after_at, model.id < bindparam("after_id")))
+    return KeysetQuery(
+        first=statement.order_by(*order).limit(limit),
+        after=statement.where(past).order_by(*order).limit(limit),
+    )
 
 
 class Repository(Generic[M]):
@@ -74,6 +100,18 @@ class Repository(Generic[M]):
         connection = await self.session.connection()
         statement = self._keyset(statement, params, created_column)
         rows = list((await connection.execute(statement)).all())
+        return self._page(rows, params)
+
+    async def page_rows(
+        self, query: KeysetQuery, params: PageParams, values: dict[str, Any]
+    ) -> PageResult[Row[Any]]:
+        """``paginate_rows`` for a prebuilt ``KeysetQuery``: the same rows, the same cursor."""
+        connection = await self.session.connection()
+        statement, bound = query.first, {**values, "page_limit": params.limit + 1}
+        if params.cursor:
+            created_at, row_id = decode_cursor(params.cursor)
+            statement, bound = query.after, {**bound, "after_at": created_at, "after_id": row_id}
+        rows = list((await connection.execute(statement, bound)).all())
         return self._page(rows, params)
 
     def _keyset(self, statement: Select[Any], params: PageParams, created_column: Any) -> Any:

@@ -52,3 +52,8 @@ def within(column: Any, workspace_ids: Iterable[uuid.UUID]) -> ColumnElement[boo
     caller, and nothing is expanded per execution (docs/performance.md, "Round 4").
     """
     return column == any_(bindparam(None, list(workspace_ids), type_=ARRAY(Uuid)))  # type: ignore[no-any-return]
+
+
+def within_bound(column: Any, name: str) -> ColumnElement[bool]:
+    """``within`` for a statement built once: the ids are bound at execution as ``name``."""
+    return column == any_(bindparam(name, type_=ARRAY(Uuid)))  # type: ignore[no-any-return]
