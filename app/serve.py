@@ -11,8 +11,8 @@ import argparse
 import sys
 
 from app.core.config import get_settings
+from app.core.guarded_httptools import MAX_REQUEST_HEAD_BYTES
 
-MAX_REQUEST_HEAD_BYTES = 16 * 1024
 KEEP_ALIVE_SECONDS = 5
 # TLS served by uvicorn itself: forward-secret AEAD suites only for TLS 1.2 (TLS 1.3 suites are
 # all AEAD and not governed by this string); Python's default minimum version is TLS 1.2.
@@ -57,11 +57,12 @@ def serve_command(args: argparse.Namespace) -> int:
         proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
         server_header=False,
         date_header=False,
-        # Header size cap: h11 refuses to buffer a request head past this many bytes (400); the
-        # exact cap is app.core.body_limit's 431. h11 is chosen explicitly because httptools
-        # buffers heads of any size. The subclass adds a deadline for request heads (slowloris).
-        http="app.core.slow_heads:HeadTimeoutH11Protocol",
-        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        # httptools with the two guards uvicorn gives h11 only or not at all: the request-head
+        # size cap (431 and close before more than the cap plus one read is buffered; the exact
+        # per-field cap is app.core.body_limit's 431) and a deadline for request heads
+        # (slowloris). Cheaper per request than h11 (docs/performance.md, "HTTP parser").
+        http="app.core.guarded_httptools:GuardedHttpToolsProtocol",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,  # only if h11 is ever chosen
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,
         log_level="warning",

@@ -1,20 +1,25 @@
 """``python -m app serve`` with a chosen HTTP parser, for the h11-versus-httptools comparison.
 
 Every uvicorn option is the one ``app/serve.py`` uses, except ``http``: the production server runs
-h11 (its request-head cap); this lets ``load.ceiling --http httptools`` measure what that costs.
-Loopback only; never used to serve real traffic.
+httptools with its head cap and deadline (``app/core/guarded_httptools.py``); ``--http h11``
+runs h11 with the same guards (``app/core/slow_heads.py``, uvicorn's h11 head cap), so
+``load.ceiling --http h11`` measures what the parser alone changes. Loopback only; never used to
+serve real traffic.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Literal
 
 import uvicorn
 
-from app.serve import KEEP_ALIVE_SECONDS, MAX_REQUEST_HEAD_BYTES
+from app.core.guarded_httptools import MAX_REQUEST_HEAD_BYTES
+from app.serve import KEEP_ALIVE_SECONDS
 
-Parser = Literal["h11", "httptools"]
+PROTOCOLS: dict[str, str] = {
+    "h11": "app.core.slow_heads:HeadTimeoutH11Protocol",
+    "httptools": "app.core.guarded_httptools:GuardedHttpToolsProtocol",
+}
 
 
 def main() -> None:
@@ -22,9 +27,8 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--http", choices=["h11", "httptools"], default="h11")
+    parser.add_argument("--http", choices=sorted(PROTOCOLS), default="httptools")
     args = parser.parse_args()
-    http: Parser = args.http
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -34,7 +38,7 @@ def main() -> None:
         proxy_headers=False,
         server_header=False,
         date_header=False,
-        http=http,
+        http=PROTOCOLS[args.http],
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,
