@@ -1,11 +1,13 @@
 """Per-request context: the request id and the one resolved client IP.
 
-Both live in contextvars set by ``app.core.middleware.RequestContextMiddleware``, so
+Both live in contextvars set by the edge layer (``app.core.middleware.EdgeMiddleware``), so
 error handlers, the audit log and log lines read the same values without passing them around.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +18,7 @@ _client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
 
 
 Network = IPv4Network | IPv6Network
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def current_request_id() -> str | None:
@@ -36,6 +39,11 @@ def bound(request_id: str, client_ip: str | None) -> Iterator[None]:
     finally:
         _request_id.reset(id_token)
         _client_ip.reset(ip_token)
+
+
+def request_id_for(incoming: str, trusted_peer: bool) -> str:
+    """A well-formed ``X-Request-ID`` from a trusted proxy is kept; otherwise a fresh id."""
+    return incoming if trusted_peer and _INCOMING_ID.match(incoming) else secrets.token_hex(12)
 
 
 def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
