@@ -6,6 +6,7 @@ error handlers, the audit log and log lines read the same values without passing
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from collections.abc import Iterator, Sequence
@@ -47,6 +48,14 @@ def request_id_for(incoming: str, trusted_peer: bool) -> str:
 
 
 def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
+    # The same few peers and hops come back on every request, and parsing one costs more than
+    # the rest of the lookup: short strings (any address fits) are memoised, in a bounded cache.
+    if len(value) <= _MEMO_MAX_CHARS:
+        return _parse_ip_memo(value)
+    return _parse_ip_text(value)
+
+
+def _parse_ip_text(value: str) -> IPv4Address | IPv6Address | None:
     try:
         parsed = ip_address(value.strip().strip("[]"))
     except ValueError:
@@ -55,6 +64,10 @@ def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
     if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is not None:
         return parsed.ipv4_mapped
     return parsed
+
+
+_MEMO_MAX_CHARS = 64
+_parse_ip_memo = functools.lru_cache(maxsize=4096)(_parse_ip_text)
 
 
 def is_trusted_peer(peer: str | None, trusted: Sequence[Network]) -> bool:
