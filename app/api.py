@@ -15,6 +15,7 @@ from app.bots.router import router as bots_router
 from app.chat.router import router as chat_router
 from app.console.router import router as console_router
 from app.conversations.router import router as conversations_router
+from app.core.route_prefilter import guard_last_included
 from app.disclosure.router import router as disclosure_router
 from app.files.router import router as files_router
 from app.health.router import router as health_router
@@ -71,12 +72,16 @@ def include_api(target: FastAPI | APIRouter) -> None:
     The application includes them itself rather than through one umbrella router: each level of
     ``include_router`` nesting is walked again on every request to match the path (twice: once
     to select, once to handle), which cost about a tenth of an authenticated read's CPU
-    (docs/performance.md).
+    (docs/performance.md). Each included router is guarded (app/core/route_prefilter.py): it
+    answers "no match" at once for a path none of its routes can match.
     """
+    routes = target.router if isinstance(target, FastAPI) else target
     for router in PUBLIC_ROUTERS:
-        target.include_router(router)
+        routes.include_router(router)
+        guard_last_included(routes)
     for router in PRIVATE_ROUTERS:
-        target.include_router(router, dependencies=PRIVATE_DEPENDENCIES)
+        routes.include_router(router, dependencies=PRIVATE_DEPENDENCIES)
+        guard_last_included(routes)
 
 
 # The same routes under one router: what the route inventory and architecture tests read.

@@ -12,22 +12,21 @@ from fastapi import FastAPI
 from app.api import PUBLIC_ROUTES, include_api
 from app.chat.provider import create_client
 from app.core.api_description import api_description
-from app.core.body_limit import BodyLimitMiddleware
+from app.core.body_limit import BodyLimits
 from app.core.config import Environment, Settings, get_settings
-from app.core.cors import StrictCORSMiddleware
+from app.core.cors import StrictCORS
 from app.core.db import create_engine, create_sessionmaker
 from app.core.docs import docs_routes
-from app.core.drain import DrainMiddleware
 from app.core.error_reporting import init_error_reporting
 from app.core.errors import install_error_handlers
-from app.core.hosts import TrustedHostsMiddleware
-from app.core.https import HTTPSOnlyMiddleware
+from app.core.hosts import TrustedHosts
+from app.core.https import HTTPSOnly
 from app.core.logging import configure_logging
-from app.core.methods import MethodsMiddleware
-from app.core.middleware import RequestContextMiddleware
+from app.core.methods import MethodTable
+from app.core.middleware import EdgeMiddleware
 from app.core.openapi import install_contract
 from app.core.rate_limit import RateLimiter
-from app.core.security_headers import SecurityHeadersMiddleware
+from app.core.security_headers import SecurityHeaders
 from app.files.scanning import scanner_client
 from app.files.storage import shared_storage
 from app.files.upload_slots import UploadSlots
@@ -114,44 +113,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=app.description,
     )
 
-    # Middleware, outermost last-added. Request order: request context (id, client IP; so every
-    # answer below, 400/403/413 included, carries X-Request-ID) -> security headers (on every
-    # response) -> HTTPS only (production) -> trusted hosts -> body limits -> CORS -> routes.
-    # Exact origins only, credentials for those only, no CORS header at all for others
-    # (app/core/cors.py has the policy). Innermost: HEAD, OPTIONS and 405's Allow from the
-    # route table (app/core/methods.py); CORS preflights are answered before they get there.
-    app.add_middleware(MethodsMiddleware, routes=app.router.routes)
-    app.add_middleware(
-        StrictCORSMiddleware,
-        allow_origins=[o for o in settings.allowed_origins if o not in ("*", "null")],
-    )
-    app.add_middleware(
-        BodyLimitMiddleware,
-        default_bytes=settings.max_request_body_bytes,
-        upload_bytes=settings.max_upload_body_bytes,
-        webhook_bytes=settings.max_webhook_body_bytes,
-        body_timeout=settings.request_body_timeout_seconds,
-    )
-    if settings.allowed_hosts:
-        app.add_middleware(TrustedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
+    # One middleware, the edge (app/core/middleware.py): the drain outermost (an event stream
+    # cut by shutdown still ends with an SSE error event), then, in request order, the request
+    # context (id, client IP; so every answer below, 400/403/413 included, carries X-Request-ID)
+    # -> HTTPS only (production) -> trusted hosts -> body limits -> CORS -> methods -> routes;
+    # security headers on every response. Exact origins only, credentials for those only, no
+    # CORS header at all for others (app/core/cors.py has the policy). Innermost: HEAD, OPTIONS
+    # and 405's Allow from the route table (app/core/methods.py); CORS preflights are answered
+    # before they get there.
     production = settings.environment is Environment.PRODUCTION
-    if production:
-        app.add_middleware(
-            HTTPSOnlyMiddleware,
-            public_url=settings.public_url,
-            trusted_proxies=settings.trusted_proxy_cidrs,
-        )
     app.add_middleware(
-        SecurityHeadersMiddleware,
-        hsts=production,
-        docs_enabled=settings.show_docs,
-        session_cookie_name=settings.session_cookie_name,
-    )
-    app.add_middleware(
-        RequestContextMiddleware,
+        EdgeMiddleware,
         trusted_proxies=settings.trusted_proxy_cidrs,
         cloudflare_proxies=settings.cloudflare_proxy_cidrs,
+        security_headers=SecurityHeaders(
+            hsts=production,
+            docs_enabled=settings.show_docs,
+            session_cookie_name=settings.session_cookie_name,
+        ),
+        https=HTTPSOnly(public_url=settings.public_url) if production else None,
+        hosts=TrustedHosts(allowed_hosts=settings.allowed_hosts)
+        if settings.allowed_hosts
+        else None,
+        bodies=BodyLimits(
+            default_bytes=settings.max_request_body_bytes,
+            upload_bytes=settings.max_upload_body_bytes,
+            webhook_bytes=settings.max_webhook_body_bytes,
+            body_timeout=settings.request_body_timeout_seconds,
+        ),
+        cors=StrictCORS([o for o in settings.allowed_origins if o not in ("*", "null")]),
+        methods=MethodTable(app.router.routes),
     )
-    # Outermost: an event stream cut by shutdown still ends with an SSE error event.
-    app.add_middleware(DrainMiddleware)
     return app

@@ -2,7 +2,7 @@
 
 A declared ``Content-Length`` over the cap is refused before a byte is read; otherwise (chunked
 bodies, lying lengths) ``receive`` is wrapped and counts the chunks, failing as soon as the total
-passes the cap, so an oversized body is never buffered whole. Classes: uploads
+passes the cap, so an oversized body is never buffered whole (``CappedBody``). Classes: uploads
 (``/v1/workspaces/*/files``), inbound webhooks (``/v1/webhooks/inbound/*``) and everything else
 (JSON).
 
@@ -25,9 +25,11 @@ import re
 import anyio
 import structlog
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from app.core.errors import problem_response
+from app.core.request_head import RequestHead
 
 log = structlog.get_logger()
 
@@ -43,17 +45,15 @@ class BodyTooLarge(HTTPException):
         super().__init__(status_code=413)
 
 
-class BodyLimitMiddleware:
+class BodyLimits:
     def __init__(
         self,
-        app: ASGIApp,
         *,
         default_bytes: int,
         upload_bytes: int,
         webhook_bytes: int,
         body_timeout: float = 30.0,
     ) -> None:
-        self.app = app
         self.default = default_bytes
         self.uploads = upload_bytes
         self.webhooks = webhook_bytes
@@ -66,93 +66,101 @@ class BodyLimitMiddleware:
             return self.webhooks
         return self.default
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
-            await problem_response(
+    def refusal(self, head: RequestHead, limit: int) -> Response | None:
+        """431 for an oversized head, 413 for a declared length over ``limit``, else None."""
+        if head.total_bytes > MAX_HEADER_BYTES:
+            return problem_response(
                 431,
                 code="headers_too_large",
                 title="Request header fields too large",
                 detail="The request headers exceed the size limit.",
-            )(scope, receive, send)
-            return
-        limit = self.limit_for(scope["path"])
-        for key, value in scope["headers"]:
-            if key == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = -1
-                if declared > limit:
-                    await problem_response(
-                        413,
-                        code="payload_too_large",
-                        title="Payload too large",
-                        detail="The request body exceeds the limit for this endpoint.",
-                    )(scope, receive, send)
-                    return
+            )
+        for value in head.content_lengths:
+            try:
+                declared = int(value)
+            except ValueError:
+                declared = -1
+            if declared > limit:
+                return too_large()
+        return None
 
-        received = 0
-        started = False
-        body_done = False
-        timed_out = False
-        answered = False
-        hung_up = False
 
-        async def limited_receive() -> Message:
-            nonlocal received, body_done, timed_out, answered, hung_up
-            if body_done or timed_out:
-                return await receive()
-            with anyio.move_on_after(self.body_timeout):
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    body_done = not message.get("more_body", False)
-                    if received > limit:
-                        raise BodyTooLarge()
-                elif message["type"] == "http.disconnect":
-                    hung_up = True
-                return message
-            # The client went quiet mid-body: answer 408 now (closing the connection), and let
-            # the route unwind the way it does for a client that hung up.
-            timed_out = True
-            if not started:
-                answered = True
-                await problem_response(
-                    408,
-                    code="request_timeout",
-                    title="Request timeout",
-                    detail="The request body stopped arriving; send it again.",
-                    headers={"Connection": "close"},
-                )(scope, receive, send)
-            return {"type": "http.disconnect"}
+def too_large() -> Response:
+    return problem_response(
+        413,
+        code="payload_too_large",
+        title="Payload too large",
+        detail="The request body exceeds the limit for this endpoint.",
+    )
 
-        async def send_tracking(message: Message) -> None:
-            nonlocal started
-            if answered:
-                return  # the 408 went out; whatever the route answers after it is dropped
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
 
-        try:
-            await self.app(scope, limited_receive, send_tracking)
-        except BodyTooLarge:
-            # A route that read the body outside FastAPI's parsing: answer here if still possible.
-            if started:
-                raise
+class CappedBody:
+    """One request's ``receive``, counted against the cap and timed while the body is incomplete.
+
+    ``send`` is where a 408 goes (the edge layer's own answers); the edge layer sets ``started``
+    when the route's answer starts, and drops the route's messages once ``answered`` (a 408 went
+    out first).
+    """
+
+    __slots__ = (
+        "_receive",
+        "_scope",
+        "_send",
+        "answered",
+        "body_done",
+        "hung_up",
+        "limit",
+        "received",
+        "started",
+        "timed_out",
+        "timeout",
+    )
+
+    def __init__(
+        self, scope: Scope, receive: Receive, send: Send, *, limit: int, timeout: float
+    ) -> None:
+        self._scope = scope
+        self._receive = receive
+        self._send = send
+        self.limit = limit
+        self.timeout = timeout
+        self.received = 0
+        self.started = False
+        self.body_done = False
+        self.timed_out = False
+        self.answered = False
+        self.hung_up = False
+
+    async def receive(self) -> Message:
+        if self.body_done or self.timed_out:
+            return await self._receive()
+        with anyio.move_on_after(self.timeout):
+            message = await self._receive()
+            if message["type"] == "http.request":
+                self.received += len(message.get("body", b""))
+                self.body_done = not message.get("more_body", False)
+                if self.received > self.limit:
+                    raise BodyTooLarge()
+            elif message["type"] == "http.disconnect":
+                self.hung_up = True
+            return message
+        # The client went quiet mid-body: answer 408 now (closing the connection), and let
+        # the route unwind the way it does for a client that hung up.
+        self.timed_out = True
+        if not self.started:
+            self.answered = True
             await problem_response(
-                413,
-                code="payload_too_large",
-                title="Payload too large",
-                detail="The request body exceeds the limit for this endpoint.",
-            )(scope, receive, send)
-        except Exception:
-            # The route's reaction to a client that hung up (or went quiet) mid-body, such as
-            # starlette's ClientDisconnect: nobody is left to answer, and it is no server error.
-            if timed_out or hung_up:
-                log.info("client gone mid-body", timed_out=timed_out, path=scope["path"])
-                return
-            raise
+                408,
+                code="request_timeout",
+                title="Request timeout",
+                detail="The request body stopped arriving; send it again.",
+                headers={"Connection": "close"},
+            )(self._scope, self._receive, self._send)
+        return {"type": "http.disconnect"}
+
+    def client_gone(self) -> bool:
+        """The client hung up or went quiet mid-body: the route's error then is no server error."""
+        if self.timed_out or self.hung_up:
+            log.info("client gone mid-body", timed_out=self.timed_out, path=self._scope["path"])
+            return True
+        return False

@@ -1,4 +1,4 @@
-"""CORS: Starlette's CORSMiddleware, restricted so only allowed origins ever see a CORS header.
+"""CORS: Starlette's CORS logic, restricted so only allowed origins ever see a CORS header.
 
 Policy (checklist C5):
   * origins are an explicit list matched exactly (scheme, host and port), case-sensitively against
@@ -12,7 +12,11 @@ Policy (checklist C5):
 
 Stock Starlette also sends ``Access-Control-Allow-Credentials: true`` (and the expose list) to
 *any* Origin, allowed or not; harmless for browsers without an ``Access-Control-Allow-Origin``,
-but it reads as a grant to scanners and reviewers. This subclass sends nothing to other origins.
+but it reads as a grant to scanners and reviewers. ``StrictCORS`` sends nothing to other origins.
+
+It is a policy, not a middleware: the edge layer (app/core/middleware.py) asks it to answer a
+preflight and to add the headers of a simple response. Both are Starlette's ``CORSMiddleware``
+code (held, never called as an ASGI app), with the grants removed for other origins.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from collections.abc import Sequence
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Send
+from starlette.types import Message, Receive, Scope, Send
 
 MAX_PREFLIGHT_AGE_SECONDS = 600
 ALLOWED_METHODS = ("GET", "POST", "PATCH", "DELETE")
@@ -39,12 +43,17 @@ _GRANT_HEADERS = (
 )
 
 
-class StrictCORSMiddleware(CORSMiddleware):
+async def _never_called(_scope: Scope, _receive: Receive, _send: Send) -> None:  # pragma: no cover
+    raise AssertionError("StrictCORS is a policy: the edge layer calls the application")
+
+
+async def _kept(message: Message) -> None:
+    """Starlette's ``send`` edits the message in place; the edge layer sends it on."""
+
+
+class StrictCORS:
     def __init__(
-        self,
-        app: ASGIApp,
-        allow_origins: Sequence[str],
-        max_age: int = MAX_PREFLIGHT_AGE_SECONDS,
+        self, allow_origins: Sequence[str], max_age: int = MAX_PREFLIGHT_AGE_SECONDS
     ) -> None:
         origins = list(allow_origins)
         for origin in origins:
@@ -52,8 +61,8 @@ class StrictCORSMiddleware(CORSMiddleware):
                 raise ValueError("CORS origins are exact scheme://host[:port] values")
         if not 0 <= max_age <= MAX_PREFLIGHT_AGE_SECONDS:
             raise ValueError(f"CORS max_age must be within 0..{MAX_PREFLIGHT_AGE_SECONDS}")
-        super().__init__(
-            app,
+        self.starlette = CORSMiddleware(
+            _never_called,
             allow_origins=origins,
             allow_methods=ALLOWED_METHODS,
             allow_headers=ALLOWED_HEADERS,
@@ -62,25 +71,26 @@ class StrictCORSMiddleware(CORSMiddleware):
             max_age=max_age,
         )
 
+    @staticmethod
+    def is_preflight(method: str, origin: str | None, has_request_method: bool) -> bool:
+        """Starlette's: ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``."""
+        return origin is not None and method == "OPTIONS" and has_request_method
+
     def preflight_response(self, request_headers: Headers) -> Response:
-        response = super().preflight_response(request_headers)
-        if not self.is_allowed_origin(request_headers["origin"]):
+        response = self.starlette.preflight_response(request_headers)
+        if not self.starlette.is_allowed_origin(request_headers["origin"]):
             for name in _GRANT_HEADERS:
                 if name in response.headers:
                     del response.headers[name]
         return response
 
-    async def send(self, message: Message, send: Send, request_headers: Headers) -> None:
+    async def response_start(self, message: Message, request_headers: Headers) -> None:
+        """Add the CORS headers to a response's ``http.response.start`` message, in place."""
         origin = request_headers.get("origin")
-        if (
-            message["type"] == "http.response.start"
-            and origin is not None
-            and not self.is_allowed_origin(origin)
-        ):
+        if origin is not None and not self.starlette.is_allowed_origin(origin):
             # No grant at all; Vary keeps shared caches from reusing this for an allowed origin.
             message.setdefault("headers", [])
             headers = MutableHeaders(scope=message)
             headers.add_vary_header("Origin")
-            await send(message)
             return
-        await super().send(message, send, request_headers)
+        await self.starlette.send(message, _kept, request_headers)

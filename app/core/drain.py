@@ -4,8 +4,9 @@ On SIGTERM uvicorn stops accepting connections and waits up to ``SHUTDOWN_GRACE_
 open responses to finish (``timeout_graceful_shutdown``, set by ``python -m app serve``); a chat
 turn that ends in time ends normally. Past the grace period uvicorn cancels the request tasks: the
 turn runner's cancellation path then ends the assistant row ``incomplete`` (partial text kept,
-code ``client_disconnected``, app/chat/runner.py), and this middleware, outermost, tells a client
-whose socket is still open with a last SSE ``error`` event instead of a cut stream.
+code ``client_disconnected``, app/chat/runner.py), and the edge layer (app/core/middleware.py),
+outermost, tells a client whose socket is still open with a last SSE ``error`` event instead of
+a cut stream.
 
 A response class with shutdown handling of its own must have it off (sse-starlette's automatic
 drain ends every stream at the first SIGTERM, cut mid-body): uvicorn's grace period is the one rule.
@@ -14,7 +15,7 @@ A cancellation that reaches this layer is the server's: a client that goes away 
 streaming response normally, without cancelling the request task.
 
 uvicorn cancels those tasks but does not wait for them, and re-raises SIGTERM once its shutdown
-returns (the process then ends by the signal, status 143). So the middleware also holds the
+returns (the process then ends by the signal, status 143). So ``Drain`` also holds the
 lifespan's ``shutdown.complete`` until the cancelled requests have run their cleanup (the turn's
 final write, the error event), for at most ``CLEANUP_SECONDS``: without it the process could die
 with a turn still ``streaming`` (left to the worker's sweeper).
@@ -28,7 +29,7 @@ import json
 from typing import Final
 
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Send
 
 log = structlog.get_logger()
 
@@ -44,29 +45,13 @@ def shutdown_event() -> bytes:
     return f"event: error\ndata: {data}\n\n".encode()
 
 
-class DrainMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+class Drain:
+    """The requests in flight, and the lifespan's ``shutdown.complete`` held until they end."""
+
+    def __init__(self) -> None:
         self.requests: set[asyncio.Task[object]] = set()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, self._lifespan_send(send))
-            return
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        task = asyncio.current_task()
-        if task is None:  # not under asyncio: nothing to track
-            await self.app(scope, receive, send)
-            return
-        self.requests.add(task)
-        try:
-            await self._http(scope, receive, send)
-        finally:
-            self.requests.discard(task)
-
-    def _lifespan_send(self, send: Send) -> Send:
+    def lifespan_send(self, send: Send) -> Send:
         async def lifespan_send(message: Message) -> None:
             if message["type"] == "lifespan.shutdown.complete":
                 pending = [task for task in self.requests if not task.done()]
@@ -78,27 +63,14 @@ class DrainMiddleware:
 
         return lifespan_send
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        streaming = False
-        finished = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal streaming, finished
-            if message["type"] == "http.response.start":
-                content_type = dict(message.get("headers", [])).get(b"content-type", b"")
-                streaming = content_type.startswith(_EVENT_STREAM)
-            elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                finished = True
-            await send(message)
+def is_event_stream(headers: list[tuple[bytes, bytes]]) -> bool:
+    return dict(headers).get(b"content-type", b"").startswith(_EVENT_STREAM)
 
-        try:
-            await self.app(scope, receive, tracking_send)
-        except asyncio.CancelledError:
-            if streaming and not finished:
-                log.warning("event stream ended by shutdown", code=SHUTDOWN_CODE)
-                # A closed socket makes this a no-op or an error; neither may mask the cancel.
-                with contextlib.suppress(Exception):
-                    await send(
-                        {"type": "http.response.body", "body": shutdown_event(), "more_body": False}
-                    )
-            raise
+
+async def end_cut_stream(send: Send) -> None:
+    """The last SSE event of a stream the shutdown cut (the request is being cancelled)."""
+    log.warning("event stream ended by shutdown", code=SHUTDOWN_CODE)
+    # A closed socket makes this a no-op or an error; neither may mask the cancel.
+    with contextlib.suppress(Exception):
+        await send({"type": "http.response.body", "body": shutdown_event(), "more_body": False})

@@ -13,8 +13,8 @@ plus rules for Sentry's own fields: request headers are cut to an allowlist, coo
 strings, bodies and the environment go, the user keeps an id at most, exception values get the
 deep credential scan and lose SQLAlchemy's bound ``[parameters: ...]``.
 
-``RequestContextMiddleware`` swallows unexpected exceptions (it renders the bare 500 itself), so
-the SDK's ASGI integration never sees them: the middleware calls ``report_exception``, which
+The edge layer (app/core/middleware.py) swallows unexpected exceptions (it renders the bare 500
+itself), so the SDK's ASGI integration never sees them: the layer calls ``report_exception``, which
 tags the event with the request id a user quotes from the problem response. The worker reports a
 failed job the same way, and app/core/logging.py's hooks report uncaught exceptions.
 """

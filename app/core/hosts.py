@@ -2,18 +2,19 @@
 
 Links the service builds (e-mail) use ``PUBLIC_URL``, never the request's ``Host``; this check
 keeps host-header games (cache poisoning, password-reset poisoning) from reaching any route.
+Exactly one ``Host`` header is accepted.
 """
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
 
 from app.core.errors import problem_response
+from app.core.request_head import RequestHead
 
 
-class TrustedHostsMiddleware:
-    def __init__(self, app: ASGIApp, *, allowed_hosts: list[str]) -> None:
-        self.app = app
+class TrustedHosts:
+    def __init__(self, *, allowed_hosts: list[str]) -> None:
         self.exact = {h.lower() for h in allowed_hosts if not h.startswith("*.")}
         self.suffixes = tuple(h.lower()[1:] for h in allowed_hosts if h.startswith("*."))
         self.any = "*" in allowed_hosts
@@ -28,15 +29,10 @@ class TrustedHostsMiddleware:
             name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
         return name in self.exact or (bool(self.suffixes) and name.endswith(self.suffixes))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        hosts = [v.decode("latin-1") for k, v in scope["headers"] if k == b"host"]
-        if len(hosts) == 1 and self.allowed(hosts[0]):
-            await self.app(scope, receive, send)
-            return
-        response = problem_response(
+    def refusal(self, head: RequestHead) -> Response | None:
+        """The 400 to answer, or None when the request names exactly one allowed host."""
+        if len(head.hosts) == 1 and self.allowed(head.hosts[0].decode("latin-1")):
+            return None
+        return problem_response(
             400, code="invalid_host", title="Invalid host", detail="Unknown Host header."
         )
-        await response(scope, receive, send)

@@ -11,53 +11,41 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from starlette.responses import RedirectResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.core.errors import problem_response
-from app.core.request_context import Network, is_trusted_peer
+from app.core.request_head import RequestHead
 
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/readyz/dependencies"})
 
 
-def request_scheme(scope: Scope, trusted: list[Network]) -> str:
-    peer = scope["client"][0] if scope.get("client") else None
-    if is_trusted_peer(peer, trusted):
-        for key, value in scope["headers"]:
-            if key == b"x-forwarded-proto":
-                # Left-most hop: what the client spoke to the first proxy.
-                proto: bytes = value
-                return proto.decode("latin-1").split(",")[0].strip().lower()
+def request_scheme(scope: Scope, head: RequestHead, trusted_peer: bool) -> str:
+    if trusted_peer and head.forwarded_proto is not None:
+        # Left-most hop: what the client spoke to the first proxy.
+        return head.forwarded_proto.decode("latin-1").split(",")[0].strip().lower()
     return str(scope.get("scheme", "http")).lower()
 
 
-class HTTPSOnlyMiddleware:
-    def __init__(self, app: ASGIApp, *, public_url: str, trusted_proxies: list[Network]) -> None:
-        self.app = app
+class HTTPSOnly:
+    def __init__(self, *, public_url: str) -> None:
         parts = urlsplit(public_url)
         self.origin = f"https://{parts.netloc}"
-        self.trusted = trusted_proxies
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope["path"] in EXEMPT_PATHS
-            or request_scheme(scope, self.trusted) == "https"
-        ):
-            await self.app(scope, receive, send)
-            return
-        accept = next((v for k, v in scope["headers"] if k == b"accept"), b"")
+    def refusal(self, scope: Scope, head: RequestHead, trusted_peer: bool) -> Response | None:
+        """The 308 or 403 to answer, or None for HTTPS (and for the exempt probes)."""
+        if scope["path"] in EXEMPT_PATHS or request_scheme(scope, head, trusted_peer) == "https":
+            return None
+        accept = head.accept or b""
         if scope["method"] in ("GET", "HEAD") and b"text/html" in accept.lower():
             path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
             # Prefixed by the configured origin, the path cannot name another host.
             target = self.origin + (path if path.startswith("/") else "/")
             if scope.get("query_string"):
                 target += "?" + scope["query_string"].decode("latin-1")
-            response: Response = RedirectResponse(target, status_code=308)
-        else:
-            response = problem_response(
-                403,
-                code="https_required",
-                title="HTTPS required",
-                detail="This API is served over HTTPS only.",
-            )
-        await response(scope, receive, send)
+            return RedirectResponse(target, status_code=308)
+        return problem_response(
+            403,
+            code="https_required",
+            title="HTTPS required",
+            detail="This API is served over HTTPS only.",
+        )

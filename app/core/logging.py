@@ -137,7 +137,7 @@ def configure_logging(settings: Settings | None = None) -> None:
             named.removeHandler(existing)
         named.propagate = True
         named.disabled = False
-    # The access line is RequestContextMiddleware's (route template, no raw path or query).
+    # The access line is the edge layer's (app/core/access_log.py: route template, no raw path).
     access = logging.getLogger("uvicorn.access")
     access.handlers.clear()
     access.propagate = False

@@ -12,7 +12,8 @@ answered ``405 Allow: GET`` while PATCH also exists. Here, for the path of the r
 * any 405 carries the full ``Allow``.
 
 A path no route serves is untouched (404). Hand-written: Starlette has no hook for this, and the
-route table is the only truthful source of the methods.
+route table is the only truthful source of the methods. The edge layer (app/core/middleware.py)
+applies it innermost, just outside the application.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Mount, compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message
 
 STATIC_METHODS = frozenset({"GET"})
 RouteTable = list[tuple[re.Pattern[str], frozenset[str]]]
@@ -57,9 +58,10 @@ def allow_header(methods: set[str]) -> bytes:
     return ", ".join(sorted(methods)).encode()
 
 
-class MethodsMiddleware:
-    def __init__(self, app: ASGIApp, *, routes: Sequence[BaseRoute]) -> None:
-        self.app = app
+class MethodTable:
+    """The methods served per path, read from the application's live route list on first use."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
         self.routes = routes  # the application's live list: read when the first request comes
         self._table: RouteTable | None = None
 
@@ -68,34 +70,20 @@ class MethodsMiddleware:
             self._table = route_table(self.routes)
         return allowed_methods(self._table, path)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        method = scope["method"]
-        if method == "OPTIONS":
-            methods = self.allowed(scope["path"])
-            if methods:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 204,
-                        "headers": [(b"allow", allow_header(methods))],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b""})
-                return
-        head = method == "HEAD" and "GET" in self.allowed(scope["path"])
-        if head:
-            scope = {**scope, "method": "GET"}
 
-        async def send_answer(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 405:
-                methods = self.allowed(scope["path"])
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
-                message = {**message, "headers": [*headers, (b"allow", allow_header(methods))]}
-            elif head and message["type"] == "http.response.body":
-                message = {**message, "body": b""}
-            await send(message)
+def options_answer(methods: set[str]) -> tuple[Message, Message]:
+    """``204`` with the path's ``Allow``: the answer to a plain (non-CORS) ``OPTIONS``."""
+    return (
+        {
+            "type": "http.response.start",
+            "status": 204,
+            "headers": [(b"allow", allow_header(methods))],
+        },
+        {"type": "http.response.body", "body": b""},
+    )
 
-        await self.app(scope, receive, send_answer)
+
+def with_full_allow(message: Message, methods: set[str]) -> Message:
+    """A 405's start message with ``Allow`` replaced by every method of the path."""
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+    return {**message, "headers": [*headers, (b"allow", allow_header(methods))]}

@@ -1,11 +1,14 @@
 """Per-request context: the request id and the one resolved client IP.
 
-Both live in contextvars set by ``app.core.middleware.RequestContextMiddleware``, so
+Both live in contextvars set by the edge layer (``app.core.middleware.EdgeMiddleware``), so
 error handlers, the audit log and log lines read the same values without passing them around.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,6 +19,7 @@ _client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
 
 
 Network = IPv4Network | IPv6Network
+_INCOMING_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
 def current_request_id() -> str | None:
@@ -38,7 +42,20 @@ def bound(request_id: str, client_ip: str | None) -> Iterator[None]:
         _client_ip.reset(ip_token)
 
 
+def request_id_for(incoming: str, trusted_peer: bool) -> str:
+    """A well-formed ``X-Request-ID`` from a trusted proxy is kept; otherwise a fresh id."""
+    return incoming if trusted_peer and _INCOMING_ID.match(incoming) else secrets.token_hex(12)
+
+
 def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
+    # The same few peers and hops come back on every request, and parsing one costs more than
+    # the rest of the lookup: short strings (any address fits) are memoised, in a bounded cache.
+    if len(value) <= _MEMO_MAX_CHARS:
+        return _parse_ip_memo(value)
+    return _parse_ip_text(value)
+
+
+def _parse_ip_text(value: str) -> IPv4Address | IPv6Address | None:
     try:
         parsed = ip_address(value.strip().strip("[]"))
     except ValueError:
@@ -47,6 +64,10 @@ def _parse_ip(value: str) -> IPv4Address | IPv6Address | None:
     if isinstance(parsed, IPv6Address) and parsed.ipv4_mapped is not None:
         return parsed.ipv4_mapped
     return parsed
+
+
+_MEMO_MAX_CHARS = 64
+_parse_ip_memo = functools.lru_cache(maxsize=4096)(_parse_ip_text)
 
 
 def is_trusted_peer(peer: str | None, trusted: Sequence[Network]) -> bool:

@@ -1,4 +1,4 @@
-"""Security headers on every response (pure ASGI, so errors, 404 and 405 get them too).
+"""Security headers on every response (added by the edge layer: errors, 404 and 405 included).
 
 API responses are JSON and never rendered as documents: the CSP forbids everything and framing.
 The Swagger page (development only, when docs are enabled) gets its own CSP (scripts and styles
@@ -8,7 +8,7 @@ set a strict policy of their own (app/console/policy.py), which wins over this d
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from app.core.request_head import RequestHead
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
 # The Swagger page (app/core/docs.py) loads its bundle and boot script from this origin.
@@ -18,53 +18,49 @@ DOCS_CSP = (
 )
 HSTS = "max-age=63072000; includeSubDomains"
 DOCS_PATHS = frozenset({"/docs"})
+RawHeaders = list[tuple[bytes, bytes]]
+SecurityHeaderSet = tuple[tuple[bytes, bytes], ...]
 
 
-class SecurityHeadersMiddleware:
-    """Add the fixed security headers; ``Cache-Control: no-store`` when the caller authenticated."""
+class SecurityHeaders:
+    """The fixed security headers; ``Cache-Control: no-store`` when the caller authenticated."""
 
-    def __init__(
-        self, app: ASGIApp, *, hsts: bool, docs_enabled: bool, session_cookie_name: str
-    ) -> None:
-        self.app = app
-        self.hsts = hsts
+    def __init__(self, *, hsts: bool, docs_enabled: bool, session_cookie_name: str) -> None:
         self.docs_enabled = docs_enabled
         self.cookie_prefix = session_cookie_name.lower() + "="
+        # Built once: (CSP, authenticated) -> the headers, in the order they are added.
+        self._sets: dict[tuple[str, bool], SecurityHeaderSet] = {}
+        for csp in (API_CSP, DOCS_CSP):
+            fixed = [
+                (b"x-content-type-options", b"nosniff"),
+                (b"referrer-policy", b"no-referrer"),
+                (b"content-security-policy", csp.encode()),
+                (b"x-frame-options", b"DENY"),
+                (b"cross-origin-resource-policy", b"same-origin"),
+            ]
+            if hsts:
+                fixed.append((b"strict-transport-security", HSTS.encode()))
+            self._sets[(csp, False)] = tuple(fixed)
+            self._sets[(csp, True)] = (*fixed, (b"cache-control", b"no-store"))
 
-    def _authenticated(self, scope: Scope) -> bool:
-        for key, value in scope["headers"]:
-            if key == b"authorization":
+    def authenticated(self, head: RequestHead) -> bool:
+        if head.authorization:
+            return True
+        for value in head.cookies:
+            cookies = value.decode("latin-1").lower().split(";")
+            if any(c.strip().startswith(self.cookie_prefix) for c in cookies):
                 return True
-            if key == b"cookie":
-                cookies = value.decode("latin-1").lower().split(";")
-                if any(c.strip().startswith(self.cookie_prefix) for c in cookies):
-                    return True
         return False
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        csp = DOCS_CSP if self.docs_enabled and scope["path"] in DOCS_PATHS else API_CSP
-        fixed: list[tuple[bytes, bytes]] = [
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"content-security-policy", csp.encode()),
-            (b"x-frame-options", b"DENY"),
-            (b"cross-origin-resource-policy", b"same-origin"),
-        ]
-        if self.hsts:
-            fixed.append((b"strict-transport-security", HSTS.encode()))
-        if self._authenticated(scope):
-            fixed.append((b"cache-control", b"no-store"))
+    def for_request(self, path: str, head: RequestHead) -> SecurityHeaderSet:
+        csp = DOCS_CSP if self.docs_enabled and path in DOCS_PATHS else API_CSP
+        return self._sets[(csp, self.authenticated(head))]
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                present = {k.lower() for k, _ in headers}
-                # A route's own value (say, a cacheable public response) wins over the default.
-                headers.extend((k, v) for k, v in fixed if k not in present)
-                message["headers"] = headers
-            await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+def with_security_headers(headers: RawHeaders, fixed: SecurityHeaderSet) -> RawHeaders:
+    """``Server`` dropped; each fixed header added unless the route set its own value."""
+    kept = [(k, v) for k, v in headers if k.lower() != b"server"]
+    present = {k.lower() for k, _ in kept}
+    # A route's own value (say, a cacheable public response) wins over the default.
+    kept.extend(item for item in fixed if item[0] not in present)
+    return kept

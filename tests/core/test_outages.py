@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from starlette.testclient import TestClient
 
 from app.core.errors import install_error_handlers
-from app.core.middleware import RequestContextMiddleware
+from app.core.middleware import EdgeMiddleware
 from app.core.outages import Outage, classify
 from tests.support import free_port
 
@@ -119,7 +119,7 @@ def _app() -> FastAPI:
     async def bug() -> None:
         raise FileNotFoundError(2, "No such file", "/srv/secret-path")
 
-    app.add_middleware(RequestContextMiddleware, trusted_proxies=[], cloudflare_proxies=[])
+    app.add_middleware(EdgeMiddleware, trusted_proxies=[], cloudflare_proxies=[])
     return app
 
 

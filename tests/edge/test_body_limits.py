@@ -14,7 +14,7 @@ from tests.support import Actor, Anonymous, Database, Server
 
 pytestmark = pytest.mark.checklist(
     "C7",
-    red="remove or raise a cap in BodyLimitMiddleware (read while streaming), parse JSON without "
+    red="remove or raise a cap in BodyLimits (read while streaming), parse JSON without "
     "the depth bound (app/core/json_limits.py), or lift uvicorn's header limit",
 )
 

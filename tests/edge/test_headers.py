@@ -14,7 +14,7 @@ from tests.support import Actor, Database, Server, base_env
 
 pytestmark = pytest.mark.checklist(
     "C11",
-    red="drop a header from SecurityHeadersMiddleware (error answers included), HSTS in "
+    red="drop a header from SecurityHeaders (error answers included), HSTS in "
     "production, or Cache-Control no-store on authenticated answers",
 )
 

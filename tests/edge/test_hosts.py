@@ -11,7 +11,7 @@ from tests.support import Database, Server
 
 pytestmark = pytest.mark.checklist(
     "C11",
-    red="accept any Host in TrustedHostsMiddleware, or build mailed links from the request's Host"
+    red="accept any Host in TrustedHosts, or build mailed links from the request's Host"
     " instead of PUBLIC_URL",
 )
 

@@ -19,7 +19,7 @@ from tests.support import Server
 
 pytestmark = pytest.mark.checklist(
     "C11",
-    red="let HTTPSOnlyMiddleware serve plain http, redirect anywhere but PUBLIC_URL, or trust "
+    red="let HTTPSOnly serve plain http, redirect anywhere but PUBLIC_URL, or trust "
     "X-Forwarded-Proto from an untrusted peer",
 )
 

@@ -21,7 +21,7 @@ from app.core.errors import PROBLEM_JSON
 from tests.support import Server
 
 pytestmark = pytest.mark.checklist(
-    "C7", red="drop MethodsMiddleware from app/main.py, or turn redirect_slashes back on"
+    "C7", red="drop the MethodTable from the edge layer (app/main.py), or turn redirect_slashes on"
 )
 
 

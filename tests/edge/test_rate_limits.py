@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from app.core.config import Settings
 from app.core.errors import install_error_handlers
-from app.core.middleware import RequestContextMiddleware
+from app.core.middleware import EdgeMiddleware
 from app.core.rate_limit import RateLimiter, limit_webhook
 from tests.edge.rate_limits import (
     LOGIN,
@@ -156,7 +156,7 @@ def test_webhook_budget_is_per_source_and_client_ip() -> None:
     app = FastAPI()
     app.state.rate_limiter = RateLimiter(settings)
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, trusted_proxies=[])
+    app.add_middleware(EdgeMiddleware, trusted_proxies=[])
 
     async def hook_limit(request: Request, source: str) -> None:
         await limit_webhook(request, source)
