@@ -62,6 +62,11 @@ async def fan_out_deliveries(c: Ctx) -> None:
     assert await c.session.scalar(mine) == 0
     await _run(c, fan_out(None))
     assert await c.session.scalar(mine) == 1
+    # Nor under A's id: B's endpoint (subscribed to the same event) gets no delivery at all.
+    others = select(func.count()).where(
+        WebhookDelivery.endpoint_id != c.a.endpoint_id, WebhookDelivery.payload == marker
+    )
+    assert await c.session.scalar(others) == 0
 
 
 @covers(MembershipRepository.remove)
