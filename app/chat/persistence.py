@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import structlog
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.chat.errors import TURN_INTERRUPTED
@@ -153,12 +155,17 @@ async def load_result(
     user_message_id: uuid.UUID,
     assistant_message_id: uuid.UUID,
     *,
-    ended: Message | None = None,
+    ended: Message | Row[Any] | None = None,
     any_tool_calls: bool = True,
 ) -> TurnResult:
-    """A stored turn. The runner passes the row it has just ended (``ended``) and whether the
-    turn called tools, sparing the reads it would repeat."""
-    message = ended or await MessageRepository(session).get_own(principal, assistant_message_id)
+    """A stored turn. The runner passes the row it has just ended (``ended``: its columns, as
+    the ending returned them) and whether the turn called tools, sparing the reads it would
+    repeat."""
+    message = (
+        ended
+        if ended is not None
+        else await MessageRepository(session).get_own(principal, assistant_message_id)
+    )
     if message is None:
         raise NotFound()
     calls = (

@@ -192,7 +192,7 @@ async def prepare_turn(
         alongside=(
             lease,
             ConversationRepository(session).touch_cte(principal, conversation_id, now),
-            *event_writes(
+            event_writes(
                 session,
                 workspace_id=ws,
                 event_type=EventType.MESSAGE_CREATED,

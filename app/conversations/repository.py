@@ -4,11 +4,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     CTE,
-    ColumnElement,
     Row,
     Select,
     bindparam,
@@ -19,7 +19,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import aliased
 
 from app.conversations.models import (
     Conversation,
@@ -29,7 +28,7 @@ from app.conversations.models import (
     TurnLease,
 )
 from app.core.pagination import PageParams
-from app.core.repository import PageResult, Repository, keyset_query
+from app.core.repository import Carried, PageResult, Repository, carried_values, keyset_query
 from app.identity.permissions import WorkspacePermission
 from app.identity.principal import Principal
 from app.workspaces.access import (
@@ -65,7 +64,90 @@ def _scope(principal: Principal) -> dict[str, Any]:
 
 
 # Writes to run in the same statement as a turn's ending, given the CTE of the ended row.
-Alongside = Callable[[CTE], Sequence[CTE]]
+Alongside = Callable[[CTE], Carried]
+
+# The turn's own writes of this domain, built once with every per-turn value bound
+# (docs/performance.md, "Round 4"). The admission carries the conversation's touch and the
+# lease; the ending is one of a small fixed set of shapes (``_ending``).
+_TOUCHED = (
+    update(Conversation)
+    .where(
+        Conversation.id == bindparam("touch_conversation_id"),
+        within_bound(Conversation.workspace_id, "touch_readable"),
+        Conversation.user_id == bindparam("touch_user_id"),
+    )
+    .values(last_message_at=bindparam("touch_at", type_=Conversation.last_message_at.type))
+    .cte("touched")
+)
+_LEASED = (
+    insert(TurnLease)
+    .values(
+        {
+            column: bindparam(f"lease_{column}", type_=TurnLease.__table__.c[column].type)
+            for column in (
+                "message_id",
+                "workspace_id",
+                "user_id",
+                "expires_at",
+                "prompt_tokens",
+                "streamed_chars",
+            )
+        }
+    )
+    .cte("leased")
+)
+# The lease goes whether or not the row was still streaming: an ended or deleted turn has
+# nothing left to sweep.
+_RELEASED = (
+    delete(TurnLease)
+    .where(TurnLease.message_id == bindparam("end_message_id"))
+    .returning(TurnLease.message_id)
+    .cte("released")
+)
+
+
+def _ending_update(*, with_content: bool) -> Any:
+    """The caller's assistant message, ended if still ``streaming``: scoped by the readable
+    workspaces (``end_readable``) and the caller's user id, as every read of messages."""
+    column = Message.__table__.c
+    values: dict[str, Any] = {
+        name: bindparam(f"end_{name}", type_=column[name].type)
+        for name in ("status", "error_code", "prompt_tokens", "completion_tokens")
+    }
+    if with_content:
+        values["content"] = bindparam("end_content", type_=column["content"].type)
+    return (
+        update(Message)
+        .where(
+            within_bound(Message.workspace_id, "end_readable"),
+            Message.user_id == bindparam("end_user_id"),
+            Message.id == bindparam("end_message_id"),
+            Message.status == MessageStatus.STREAMING,
+        )
+        .values(**values, updated_at=func.now())
+    )
+
+
+# (with content) -> the ending with no carried writes, and the ended row as a CTE for them.
+_ENDING = {
+    with_content: _ending_update(with_content=with_content)
+    .returning(*Message.__table__.columns)
+    .add_cte(_RELEASED)
+    for with_content in (True, False)
+}
+_ENDED = {
+    with_content: _ending_update(with_content=with_content)
+    .returning(*Message.__table__.columns)
+    .cte("ended")
+    for with_content in (True, False)
+}
+
+
+@lru_cache(maxsize=8)  # one entry per shape: with or without content, and the fan-out's CTEs
+def _ending_carrying(with_content: bool, alongside: tuple[CTE, ...]) -> Select[Any]:
+    """The ending whose ended row (``_ENDED``) the carried writes depend on; read back from it."""
+    ended = _ENDED[with_content]
+    return select(ended).add_cte(_RELEASED, *alongside)
 
 
 @dataclass(frozen=True)
@@ -104,21 +186,20 @@ class ConversationRepository(Repository[Conversation]):
         values = {**_scope(principal), "workspace_id": workspace_id}
         return await self.page_rows(_CONVERSATIONS_IN, params, values)
 
-    def touch_cte(self, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> CTE:
+    def touch_cte(self, principal: Principal, conversation_id: uuid.UUID, now: datetime) -> Carried:
         """The caller's conversation's ``last_message_at``, for the turn's admission statement
-        to carry (a data-modifying CTE). Scoped like every read (workspace and user): the
-        caller's own conversation in a workspace they left stays untouched even without RLS
-        (tests/isolation)."""
-        ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
-        return (
-            update(Conversation)
-            .where(
-                Conversation.id == conversation_id,
-                within(Conversation.workspace_id, ids),
-                Conversation.user_id == principal.user_id,
-            )
-            .values(last_message_at=now)
-            .cte("touched")
+        to carry (a data-modifying CTE, built once). Scoped like every read (workspace and
+        user): the caller's own conversation in a workspace they left stays untouched even
+        without RLS (tests/isolation)."""
+        readable = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
+        return Carried(
+            ctes=(_TOUCHED,),
+            values={
+                "touch_conversation_id": conversation_id,
+                "touch_readable": readable,
+                "touch_user_id": principal.user_id,
+                "touch_at": now,
+            },
         )
 
 
@@ -165,35 +246,43 @@ class MessageRepository(Repository[Message]):
         ending: Ending,
         *,
         alongside: Alongside | None = None,
-    ) -> Message | None:
+    ) -> Row[Any] | None:
         """End the caller's assistant message if it is still ``streaming``, and release its
         turn lease; one statement. The UPDATE locks the row and re-checks ``streaming`` on the
         latest version, so whoever ends a turn (its runner or the orphan sweeper) ends it once;
         the other gets None. ``alongside`` adds writes to the same statement, given the CTE of
         the ended row (empty when nothing was ended): the runner's ``message.created`` fan-out,
-        so a turn someone else ended emits nothing here."""
-        ids = accessible_workspace_ids(principal, WorkspacePermission.CONVERSATIONS_READ)
-        scope = (within(Message.workspace_id, ids), Message.user_id == principal.user_id)
-        return await self._end_streaming(scope, message_id, ending, alongside)
+        so a turn someone else ended emits nothing here. The statement is one of a fixed set
+        built once (with or without content, with or without the carried writes); the ended
+        row comes back as plain columns."""
+        with_content = ending.content is not None
+        values: dict[str, Any] = {
+            "end_readable": accessible_workspace_ids(
+                principal, WorkspacePermission.CONVERSATIONS_READ
+            ),
+            "end_user_id": principal.user_id,
+            "end_message_id": message_id,
+            "end_status": ending.status,
+            "end_error_code": ending.error_code,
+            "end_prompt_tokens": ending.prompt_tokens,
+            "end_completion_tokens": ending.completion_tokens,
+            **({"end_content": ending.content} if with_content else {}),
+        }
+        if alongside is None:
+            statement: Any = _ENDING[with_content]
+        else:
+            writes = alongside(_ENDED[with_content])
+            statement = _ending_carrying(with_content, writes.ctes)
+            values.update(carried_values((writes,)))
+        connection = await self.session.connection()
+        return (await connection.execute(statement, values)).one_or_none()
 
     async def end_streaming_in(
         self, workspace_id: AccessibleWorkspaceID, message_id: uuid.UUID, ending: Ending
     ) -> Message | None:
         """The worker's variant of ``end_streaming``: RLS is bound to this workspace and the
         message's owner (``bind_worker_scope``), and the statement names the workspace too."""
-        return await self._end_streaming(
-            (Message.workspace_id == workspace_id,), message_id, ending, None
-        )
-
-    async def _end_streaming(
-        self,
-        scope: tuple[ColumnElement[bool], ...],
-        message_id: uuid.UUID,
-        ending: Ending,
-        alongside: Alongside | None,
-    ) -> Message | None:
-        # The lease goes whether or not the row was still streaming: an ended or deleted turn
-        # has nothing left to sweep.
+        # Off the turn's hot path (the orphan sweeper): built per call, as before.
         released = (
             delete(TurnLease)
             .where(TurnLease.message_id == message_id)
@@ -202,7 +291,11 @@ class MessageRepository(Repository[Message]):
         )
         update_ = (
             update(Message)
-            .where(*scope, Message.id == message_id, Message.status == MessageStatus.STREAMING)
+            .where(
+                Message.workspace_id == workspace_id,
+                Message.id == message_id,
+                Message.status == MessageStatus.STREAMING,
+            )
             .values(
                 **({} if ending.content is None else {"content": ending.content}),
                 status=ending.status,
@@ -212,16 +305,11 @@ class MessageRepository(Repository[Message]):
                 updated_at=func.now(),
             )
         )
-        if alongside is None:
-            statement: Any = (
-                update_.returning(Message)
-                .add_cte(released)
-                .execution_options(synchronize_session=False)
-            )
-        else:
-            # The ended row as a CTE, so the other writes can depend on it; read back from it.
-            ended = update_.returning(*Message.__table__.columns).cte("ended")
-            statement = select(aliased(Message, ended)).add_cte(released, *alongside(ended))
+        statement = (
+            update_.returning(Message)
+            .add_cte(released)
+            .execution_options(synchronize_session=False)
+        )
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def search(
@@ -246,20 +334,19 @@ class TurnLeaseRepository(Repository[TurnLease]):
 
     model = TurnLease
 
-    def create_cte(self, lease: TurnLease) -> CTE:
+    def create_cte(self, lease: TurnLease) -> Carried:
         """The lease's INSERT, for the turn's admission statement to carry (a data-modifying
-        CTE): the lease exists exactly when the turn was admitted."""
-        return (
-            insert(TurnLease)
-            .values(
-                message_id=lease.message_id,
-                workspace_id=lease.workspace_id,
-                user_id=lease.user_id,
-                expires_at=lease.expires_at,
-                prompt_tokens=lease.prompt_tokens,
-                streamed_chars=lease.streamed_chars,
-            )
-            .cte("leased")
+        CTE, built once): the lease exists exactly when the turn was admitted."""
+        return Carried(
+            ctes=(_LEASED,),
+            values={
+                "lease_message_id": lease.message_id,
+                "lease_workspace_id": lease.workspace_id,
+                "lease_user_id": lease.user_id,
+                "lease_expires_at": lease.expires_at,
+                "lease_prompt_tokens": lease.prompt_tokens,
+                "lease_streamed_chars": lease.streamed_chars,
+            },
         )
 
     async def renew(self, message_id: uuid.UUID, expires_at: datetime, streamed_chars: int) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Integer, Row, Select, and_, bindparam, or_
+from sqlalchemy import CTE, Integer, Row, Select, and_, bindparam, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.models import Base
@@ -34,6 +34,32 @@ class KeysetQuery:
 
     first: Select[Any]
     after: Select[Any]
+
+
+@dataclass(frozen=True)
+class Carried:
+    """Writes another repository's statement carries (data-modifying CTEs), built once.
+
+    ``ctes`` are module-level constants of the repository that owns the writes, with a bind
+    parameter for every per-call value; ``values`` are this call's values for them (names
+    prefixed by the owner, so two carried writes never share one). The carrying statement is
+    then built once per *shape* (which constants it carries), not per call, and a turn builds
+    no expression and no compiled-cache key for it (docs/performance.md, "Round 4").
+    """
+
+    ctes: tuple[CTE, ...]
+    values: Mapping[str, Any]
+
+
+def carried_values(writes: Sequence[Carried]) -> dict[str, Any]:
+    """The bind values of all ``writes``, refusing a name two of them bind (a typo there
+    would silently give one write the other's value)."""
+    values: dict[str, Any] = {}
+    for write in writes:
+        if values.keys() & write.values.keys():
+            raise ValueError("two carried writes bind the same parameter")
+        values.update(write.values)
+    return values
 
 
 def keyset_query(statement: Select[Any], model: Any, created: Any = None) -> KeysetQuery:

@@ -17,13 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CTE
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.bots.tool_names import ToolName
 from app.core.config import Settings
 from app.core.errors import RateLimited
 from app.core.metrics import MODEL_TOKENS, workspace_bucket
+from app.core.repository import Carried
 from app.tools.executor import MAX_RESULT_CHARS
 from app.tools.registry import REGISTRY
 from app.usage.repository import UsageRepository, UsageReservationRepository
@@ -88,7 +88,7 @@ async def reserve_turn(
     messages: Iterable[Mapping[str, Any]],
     tool_names: tuple[str, ...],
     max_tokens: int,
-    alongside: Sequence[CTE] = (),
+    alongside: Sequence[Carried] = (),
 ) -> int:
     """Admit a turn against today's budget or raise 429; returns the tokens reserved.
 

@@ -18,6 +18,7 @@ from sqlalchemy import CTE
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import get_settings
+from app.core.repository import Carried
 from app.webhooks.fanout.repository import FanOutRepository
 from app.webhooks.outbound.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from app.webhooks.outbound.repository import DeliveryRepository, EndpointRepository
@@ -91,11 +92,12 @@ def event_writes(
     event_type: EventType,
     data: Mapping[str, object],
     gate: CTE | None = None,
-) -> tuple[CTE, CTE]:
-    """``emit_event`` as writes for the caller's own statement to carry (data-modifying CTEs;
-    ``FanOutRepository.fan_out``): the same deliveries, bodies, states and queue rows, with
-    no statement of its own. ``gate``: only if that CTE of the caller's statement has a row.
-    The same contract as ``emit_event``: called after the caller's check, in its transaction."""
+) -> Carried:
+    """``emit_event`` as writes for the caller's own statement to carry (data-modifying CTEs
+    built once, with this event's values; ``FanOutRepository.fan_out``): the same deliveries,
+    bodies, states and queue rows, with no statement of its own. ``gate``: only if that CTE of
+    the caller's statement has a row. The same contract as ``emit_event``: called after the
+    caller's check, in its transaction."""
     now = datetime.now(UTC)
     return FanOutRepository(session).fan_out(
         workspace_id,

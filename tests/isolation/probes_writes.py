@@ -14,6 +14,7 @@ from sqlalchemy import CTE, func, literal, select
 
 from app.conversations.models import Conversation
 from app.conversations.repository import ConversationRepository
+from app.core.repository import Carried
 from app.files.repository import MessageFileRepository
 from app.usage.repository import UsageRepository, UsageReservationRepository
 from app.webhooks.fanout.repository import FanOutRepository
@@ -24,9 +25,9 @@ from tests.isolation.app_filters import Ctx, covers
 from tests.isolation.seed import EVENT
 
 
-async def _run(c: Ctx, *writes: CTE) -> None:
+async def _run(c: Ctx, writes: Carried) -> None:
     """Data-modifying CTEs run the way their callers run them: carried by another statement."""
-    await c.session.execute(select(literal(1)).add_cte(*writes))
+    await c.session.execute(select(literal(1)).add_cte(*writes.ctes), dict(writes.values))
 
 
 @covers(ConversationRepository.touch_cte)
@@ -48,7 +49,7 @@ async def fan_out_deliveries(c: Ctx) -> None:
     endpoint gets nothing: the runner's snapshot); a gate with no row writes nothing."""
     repo, now, marker = FanOutRepository(c.session), _now(), f'{{"probe":"{uuid.uuid4()}"}}'
 
-    def fan_out(gate: CTE | None) -> tuple[CTE, CTE]:
+    def fan_out(gate: CTE | None) -> Carried:
         return repo.fan_out(
             c.ws, EVENT, payload=marker, payload_without_content=marker,
             disabled_after=now, due_at=now, gate=gate,
@@ -57,10 +58,15 @@ async def fan_out_deliveries(c: Ctx) -> None:
     mine = select(func.count()).where(
         WebhookDelivery.endpoint_id == c.a.endpoint_id, WebhookDelivery.payload == marker
     )
-    await _run(c, *fan_out(select(literal(1)).where(literal(False)).cte("nothing")))
+    await _run(c, fan_out(select(literal(1)).where(literal(False)).cte("nothing")))
     assert await c.session.scalar(mine) == 0
-    await _run(c, *fan_out(None))
+    await _run(c, fan_out(None))
     assert await c.session.scalar(mine) == 1
+    # Nor under A's id: B's endpoint (subscribed to the same event) gets no delivery at all.
+    others = select(func.count()).where(
+        WebhookDelivery.endpoint_id != c.a.endpoint_id, WebhookDelivery.payload == marker
+    )
+    assert await c.session.scalar(others) == 0
 
 
 @covers(MembershipRepository.remove)

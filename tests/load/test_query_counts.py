@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from app.core.config import Settings
 from app.main import create_app
@@ -205,4 +205,23 @@ def test_a_json_chat_turn_costs_few_statements(
         transactions = statements.count(BEGIN)
         assert (len(counted), transactions) == (TURN_STATEMENTS, TURN_TRANSACTIONS), statements
 
-    run_signed_in(db, monkeypatch, scenario, OPENAI_BASE_URL=stub.base_url)
+    built: dict[str, list[object]] = {}  # held, so no id is reused
+
+    def record_built(*args: Any) -> None:
+        """The statement object each of the turn's writes ran (Round 4: built once)."""
+        for cte in ("admitted AS", "ended AS", "taken AS"):
+            if cte in args[2]:
+                built.setdefault(cte, []).append(args[4].invoked_statement)
+
+    event.listen(Engine, "before_cursor_execute", record_built)
+    try:
+        run_signed_in(db, monkeypatch, scenario, OPENAI_BASE_URL=stub.base_url)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record_built)
+    # Four turns, and each of the admission, the ending and the settlement was one object
+    # built once, not an expression (and a compiled-cache key) built per turn.
+    assert {cte: len({id(s) for s in ran}) for cte, ran in built.items()} == {
+        "admitted AS": 1,
+        "ended AS": 1,
+        "taken AS": 1,
+    }
