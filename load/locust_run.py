@@ -200,7 +200,7 @@ def _steps(args: argparse.Namespace, label: str, api_url: str, platform_file: Pa
     workers = f"{args.workers} uvicorn worker" + ("s" if args.workers > 1 else "")
     title = f"Launchproof, {workers}, Locust mix, {args.seconds} s per step ({label[5:]})"
     plot(points, args.plot, title)
-    say(f"plot: {args.plot.relative_to(ROOT)}; steps: reports/{label}-steps.json")
+    say(f"plot: {args.plot}; steps: reports/{label}-steps.json")
     for line in problems:
         say(f"OVER BUDGET: {line}")
     return 1 if problems else 0
