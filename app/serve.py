@@ -57,12 +57,13 @@ def serve_command(args: argparse.Namespace) -> int:
         proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
         server_header=False,
         date_header=False,
-        # httptools with the two guards uvicorn gives h11 only or not at all: the request-head
-        # size cap (431 and close before more than the cap plus one read is buffered; the exact
-        # per-field cap is app.core.body_limit's 431) and a deadline for request heads
-        # (slowloris). Cheaper per request than h11 (docs/performance.md, "HTTP parser").
-        http="app.core.guarded_httptools:GuardedHttpToolsProtocol",
-        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,  # only if h11 is ever chosen
+        # Header size cap: h11 refuses to buffer a request head past this many bytes (400); the
+        # exact cap is app.core.body_limit's 431. h11 rather than httptools, which buffers heads
+        # of any size; the guarded httptools protocol (app/core/guarded_httptools.py) is
+        # cheaper but is not served yet (docs/performance.md, "HTTP parser"). The subclass adds
+        # a deadline for request heads (slowloris).
+        http="app.core.slow_heads:HeadTimeoutH11Protocol",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,
         log_level="warning",

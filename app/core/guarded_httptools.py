@@ -1,15 +1,20 @@
-"""uvicorn's httptools protocol with the two guards h11 gave: a request-head size cap and a
-request-head deadline. ``python -m app serve`` runs it (docs/performance.md, "HTTP parser").
+"""uvicorn's httptools protocol with the two guards h11 gives: a request-head size cap and a
+request-head deadline. Not served: ``python -m app serve`` runs h11; ``load/serve_variant.py
+--http httptools`` runs this one for the comparison in docs/performance.md ("HTTP parser"),
+where a connection drop seen once under the scorecard suite is recorded, not yet explained.
 
 httptools (llhttp) is cheaper per request than h11, but neither it nor uvicorn bounds a request
 head: measured, a single 16 MiB header line was buffered whole and handed to the application
 (server peak RSS 65 MB), so many such connections exhaust memory. The application-level check
-(``app/core/body_limit.py``, 431) comes too late for that. Here the bytes fed to the parser while
-a head is incomplete are counted per connection; past ``MAX_REQUEST_HEAD_BYTES`` the connection
-gets ``431`` and is closed at once, so at most the cap plus one socket read is ever buffered.
-The count is of whole reads whose end still leaves the head incomplete, so it never includes
-body bytes (a read that completes the head is not counted) and can only over-count (pipelined
-bytes of a previous request), never under-count.
+(``app/core/body_limit.py``, 431) comes too late for that. Here the bytes the parser reads while
+it is between a message's end (or the connection's start) and the next head's end are counted
+per connection; past ``MAX_REQUEST_HEAD_BYTES`` the connection gets ``431`` and is closed at
+once, so at most the cap plus one socket read is ever buffered. Body bytes are never counted: a
+read that completes a head is not counted, and the body bytes a read hands to the parser
+(``on_body``, also those of a body left unread after an early answer, which the parser
+discards) are taken out of its count. Within one read, the heads of complete pipelined
+requests before an incomplete one are counted with it (an over-count only clients that
+pipeline more than 16 KiB of heads could meet; browsers and proxies do not pipeline).
 
 Hand-written because uvicorn offers the cap for h11 only (``h11_max_incomplete_event_size``);
 the mechanism is uvicorn's documented ``http=`` protocol-class option.
@@ -49,6 +54,8 @@ class GuardedHttpToolsProtocol(HeadDeadline, HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._init_head_deadline()
         self.head_bytes = 0
+        self.reading_head = True  # between a message's end (or the start) and a head's end
+        self.read_body_bytes = 0  # body bytes the parser handed out during the current read
         self.head_complete = False  # since the deadline was last armed
 
     def on_response_complete(self) -> None:
@@ -59,16 +66,28 @@ class GuardedHttpToolsProtocol(HeadDeadline, HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.head_bytes = 0
+        self.reading_head = True
 
     def on_headers_complete(self) -> None:
         self.head_complete = True
+        self.reading_head = False
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        self.read_body_bytes += len(body)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self.head_bytes = 0
+        self.reading_head = True
+
     def data_received(self, data: bytes) -> None:
+        self.read_body_bytes = 0
         super().data_received(data)
-        if self.head_complete or self.transport.is_closing():
+        if not self.reading_head or self.transport.is_closing():
             return
-        self.head_bytes += len(data)
+        self.head_bytes += len(data) - self.read_body_bytes
         if self.head_bytes > MAX_REQUEST_HEAD_BYTES:
             self.transport.write(HEAD_TOO_LARGE_REPLY)
             self.transport.close()

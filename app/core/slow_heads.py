@@ -7,8 +7,8 @@ cancels it. ``HeadDeadline`` gives each head ``REQUEST_HEAD_TIMEOUT_SECONDS``, c
 connection's start or the end of its previous response: a head not complete by then gets
 ``408`` and the connection is closed. Bodies have their own timeout (``app/core/body_limit.py``).
 
-``HeadTimeoutH11Protocol`` is the h11 protocol with it; ``app/core/guarded_httptools.py`` the
-httptools one that ``python -m app serve`` runs.
+``HeadTimeoutH11Protocol`` is the h11 protocol with it, which ``python -m app serve`` runs;
+``app/core/guarded_httptools.py`` the httptools one measured beside it.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """Request heads are capped while they arrive, not after (C7, docs/performance.md "HTTP parser").
 
-uvicorn with httptools buffers a head of any size and hands it to the application, whose 431
-(``app/core/body_limit.py``) then comes too late: the memory is spent. The served protocol
-(``app/core/guarded_httptools.py``) counts head bytes as they are read and closes the connection
-past 16 KiB. These tests send heads the way an attacker would, over a raw socket, and measure how
-much the server took before it refused.
+uvicorn with plain httptools buffers a head of any size and hands it to the application, whose
+431 (``app/core/body_limit.py``) then comes too late: the memory is spent. The served protocol
+(h11 with ``h11_max_incomplete_event_size``, app/serve.py) refuses a head past 16 KiB while it
+arrives (400, or 431 from ``app/core/guarded_httptools.py``, the httptools candidate). These
+tests send heads the way an attacker would, over a raw socket, and measure how much the server
+took before it refused.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from tests.support import Server
 
 pytestmark = pytest.mark.checklist(
     "C7",
-    red="serve plain httptools (http='httptools' in app/serve.py) or drop the head count in "
-    "GuardedHttpToolsProtocol.data_received",
+    red="serve plain httptools (http='httptools' in app/serve.py) or drop "
+    "h11_max_incomplete_event_size",
 )
 
 MIB = 1_048_576
@@ -60,11 +61,12 @@ def test_a_huge_request_head_is_cut_off_while_it_arrives(server: Server, line: b
     sent, reply = _push_head(server, line)
     # Refused long before the 16 MiB were accepted (plain httptools takes all of it: sent == HUGE).
     assert sent < HUGE // 2, f"the server took {sent} bytes of head before refusing"
-    if reply:  # the reply may be lost to the reset; when it arrives it is the 431 problem
+    if reply:  # the reply may be lost to the reset; when it arrives it is a refusal
         status, _, rest = reply.partition(b"\r\n")
-        assert status.startswith(b"HTTP/1.1 431 "), reply[:200]
-        body = json.loads(rest.partition(b"\r\n\r\n")[2])
-        assert body["code"] == "headers_too_large"
+        assert status.startswith((b"HTTP/1.1 431 ", b"HTTP/1.1 400 ")), reply[:200]
+        if status.startswith(b"HTTP/1.1 431 "):
+            body = json.loads(rest.partition(b"\r\n\r\n")[2])
+            assert body["code"] == "headers_too_large"
     assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
 
 
@@ -91,3 +93,32 @@ def test_a_large_body_after_a_small_head_is_not_mistaken_for_a_head(server: Serv
     )
     assert response.status_code in (401, 413, 422, 429), response.text[:200]
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_body_left_unread_after_an_early_answer_is_not_counted_as_a_head(
+    server: Server,
+) -> None:
+    """A 404 answered before its 512 KiB body was read: the rest of that body still arrives and
+    is discarded, and the connection serves the next request (the body is not a head)."""
+    url = make_url(server.url)
+    body = b"x" * (512 * 1024)
+    first = (
+        f"POST /v1/no-such-route HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n"
+        f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    second = f"GET /healthz HTTP/1.1\r\nHost: {url.host}:{url.port}\r\n\r\n".encode()
+    with socket.create_connection((url.host, url.port), timeout=10) as sock:
+        sock.sendall(first)
+        reply = sock.recv(65536)  # the early answer, before the body is sent
+        assert reply.startswith(b"HTTP/1.1 404 "), reply[:200]
+        for start in range(0, len(body), CHUNK):
+            sock.sendall(body[start : start + CHUNK])
+        sock.sendall(second)
+        with contextlib.suppress(OSError):
+            while reply.count(b"HTTP/1.1 ") < 2 or not reply.rstrip().endswith(b"}"):
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+    answers = [b"HTTP/1.1 " + part for part in reply.split(b"HTTP/1.1 ")[1:]]
+    assert [a[:13] for a in answers] == [b"HTTP/1.1 404 ", b"HTTP/1.1 200 "], reply[-400:]
