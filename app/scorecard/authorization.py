@@ -48,7 +48,13 @@ def _patient(b: Session, method: str, path: str, **payload: Any) -> httpx.Respon
         return answer
     if 0 <= wait <= MAX_WAIT_SECONDS and wait < b.ctx.probe.budget.remaining_seconds() / 4:
         time.sleep(wait)
-        answer = b.request(method, path, **payload)
+        try:
+            answer = b.request(method, path, **payload)
+        except httpx.RemoteProtocolError:
+            # The wait can outlast the server's keep-alive timeout (uvicorn closes an idle
+            # connection after 5 s), and the pooled connection then dies under the request
+            # before any answer: send it once more, on a new connection.
+            answer = b.request(method, path, **payload)
     return answer
 
 
