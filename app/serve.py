@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from app.core.config import get_settings
-from app.core.guarded_httptools import MAX_REQUEST_HEAD_BYTES
+from app.core.slow_heads import MAX_REQUEST_HEAD_BYTES
 
 KEEP_ALIVE_SECONDS = 5
 # TLS served by uvicorn itself: forward-secret AEAD suites only for TLS 1.2 (TLS 1.3 suites are

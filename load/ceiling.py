@@ -5,9 +5,10 @@ API, starts ``load.reference_app`` (bare FastAPI ``/ping`` and asyncpg ``SELECT 
 ``/floor/me`` floor of an authenticated read) next to it,
 then drives each endpoint with ``wrk -t1 -c32`` for ``--seconds`` after a ``--warmup`` run that
 is discarded. Then the Launchproof endpoints again while an attacker floods failed logins.
-Prints every figure as a ratio to the bare ``SELECT 1`` route of the same run (this machine drifts
-by +-30%; only same-run ratios compare), writes ``reports/ceiling-<UTC>.json``/``.csv``, and
-exits 1 when a target (``TARGETS``) is missed, 2 when the run itself failed.
+Prints every route's server CPU per request (the targets, ``TARGETS``) and its throughput as a
+ratio to the bare ``SELECT 1`` route and to the floor of the same run (this machine drifts by
++-30%; only same-run figures compare), writes ``reports/ceiling-<UTC>.json``/``.csv``, and
+exits 1 when a target is missed, 2 when the run itself failed.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import argparse
 
 import uvicorn
 
-from app.core.guarded_httptools import MAX_REQUEST_HEAD_BYTES
+from app.core.slow_heads import MAX_REQUEST_HEAD_BYTES
 from app.serve import KEEP_ALIVE_SECONDS
 
 PROTOCOLS: dict[str, str] = {

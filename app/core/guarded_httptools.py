@@ -27,9 +27,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from app.core.slow_heads import HeadDeadline
-
-MAX_REQUEST_HEAD_BYTES = 16 * 1024
+from app.core.slow_heads import MAX_REQUEST_HEAD_BYTES, HeadDeadline
 
 _TOO_LARGE = json.dumps(
     {

@@ -21,6 +21,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.core.config import get_settings
 
+# The request-head cap of both protocols (h11: ``h11_max_incomplete_event_size``, app/serve.py).
+MAX_REQUEST_HEAD_BYTES = 16 * 1024
 TIMEOUT_REPLY = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
 
