@@ -11,7 +11,6 @@ import argparse
 import sys
 
 from app.core.config import get_settings
-from app.core.slow_heads import MAX_REQUEST_HEAD_BYTES
 
 KEEP_ALIVE_SECONDS = 5
 # TLS served by uvicorn itself: forward-secret AEAD suites only for TLS 1.2 (TLS 1.3 suites are
@@ -57,13 +56,12 @@ def serve_command(args: argparse.Namespace) -> int:
         proxy_headers=False,  # the app resolves client IPs itself, from trusted proxies only
         server_header=False,
         date_header=False,
-        # Header size cap: h11 refuses to buffer a request head past this many bytes (400); the
-        # exact cap is app.core.body_limit's 431. h11 rather than httptools, which buffers heads
-        # of any size; the guarded httptools protocol (app/core/guarded_httptools.py) is
-        # cheaper but is not served yet (docs/performance.md, "HTTP parser"). The subclass adds
-        # a deadline for request heads (slowloris).
-        http="app.core.slow_heads:HeadTimeoutH11Protocol",
-        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        # httptools (llhttp) with the two guards it lacks (app/core/guarded_httptools.py): a
+        # request head is cut off with 431 once it passes 16 KiB while it arrives (plain
+        # httptools buffers heads of any size) and must be complete within its deadline
+        # (slowloris). Measured 0.06-0.17 ms of CPU per request cheaper than h11
+        # (docs/performance.md, "HTTP parser"); tests/edge/test_request_heads.py guards the cap.
+        http="app.core.guarded_httptools:GuardedHttpToolsProtocol",
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         access_log=False,
         log_level="warning",

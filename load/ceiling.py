@@ -250,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
             "DATABASE_URL": stack.app_database_url,
             "SECRET_KEY": stack.secret_key,
         }
-        ref_args = ["--port", str(ref_port), "--http", args.http or "h11"]
+        ref_args = ["--port", str(ref_port), "--http", args.http or "httptools"]
         reference = _spawn(ref_args, ref_env, ref_log, "load.reference_app")
         try:
             ref = f"http://{LOOPBACK}:{ref_port}"
@@ -321,7 +321,7 @@ def _save(
             check=False,
         ).stdout.strip(),  # fmt: skip
         "database_server": stack.database_server,
-        "http": args.http or "h11 (python -m app serve)",
+        "http": args.http or "guarded httptools (python -m app serve)",
         "arguments": vars(args),
         "cpu_count": os.cpu_count(),
     }
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=60, help="per seeded user")
     parser.add_argument("--http", choices=["h11", "httptools"], default=None,
                         help="run the API (and the reference) with this parser; default: "
-                        "python -m app serve as shipped (h11)")  # fmt: skip
+                        "python -m app serve as shipped (guarded httptools)")  # fmt: skip
     parser.add_argument("--no-flood", action="store_true", help="skip the failed-login flood")
     parser.add_argument(
         "--env",

@@ -18,7 +18,7 @@ rate limit. Its throughput is the most a service with these per-request controls
 this machine, whatever the framework code around them (docs/performance.md, "The floor").
 
     DATABASE_URL=postgresql://... [SECRET_KEY=... REDIS_URL=redis://...] \
-        python -m load.reference_app --port 8123 [--http h11]
+        python -m load.reference_app --port 8123 [--http h11|httptools]
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def create_app() -> FastAPI:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--http", choices=["h11", "httptools"], default="h11")
+    parser.add_argument("--http", choices=["h11", "httptools"], default="httptools")
     args = parser.parse_args()
     http: Literal["h11", "httptools"] = args.http
     uvicorn.run(

@@ -1,9 +1,10 @@
 """``python -m app serve`` with a chosen HTTP parser, for the h11-versus-httptools comparison.
 
 Every uvicorn option is the one ``app/serve.py`` uses, except ``http``: the production server runs
-h11 with its head cap and deadline (``app/core/slow_heads.py``); ``--http httptools`` runs
-httptools with the same guards (``app/core/guarded_httptools.py``), so ``load.ceiling --http
-httptools`` measures what the parser alone changes. Loopback only; never used to
+httptools with a head cap and deadline (``app/core/guarded_httptools.py``); ``--http h11`` runs
+h11 with the same guards (``app/core/slow_heads.py``, and h11's own
+``h11_max_incomplete_event_size``), so ``load.ceiling --http h11`` measures what the parser
+alone changes. Loopback only; never used to
 serve real traffic.
 """
 
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", choices=["127.0.0.1"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--http", choices=sorted(PROTOCOLS), default="h11")
+    parser.add_argument("--http", choices=sorted(PROTOCOLS), default="httptools")
     args = parser.parse_args()
     uvicorn.run(
         "app.main:create_app",

@@ -6,9 +6,10 @@ passes the cap, so an oversized body is never buffered whole (``CappedBody``). C
 (``/v1/workspaces/*/files``), inbound webhooks (``/v1/webhooks/inbound/*``) and everything else
 (JSON).
 
-Request heads are capped too: uvicorn (h11) bounds what it buffers, but a head that arrives in one
-read can pass that bound, so the exact cap (``MAX_HEADER_BYTES``, names + values) is checked here:
-431 problem+json.
+Request heads are capped too: the served protocol (``app/core/guarded_httptools.py``) cuts a head
+off once the bytes it buffered pass 16 KiB, but a head that arrives in one read can pass that
+bound, so the exact cap (``MAX_HEADER_BYTES``, names + values) is checked here: 431
+problem+json.
 
 Bodies have a read timeout: uvicorn waits for body bytes forever, so a client that stops sending
 mid-body would hold its request (and whatever the route holds) indefinitely. Each ``receive``

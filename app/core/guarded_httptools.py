@@ -1,7 +1,6 @@
 """uvicorn's httptools protocol with the two guards h11 gives: a request-head size cap and a
-request-head deadline. Not served: ``python -m app serve`` runs h11; ``load/serve_variant.py
---http httptools`` runs this one for the comparison in docs/performance.md ("HTTP parser");
-it goes into ``serve`` after a full green run with it.
+request-head deadline. ``python -m app serve`` runs this protocol; ``load/serve_variant.py
+--http h11`` runs the h11 one for the comparison in docs/performance.md ("HTTP parser").
 
 httptools (llhttp) is cheaper per request than h11, but neither it nor uvicorn bounds a request
 head: measured, a single 16 MiB header line was buffered whole and handed to the application

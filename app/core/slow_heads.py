@@ -7,8 +7,9 @@ cancels it. ``HeadDeadline`` gives each head ``REQUEST_HEAD_TIMEOUT_SECONDS``, c
 connection's start or the end of its previous response: a head not complete by then gets
 ``408`` and the connection is closed. Bodies have their own timeout (``app/core/body_limit.py``).
 
-``HeadTimeoutH11Protocol`` is the h11 protocol with it, which ``python -m app serve`` runs;
-``app/core/guarded_httptools.py`` the httptools one measured beside it.
+``app/core/guarded_httptools.py`` is the httptools protocol with it, which ``python -m app serve``
+runs; ``HeadTimeoutH11Protocol`` the h11 one, kept for the parser comparison
+(``load/serve_variant.py --http h11``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app.core.config import get_settings
 
-# The request-head cap of both protocols (h11: ``h11_max_incomplete_event_size``, app/serve.py).
+# The request-head cap of both protocols (h11: ``h11_max_incomplete_event_size``).
 MAX_REQUEST_HEAD_BYTES = 16 * 1024
 TIMEOUT_REPLY = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 

@@ -2,8 +2,8 @@
 
 uvicorn with plain httptools buffers a head of any size and hands it to the application, whose
 431 (``app/core/body_limit.py``) then comes too late: the memory is spent. The served protocol
-(h11 with ``h11_max_incomplete_event_size``, app/serve.py) refuses a head past 16 KiB while it
-arrives (400, or 431 from ``app/core/guarded_httptools.py``, the httptools candidate). These
+(``app/core/guarded_httptools.py``, app/serve.py) refuses a head past 16 KiB while it arrives
+with 431 (the h11 variant, ``load/serve_variant.py --http h11``, with 400). These
 tests send heads the way an attacker would, over a raw socket, and measure how much the server
 took before it refused.
 """
@@ -22,8 +22,8 @@ from tests.support import Server
 
 pytestmark = pytest.mark.checklist(
     "C7",
-    red="serve plain httptools (http='httptools' in app/serve.py) or drop "
-    "h11_max_incomplete_event_size",
+    red="serve plain httptools (http='httptools' in app/serve.py) or drop the head-byte count "
+    "of app/core/guarded_httptools.py",
 )
 
 MIB = 1_048_576
