@@ -212,11 +212,18 @@ class EdgeMiddleware:
                     for message in options_answer(allowed):
                         await exchange.send_cors(message)
                     return
-            if method == "HEAD" and "GET" in self.methods.allowed(scope["path"]):
-                exchange.head = True
-                scope = {**scope, "method": "GET"}
             exchange.methods = self.methods
             exchange.path = scope["path"]
+            if method == "HEAD" and "GET" in self.methods.allowed(scope["path"]):
+                exchange.head = True
+                as_get = {**scope, "method": "GET"}
+                try:
+                    await self.app(as_get, receive, exchange.send_app)
+                finally:
+                    # The access line (method HEAD) names the GET route that served it.
+                    if "route" in as_get:
+                        scope["route"] = as_get["route"]
+                return
         await self.app(scope, receive, exchange.send_app)
 
 

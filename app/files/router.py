@@ -69,7 +69,7 @@ async def upload_file(
         settings,
         storage,
         slots=request.app.state.upload_slots,
-        reauthenticate=functools.partial(get_principal, request, session, settings),
+        reauthenticate=functools.partial(get_principal, request, session),
         workspace_id=workspace_id,
         content_type=request.headers.get("content-type", ""),
         body=request.stream(),

@@ -42,13 +42,15 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-async def get_principal(request: Request, session: SessionDep, settings: SettingsDep) -> Principal:
+async def get_principal(request: Request, session: SessionDep) -> Principal:
     """Authenticate the caller from ``Authorization: Bearer <api key>`` or the session cookie.
 
     Every failure (missing, malformed, unknown, expired, revoked, suspended user) raises the
     same ``Unauthorized``, so a prober learns nothing about which it was. Cookie-borne unsafe
-    requests also pass the CSRF check.
+    requests also pass the CSRF check. The settings come from the application's state, not
+    ``SettingsDep``: one dependency fewer to resolve on every private request.
     """
+    settings: Settings = request.app.state.settings
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")

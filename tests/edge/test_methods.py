@@ -8,7 +8,9 @@ The expected methods come from the application's route table, so a new route is 
 
 from __future__ import annotations
 
+import json
 import re
+import time
 import uuid
 from collections import defaultdict
 
@@ -96,3 +98,21 @@ def test_a_cors_preflight_is_still_the_cors_layer_s(server: Server) -> None:
         timeout=10,
     )
     assert "access-control-allow-origin" not in foreign.headers
+
+
+@pytest.mark.parametrize(("path", "template"), [("/healthz", "/healthz"), ("/v1/me", "/v1/me")])
+def test_a_head_access_line_names_the_get_route_that_served_it(
+    server: Server, path: str, template: str
+) -> None:
+    """HEAD runs the GET route; its access line says HEAD and names that route's template
+    (it said ``<unmatched>``, so HEAD traffic fell out of the per-route metrics)."""
+    request_id = httpx.head(server.url + path, timeout=10).headers["x-request-id"]
+    line: dict[str, object] = {}
+    deadline = time.monotonic() + 5
+    while not line and time.monotonic() < deadline:
+        for raw in server.log_text().splitlines():
+            if request_id in raw and '"request handled"' in raw:
+                line = json.loads(raw)
+        time.sleep(0.05)
+    assert line, f"no access line for {request_id}"
+    assert (line["method"], line["route"]) == ("HEAD", template), line
