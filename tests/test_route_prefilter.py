@@ -78,3 +78,41 @@ def test_the_guard_changes_no_match(plain: APIRouter, path: str) -> None:
     for method in METHODS:
         guarded = _selected(api_router.routes, method, path)
         assert guarded == _selected(plain.routes, method, path), (method, path)
+
+
+def _guarded_single(router: APIRouter) -> GuardedRouter:
+    outer = APIRouter()
+    outer.include_router(router)
+    included = outer.routes[-1]
+    assert isinstance(included, _IncludedRouter)
+    return GuardedRouter(
+        original_router=included.original_router, include_context=included.include_context
+    )
+
+
+def _answers(guarded: GuardedRouter, path: str) -> Match:
+    scope: dict[str, Any] = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+    return guarded.matches(scope)[0]
+
+
+def test_routes_added_after_the_first_request_are_matched() -> None:
+    """The guard is rebuilt when the router changes: a route added to it, a router included
+    into it, and a route added to that included router (the version the guard reads for a
+    router that includes none is its own counter alone)."""
+
+    async def endpoint() -> None:
+        return None
+
+    router = APIRouter(prefix="/r")
+    router.add_api_route("/a", endpoint, methods=["GET"])
+    guarded = _guarded_single(router)
+    assert _answers(guarded, "/r/a") is Match.FULL
+    assert _answers(guarded, "/r/b") is Match.NONE
+    router.add_api_route("/b", endpoint, methods=["GET"])
+    assert _answers(guarded, "/r/b") is Match.FULL
+    nested = APIRouter(prefix="/n")
+    nested.add_api_route("/c", endpoint, methods=["GET"])
+    router.include_router(nested)
+    assert _answers(guarded, "/r/n/c") is Match.FULL
+    nested.add_api_route("/d", endpoint, methods=["GET"])
+    assert _answers(guarded, "/r/n/d") is Match.FULL

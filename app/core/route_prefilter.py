@@ -44,14 +44,27 @@ class PathGuard:
 class GuardedRouter(_IncludedRouter):
     _guard: PathGuard | None = None
     _guard_version: int | None = None
+    _flat: bool = False  # the router included no router when the guard was built
 
     def path_guard(self) -> PathGuard | None:
-        """The router's guard, or None when it must always be asked (rebuilt if routes change)."""
-        version = self.original_router._get_routes_version()
-        if version != self._guard_version:
+        """The router's guard, or None when it must always be asked (rebuilt if routes change).
+
+        FastAPI's routes version walks every route of the router (and of any router it
+        includes) each time it is asked; a router that includes none changes its version only
+        through its own counter, which FastAPI bumps on every route or router added, so that
+        counter alone is read (an included router added later bumps it, and the rebuild then
+        sees the nesting and reads the full version from then on)."""
+        if self._version() != self._guard_version:
             self._guard = _path_guard(self)
-            self._guard_version = version
+            self._flat = not any(
+                isinstance(r, _IncludedRouter) for r in self.original_router.routes
+            )
+            self._guard_version = self._version()
         return self._guard
+
+    def _version(self) -> int:
+        router = self.original_router
+        return router._routes_version if self._flat else router._get_routes_version()
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http":
