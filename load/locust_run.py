@@ -138,11 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=40, help="per creator")
     parser.add_argument("--turns", type=int, default=2, help="JSON-mode turns per conversation")
     parser.add_argument("--steps", default="", help="e.g. 5,10,20,40: a step-load series")
-    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "img" / "load-latency.png")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="the PNG of a --steps series; default: docs/img/load-latency.png, "
+                        "or load-latency-<N>workers.png with --workers N > 1")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="serve --workers (1..4)")
     args = parser.parse_args(argv)
     if not 1 <= args.seconds <= 900 or not 1 <= args.users <= 500 or not 1 <= args.workers <= 4:
         parser.error("--seconds must be 1..900, --users 1..500 and --workers 1..4")
+    if args.plot is None:  # each server shape keeps its own figure in docs/performance.md
+        suffix = f"-{args.workers}workers" if args.workers > 1 else ""
+        args.plot = ROOT / "docs" / "img" / f"load-latency{suffix}.png"
     REPORTS.mkdir(exist_ok=True)
     label = f"load-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     try:
