@@ -17,10 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter
 
-from app.api import PUBLIC_ROUTES
+from app.api import PRIVATE_DEPENDENCIES, PUBLIC_ROUTES
 from app.core.errors import PROBLEM_JSON
 from app.identity.dependencies import get_principal
+from app.identity.rate_limits import limit_reads
 from tests.factories.users import create_actor, login
 from tests.factories.workspaces import create_api_key, create_workspace
 from tests.route_table import RouteInfo, private_routes, route_table, without_request_id
@@ -278,3 +280,21 @@ def test_private_route_refuses_bad_credential(
     assert without_request_id(response) == without_request_id(reference_401)
     assert response.headers.get("www-authenticate") == reference_401.headers["www-authenticate"]
     assert "set-cookie" not in response.headers
+
+
+def test_a_private_route_that_forgets_its_principal_is_still_guarded() -> None:
+    """Private routers are included with ``PRIVATE_DEPENDENCIES`` (app/api.py): a route added to
+    one without a principal parameter still resolves ``get_principal`` (and the read budget).
+    Every route today declares its own principal too, so only this test sees the router-level
+    guard go missing."""
+    private = APIRouter()
+
+    @private.get("/forgot")
+    async def forgot() -> dict[str, str]:
+        return {}
+
+    application = APIRouter()
+    application.include_router(private, dependencies=PRIVATE_DEPENDENCIES)
+    [route] = route_table(application.routes)
+    assert route.depends_on(get_principal)
+    assert route.depends_on(limit_reads)

@@ -19,7 +19,7 @@ from fastapi.routing import _IncludedRouter
 from starlette.routing import BaseRoute, Match
 
 from app.api import PRIVATE_DEPENDENCIES, PRIVATE_ROUTERS, PUBLIC_ROUTERS, api_router
-from app.core.route_prefilter import GuardedRouter
+from app.core.route_prefilter import GuardedRouter, guard_last_included
 from tests.route_table import route_table
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -83,11 +83,10 @@ def test_the_guard_changes_no_match(plain: APIRouter, path: str) -> None:
 def _guarded_single(router: APIRouter) -> GuardedRouter:
     outer = APIRouter()
     outer.include_router(router)
-    included = outer.routes[-1]
-    assert isinstance(included, _IncludedRouter)
-    return GuardedRouter(
-        original_router=included.original_router, include_context=included.include_context
-    )
+    guard_last_included(outer)
+    guarded = outer.routes[-1]
+    assert isinstance(guarded, GuardedRouter)
+    return guarded
 
 
 def _answers(guarded: GuardedRouter, path: str) -> Match:
